@@ -1,0 +1,580 @@
+//! Turning a token endpoint's response into a token or a typed failure (RFC 6749 §5.1, §5.2).
+//!
+//! Lenient where real servers differ harmlessly (`expires_in` as a string, no `token_type`,
+//! unknown fields), strict where a mistake would be served to the API (the token's characters, a
+//! non-bearer type, an `error` in a 2xx body).
+
+use core::fmt;
+use core::time::Duration;
+use std::borrow::Cow;
+
+use http::header::{LOCATION, WWW_AUTHENTICATE};
+use http::{HeaderMap, Response, StatusCode};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::error::{ErrorCode, ResponseProblem, TokenError};
+use crate::redact::Redactor;
+
+/// A successful token response, before the machine applies its timing policy.
+#[derive(Clone, PartialEq)]
+pub(crate) struct TokenResponse {
+    pub(crate) access_token: String,
+    pub(crate) expires_in: ExpiresIn,
+    pub(crate) scope: Option<String>,
+    pub(crate) created_at: Option<u64>,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `expires_in` said.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum ExpiresIn {
+    /// Absent or `null`.
+    Missing,
+    /// A positive number of seconds (fractions kept to the nanosecond, huge values saturated).
+    Seconds(Duration),
+}
+
+/// Classifies `response`. `max_body` bounds what is parsed; `redactor` strips secrets from any
+/// server text kept in the error.
+pub(crate) fn classify<B: AsRef<[u8]>>(
+    response: &Response<B>,
+    max_body: usize,
+    redactor: &Redactor,
+) -> Result<TokenResponse, TokenError> {
+    let status = response.status();
+    let headers = response.headers();
+    let body = response.body().as_ref();
+    if body.len() > max_body {
+        return Err(TokenError::BodyTooLarge {
+            status,
+            limit: max_body,
+        });
+    }
+    if status.is_redirection() {
+        return Err(TokenError::Redirect {
+            status,
+            location: header_text(headers, LOCATION, redactor),
+        });
+    }
+    let parsed = parse_object(body);
+    let mut redactor = Cow::Borrowed(redactor);
+    if let Some(Scalar::Str(token)) = parsed.as_ref().and_then(|p| p.access_token.as_ref()) {
+        redactor.to_mut().add(token);
+    }
+    if let Some(raw) = &parsed {
+        if let Some(Scalar::Str(code)) = &raw.error {
+            return Err(oauth_error(status, headers, code, raw, &redactor));
+        }
+    }
+    if !status.is_success() {
+        return Err(TokenError::Status {
+            status,
+            www_authenticate: header_text(headers, WWW_AUTHENTICATE, &redactor),
+            excerpt: redactor.excerpt(body),
+        });
+    }
+    let invalid = |problem| TokenError::InvalidResponse {
+        status,
+        problem,
+        excerpt: redactor.excerpt(body),
+    };
+    let Some(raw) = parsed else {
+        return Err(invalid(ResponseProblem::NotJson));
+    };
+    raw.into_token().map_err(invalid)
+}
+
+/// The body as a JSON object. serde's derive would also read a JSON array positionally, which a
+/// token response never is, so anything not starting with `{` is refused first.
+fn parse_object(body: &[u8]) -> Option<RawResponse<'_>> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return None;
+    }
+    serde_json::from_slice(body).ok()
+}
+
+fn oauth_error(
+    status: StatusCode,
+    headers: &HeaderMap,
+    code: &str,
+    raw: &RawResponse<'_>,
+    redactor: &Redactor,
+) -> TokenError {
+    let text = |field: &Option<Scalar<'_>>| match field {
+        Some(Scalar::Str(s)) if !s.trim().is_empty() => Some(redactor.clean(s)),
+        _ => None,
+    };
+    TokenError::OAuth {
+        status,
+        code: ErrorCode::from_wire(&redactor.clean(code)),
+        description: text(&raw.error_description),
+        uri: text(&raw.error_uri),
+        www_authenticate: header_text(headers, WWW_AUTHENTICATE, redactor),
+    }
+}
+
+fn header_text(
+    headers: &HeaderMap,
+    name: http::header::HeaderName,
+    redactor: &Redactor,
+) -> Option<String> {
+    let value = headers.get(name)?;
+    Some(redactor.clean(&String::from_utf8_lossy(value.as_bytes())))
+}
+
+/// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+/// Anything else could not be sent safely in an `Authorization` header.
+pub(crate) fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// The token response's fields, each accepted in any JSON type so a wrong type is reported
+/// by field rather than as an unreadable body.
+#[derive(Deserialize)]
+struct RawResponse<'a> {
+    #[serde(borrow, default)]
+    access_token: Option<Scalar<'a>>,
+    #[serde(borrow, default)]
+    token_type: Option<Scalar<'a>>,
+    #[serde(borrow, default)]
+    expires_in: Option<Scalar<'a>>,
+    #[serde(borrow, default)]
+    scope: Option<Scalar<'a>>,
+    #[serde(borrow, default)]
+    created_at: Option<Scalar<'a>>,
+    #[serde(borrow, default)]
+    error: Option<Scalar<'a>>,
+    #[serde(borrow, default)]
+    error_description: Option<Scalar<'a>>,
+    #[serde(borrow, default)]
+    error_uri: Option<Scalar<'a>>,
+}
+
+impl RawResponse<'_> {
+    fn into_token(self) -> Result<TokenResponse, ResponseProblem> {
+        let access_token = match self.access_token {
+            None => return Err(ResponseProblem::MissingAccessToken),
+            Some(Scalar::Str(t)) if is_b64token(&t) => t.into_owned(),
+            Some(Scalar::Str(_)) => return Err(ResponseProblem::InvalidAccessToken),
+            Some(other) => return Err(wrong_type("access_token", "a string", &other)),
+        };
+        match self.token_type {
+            // Missing is accepted: it is the bug users of other clients report most after
+            // string lifetimes, and the token is only ever sent as a bearer token.
+            None => {}
+            Some(Scalar::Str(t)) if t.eq_ignore_ascii_case("bearer") => {}
+            Some(Scalar::Str(t)) => {
+                let shown: String = t.chars().take(40).filter(|c| !c.is_control()).collect();
+                return Err(ResponseProblem::UnsupportedTokenType(shown));
+            }
+            Some(other) => return Err(wrong_type("token_type", "a string", &other)),
+        }
+        let expires_in = match self.expires_in {
+            None => ExpiresIn::Missing,
+            Some(value) => parse_expires_in(&value)?,
+        };
+        let scope = match self.scope {
+            None => None,
+            Some(Scalar::Str(s)) => Some(s.into_owned()),
+            Some(other) => return Err(wrong_type("scope", "a string", &other)),
+        };
+        // `created_at` is informational (Doorkeeper's extension): kept when it is a sane
+        // number, ignored otherwise.
+        let created_at = match self.created_at {
+            Some(Scalar::Unsigned(n)) => Some(n),
+            Some(Scalar::Str(s)) => s.trim().parse().ok(),
+            _ => None,
+        };
+        Ok(TokenResponse {
+            access_token,
+            expires_in,
+            scope,
+            created_at,
+        })
+    }
+}
+
+/// `expires_in` as a JSON number or a numeric string (RFC 6749 says number; many servers send a
+/// string). Zero or negative: already expired. Fractions: kept. Huge: saturated (the machine
+/// then caps it at its longest believed lifetime).
+fn parse_expires_in(value: &Scalar<'_>) -> Result<ExpiresIn, ResponseProblem> {
+    let seconds = match value {
+        Scalar::Unsigned(n) => return positive(Duration::from_secs(*n)),
+        Scalar::Negative => return Err(ResponseProblem::AlreadyExpired),
+        Scalar::Float(f) => *f,
+        Scalar::Str(s) => {
+            let s = s.trim();
+            if let Ok(n) = s.parse::<u64>() {
+                return positive(Duration::from_secs(n));
+            }
+            match s.parse::<f64>() {
+                // `f64::from_str` also takes "inf" and "NaN": the finiteness check refuses them.
+                Ok(f) if f.is_finite() => f,
+                _ => {
+                    return Err(ResponseProblem::InvalidField {
+                        field: "expires_in",
+                        detail: "not a number of seconds".into(),
+                    })
+                }
+            }
+        }
+        other => return Err(wrong_type("expires_in", "a number", other)),
+    };
+    if seconds <= 0.0 {
+        return Err(ResponseProblem::AlreadyExpired);
+    }
+    positive(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX))
+}
+
+fn positive(d: Duration) -> Result<ExpiresIn, ResponseProblem> {
+    if d.is_zero() {
+        Err(ResponseProblem::AlreadyExpired)
+    } else {
+        Ok(ExpiresIn::Seconds(d))
+    }
+}
+
+fn wrong_type(field: &'static str, expected: &str, got: &Scalar<'_>) -> ResponseProblem {
+    ResponseProblem::InvalidField {
+        field,
+        detail: format!("expected {expected}, found {}", got.kind()),
+    }
+}
+
+/// Any JSON value, reduced to what the token response needs.
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Unsigned(u64),
+    Negative,
+    Float(f64),
+    Other(&'static str),
+}
+
+impl Scalar<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Scalar::Str(_) => "a string",
+            Scalar::Unsigned(_) | Scalar::Negative | Scalar::Float(_) => "a number",
+            Scalar::Other(kind) => kind,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Unsigned(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(match u64::try_from(v) {
+            Ok(u) => Scalar::Unsigned(u),
+            Err(_) => Scalar::Negative,
+        })
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Float(v))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Other("a boolean"))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other("an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other("an object"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn respond(status: u16, body: &str) -> Result<TokenResponse, TokenError> {
+        let response = Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap();
+        classify(&response, 65_536, &Redactor::new("demo-secret"))
+    }
+
+    fn expires_in(json_value: &str) -> Result<ExpiresIn, ResponseProblem> {
+        let body = format!(r#"{{"access_token":"abc","expires_in":{json_value}}}"#);
+        match respond(200, &body) {
+            Ok(t) => Ok(t.expires_in),
+            Err(TokenError::InvalidResponse { problem, .. }) => Err(problem),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn doorkeeper_success() {
+        let t = respond(
+            200,
+            r#"{"access_token":"w7Ev7uW_dIZm-_Ms1QUeYDCuHWJE3qYF-BjgWB79kGA","token_type":"Bearer","expires_in":7200,"scope":"write.education","created_at":1795798685}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            t.access_token,
+            "w7Ev7uW_dIZm-_Ms1QUeYDCuHWJE3qYF-BjgWB79kGA"
+        );
+        assert_eq!(t.expires_in, ExpiresIn::Seconds(Duration::from_secs(7200)));
+        assert_eq!(t.scope.as_deref(), Some("write.education"));
+        assert_eq!(t.created_at, Some(1_795_798_685));
+    }
+
+    #[test]
+    fn expires_in_forms() {
+        let secs = |s: u64| Ok(ExpiresIn::Seconds(Duration::from_secs(s)));
+        assert_eq!(expires_in("7199"), secs(7199));
+        assert_eq!(expires_in(r#""7199""#), secs(7199));
+        assert_eq!(expires_in(r#"" 7199 ""#), secs(7199));
+        assert_eq!(
+            expires_in("1.5"),
+            Ok(ExpiresIn::Seconds(Duration::from_millis(1500)))
+        );
+        assert_eq!(
+            expires_in(r#""1.5""#),
+            Ok(ExpiresIn::Seconds(Duration::from_millis(1500)))
+        );
+        assert_eq!(expires_in("null"), Ok(ExpiresIn::Missing));
+        assert_eq!(expires_in("1e3"), secs(1000));
+        assert_eq!(expires_in("18446744073709551615"), secs(u64::MAX));
+        assert_eq!(expires_in("1e300"), Ok(ExpiresIn::Seconds(Duration::MAX)));
+        assert_eq!(
+            expires_in("99999999999999999999999"),
+            Ok(ExpiresIn::Seconds(Duration::MAX))
+        );
+        for expired in [
+            "0",
+            "-1",
+            "-0.5",
+            "0.0",
+            r#""0""#,
+            r#""-5""#,
+            "-9223372036854775808",
+        ] {
+            assert_eq!(
+                expires_in(expired),
+                Err(ResponseProblem::AlreadyExpired),
+                "{expired}"
+            );
+        }
+        for bad in [
+            r#""soon""#,
+            r#""inf""#,
+            r#""NaN""#,
+            r#""""#,
+            "true",
+            "[1]",
+            "{}",
+        ] {
+            assert!(
+                matches!(
+                    expires_in(bad),
+                    Err(ResponseProblem::InvalidField {
+                        field: "expires_in",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_fields() {
+        let t = respond(200, r#"{"access_token":"abc"}"#).unwrap();
+        assert_eq!(t.expires_in, ExpiresIn::Missing);
+        assert_eq!(t.scope, None);
+        assert_eq!(t.created_at, None);
+        let e = respond(200, r#"{"token_type":"Bearer"}"#).unwrap_err();
+        assert!(matches!(
+            e,
+            TokenError::InvalidResponse {
+                problem: ResponseProblem::MissingAccessToken,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn token_type_must_be_bearer_in_any_case() {
+        for ok in ["Bearer", "bearer", "BEARER"] {
+            let body = format!(r#"{{"access_token":"abc","token_type":"{ok}"}}"#);
+            assert!(respond(200, &body).is_ok(), "{ok}");
+        }
+        let e = respond(200, r#"{"access_token":"abc","token_type":"mac"}"#).unwrap_err();
+        assert!(matches!(
+            e,
+            TokenError::InvalidResponse {
+                problem: ResponseProblem::UnsupportedTokenType(ref t),
+                ..
+            } if t == "mac"
+        ));
+    }
+
+    #[test]
+    fn access_token_must_be_a_b64token() {
+        for ok in ["abc", "a-b.c_d~e+f/g==", "eyJhbGciOiJIUzUxMiJ9.e30.sig"] {
+            assert!(is_b64token(ok), "{ok}");
+        }
+        for bad in ["", "=", "a b", "a\r\nX-Evil: 1", "a=b", "é", "a\"b", "a,b"] {
+            assert!(!is_b64token(bad), "{bad:?}");
+        }
+        let e = respond(200, r#"{"access_token":"abc\r\nSet-Cookie: x"}"#).unwrap_err();
+        assert!(matches!(
+            e,
+            TokenError::InvalidResponse {
+                problem: ResponseProblem::InvalidAccessToken,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let e = respond(200, r#"{"access_token":123}"#).unwrap_err();
+        assert!(e.to_string().contains("access_token"), "{e}");
+        let e = respond(200, r#"{"access_token":"abc","scope":["a"]}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("scope: expected a string, found an array"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn created_at_is_kept_when_sane_and_ignored_otherwise() {
+        let created = |v: &str| {
+            respond(
+                200,
+                &format!(r#"{{"access_token":"abc","created_at":{v}}}"#),
+            )
+            .unwrap()
+            .created_at
+        };
+        assert_eq!(created("17"), Some(17));
+        assert_eq!(created(r#""17""#), Some(17));
+        assert_eq!(created("-1"), None);
+        assert_eq!(created("1.5"), None);
+        assert_eq!(created("{}"), None);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        assert!(respond(
+            200,
+            r#"{"access_token":"abc","refresh_token":"r","id_token":{"x":[1,2]}}"#
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn a_2xx_body_with_error_is_an_error() {
+        let e = respond(200, r#"{"error":"invalid_client","access_token":"leaky"}"#).unwrap_err();
+        assert_eq!(e.code(), Some(&ErrorCode::InvalidClient));
+        assert!(!format!("{e:?}{e}").contains("leaky"));
+    }
+
+    #[test]
+    fn non_json_success_is_transient_with_an_excerpt() {
+        let e = respond(200, "<html><body>Login to the Wi-Fi</body></html>").unwrap_err();
+        match &e {
+            TokenError::InvalidResponse {
+                problem: ResponseProblem::NotJson,
+                excerpt: Some(x),
+                ..
+            } => assert!(x.starts_with("<html>")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.class(), crate::FailureClass::Transient);
+        assert!(matches!(
+            respond(200, "[1,2]").unwrap_err(),
+            TokenError::InvalidResponse {
+                problem: ResponseProblem::NotJson,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn errors_redact_an_echoed_secret() {
+        let e = respond(
+            401,
+            r#"{"error":"invalid_client","error_description":"bad secret demo-secret"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.description(), Some("bad secret [redacted]"));
+        let e = respond(500, "client_secret=demo-secret").unwrap_err();
+        assert!(!e.to_string().contains("demo-secret"));
+    }
+
+    #[test]
+    fn body_limit_is_checked_before_parsing() {
+        let response = Response::builder()
+            .status(200)
+            .body(vec![b' '; 11])
+            .unwrap();
+        let e = classify(&response, 10, &Redactor::default()).unwrap_err();
+        assert_eq!(
+            e,
+            TokenError::BodyTooLarge {
+                status: StatusCode::OK,
+                limit: 10
+            }
+        );
+    }
+
+    #[test]
+    fn redirects_name_the_location() {
+        let response = Response::builder()
+            .status(302)
+            .header("location", "https://elsewhere.example/token")
+            .body(Vec::new())
+            .unwrap();
+        let e = classify(&response, 100, &Redactor::default()).unwrap_err();
+        assert!(
+            e.to_string().contains("https://elsewhere.example/token"),
+            "{e}"
+        );
+        assert_eq!(e.class(), crate::FailureClass::Permanent);
+    }
+}

@@ -1,0 +1,88 @@
+//! What happened, returned as values for the caller to log or count. No event holds a secret.
+
+use core::time::Duration;
+
+use http::StatusCode;
+
+use crate::error::{ErrorCode, FailureClass, TokenError};
+use crate::request::RequestId;
+use crate::scope::Scopes;
+use crate::time::Time;
+use crate::token::{LifetimeSource, TokenId};
+
+/// Something the caller may want to log or count, from [`Output::Event`](crate::Output::Event).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A token was acquired.
+    TokenAcquired {
+        /// The new token.
+        token: TokenId,
+        /// Its lifetime, counted from the request's emission.
+        lifetime: Duration,
+        /// Where the lifetime came from.
+        lifetime_source: LifetimeSource,
+        /// The granted scope.
+        scope: Scopes,
+    },
+    /// The next refresh of `token` is due at `at` (if the token is in use then).
+    RefreshScheduled {
+        /// The token it refreshes.
+        token: TokenId,
+        /// When it is due.
+        at: Time,
+    },
+    /// The server granted fewer scopes than requested. The token is used; calls needing the
+    /// missing scopes will fail at the API.
+    ScopeNarrowed {
+        /// What was requested.
+        requested: Scopes,
+        /// What was granted.
+        granted: Scopes,
+        /// Requested but not granted.
+        missing: Scopes,
+    },
+    /// A token attempt failed.
+    AttemptFailed {
+        /// The request that failed.
+        request: RequestId,
+        /// Transient or permanent.
+        class: FailureClass,
+        /// The HTTP status, if a response arrived.
+        status: Option<StatusCode>,
+        /// The OAuth error code, if the server sent one.
+        code: Option<ErrorCode>,
+        /// The `Retry-After` the server asked for, if any.
+        retry_after: Option<Duration>,
+        /// The earliest moment of the next attempt.
+        next_attempt: Time,
+        /// The full error.
+        error: TokenError,
+    },
+    /// A request was abandoned because the configuration changed while it was in flight;
+    /// cancel it if the transport can. Its answer will be refused.
+    RequestAbandoned {
+        /// The abandoned request.
+        request: RequestId,
+    },
+    /// The API's rejection of `token` was accepted: it is no longer served.
+    TokenInvalidated {
+        /// The rejected token.
+        token: TokenId,
+    },
+    /// `token` reached the end of its serving time without being replaced.
+    TokenExpired {
+        /// The expired token.
+        token: TokenId,
+    },
+    /// The server's clock, seen through `created_at`, differs from the caller's wall clock.
+    /// Reported only with [`ConfigBuilder::wall_clock`](crate::ConfigBuilder::wall_clock).
+    /// Lifetimes are relative (`expires_in`), so skew does not shorten or extend them.
+    ClockSkew {
+        /// The server's `created_at`, seconds since the Unix epoch.
+        created_at: u64,
+        /// How far the server's clock is ahead (positive) or behind (negative), in whole
+        /// seconds. "Behind" can also mean the server handed back an older token it reuses.
+        skew_secs: i64,
+    },
+}

@@ -1,0 +1,163 @@
+//! A sans-IO OAuth 2.0 client-credentials token machine for the SEEK Pass partner API.
+//!
+//! [`TokenClient`] takes credentials, scopes and the current time; it emits `http::Request`s for
+//! you to send, is fed their answers (or transport failures), and tells you the token's state and
+//! the next moment it needs to be woken. It never opens a socket, reads a clock, spawns a task,
+//! sleeps or draws randomness, so the same machine serves tokio, async-std, blocking code and
+//! constrained targets, and runs in tests at any simulated speed.
+//!
+//! # The driver loop
+//!
+//! ```
+//! use seekpass_oauth::{Config, Credentials, Endpoint, Output, RequestBody, Scope, Time, TokenClient,
+//!                      TransportError};
+//!
+//! // Your HTTP client goes here. This one answers like SEEK Pass does.
+//! fn send(_request: http::Request<RequestBody>) -> Result<http::Response<Vec<u8>>, TransportError> {
+//!     let body = r#"{"access_token":"w7Ev7uW_dIZm","token_type":"Bearer","expires_in":7200,
+//!                    "scope":"write.education","created_at":1795798685}"#;
+//!     Ok(http::Response::new(body.as_bytes().to_vec()))
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::builder(Endpoint::staging(), Credentials::new("my-client", "my-secret"))
+//!     .scope(Scope::WRITE_EDUCATION)
+//!     .build()?;
+//! let mut now = Time::ZERO; // from your clock: `Origin::time(Instant::now())`
+//! let mut client = TokenClient::new(config, now);
+//!
+//! let authorization = loop {
+//!     // The hot path: a usable token is returned at once.
+//!     if let Some(token) = client.token(now) {
+//!         break token.authorization().clone();
+//!     }
+//!     // Otherwise drive the machine until it has nothing left to do right now.
+//!     loop {
+//!         match client.poll(now) {
+//!             Output::Transmit(transmit) => {
+//!                 let (id, request) = transmit.into_parts();
+//!                 match send(request) {
+//!                     Ok(response) => client.handle_response(id, response, now)?,
+//!                     Err(error) => client.handle_transport_error(id, error, now)?,
+//!                 }
+//!             }
+//!             Output::Event(event) => println!("{event:?}"),
+//!             // Sleep until then (or until a token is asked for), then poll again.
+//!             Output::Timeout(at) => { now = at; break; }
+//!             Output::Idle => break,
+//!         }
+//!     }
+//! };
+//! assert!(authorization.is_sensitive());
+//! # Ok(()) }
+//! ```
+//!
+//! A long-running service runs the inner loop in a task of its own, woken at each
+//! [`Output::Timeout`] and whenever [`TokenClient::poll_needed`] turns true after a call to
+//! [`TokenClient::token`]; callers share the machine behind a mutex.
+//!
+//! # States
+//!
+//! ```text
+//!                 first demand (or RefreshMode::Always)
+//!   Unfetched ───────────────────────────────► request in flight ◄────────────────────┐
+//!                                               │ 2xx token       │ error, transport   │
+//!                                               ▼                 ▼ failure, deadline  │ back-off over,
+//!   ┌────────────────────────────────────► Fresh            Failed ─────────────────────┤ demand
+//!   │ refreshed                              │ refresh_at     (no usable token)         │
+//!   │                                        ▼                  ▲                      │
+//!   └──────────────────────────────────── Expiring ─────────────┤ serve_until passes   │
+//!           (refresh in flight or due;       │ serve_until      │ with the last        │
+//!            token still served)             │ or invalidate    │ attempt failed       │
+//!                                            ▼                  │                      │
+//!                                         Expired ──────────────┴──────────────────────┘
+//!                                     (no usable token)          demand
+//! ```
+//!
+//! Every transition lives in `src/machine.rs`. The rules:
+//!
+//! 1. A token's lifetime is counted from the moment its request was emitted, so latency never
+//!    extends it.
+//! 2. A refresh is due some margin before expiry while the old token keeps being served; the
+//!    token stops being served a smaller margin before expiry. Margins scale down for short
+//!    lifetimes ([`TimingPolicy`] has the defaults and their reasons).
+//! 3. The refresh moment carries seeded jitter, so replicas started together spread out.
+//! 4. At most one request is ever in flight; no two requests are emitted closer together than
+//!    the minimum request interval (1 s).
+//! 5. Each request has a deadline (30 s); passing it is a transport failure. Answers for requests
+//!    no longer in flight are refused without changing anything ([`InputError`]).
+//! 6. A missing `expires_in` means an assumed lifetime (15 min); a string `expires_in` is
+//!    accepted; zero or negative is an already-expired token (transient failure); a huge one is
+//!    capped (24 h).
+//! 7. [`TokenClient::invalidate`] stops serving a token the API rejected and starts one refresh,
+//!    however many times it is reported.
+//! 8. [`TokenClient::reconfigure`] with other credentials or scopes drops the old token.
+//! 9. In the default [`RefreshMode::WhileUsed`], the first fetch waits for the first demand and
+//!    refreshes run ahead of expiry only while the token is being asked for: an idle service
+//!    stops costing the token endpoint anything within one token lifetime, and a busy one never
+//!    waits for a refresh.
+//!
+//! # Failures
+//!
+//! Responses are classified ([`TokenError`], [`FailureClass`]): wrong credentials, scopes, URL
+//! or grant are **permanent** and retried only after a long back-off (5 min doubling to 1 h) or
+//! a configuration change; 408, 425, 429, 5xx, transport failures and deadlines are
+//! **transient**, retried with exponential back-off (1 s doubling to 5 min) honouring
+//! `Retry-After` (up to 10 min). Error messages say what to do, and never contain the client
+//! secret or a token.
+//!
+//! # Panics, errors and secrets
+//!
+//! Nothing a server, a network or a caller sends makes this crate panic: bad input is a typed
+//! error. Time arithmetic saturates. The client secret and access tokens print as `[redacted]`
+//! in every `Debug` and `Display`, and the `Authorization` values are marked sensitive.
+//!
+//! # Scope of the crate
+//!
+//! In scope: the client-credentials grant (RFC 6749 §4.4), `client_secret_post` and
+//! `client_secret_basic` client authentication, token lifetime management, retry policy.
+//! Out of scope: other grants, refresh tokens (this grant has none), token introspection,
+//! validating tokens (they are opaque), any I/O.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod classify;
+mod config;
+mod credentials;
+mod endpoint;
+mod error;
+mod event;
+mod machine;
+mod output;
+mod policy;
+mod redact;
+mod request;
+mod retry_after;
+mod rng;
+mod scope;
+mod secret;
+mod state;
+mod time;
+mod token;
+
+pub use config::{Config, ConfigBuilder};
+pub use credentials::{ClientAuth, Credentials};
+pub use endpoint::{Endpoint, PRODUCTION_URL, STAGING_URL, TOKEN_PATH};
+pub use error::{
+    ConfigError, ErrorCode, FailureClass, InputError, ResponseProblem, TokenError, TransportError,
+    TransportErrorKind,
+};
+pub use event::Event;
+pub use machine::TokenClient;
+pub use output::Output;
+pub use policy::{MissingExpiresIn, RefreshMode, RetryPolicy, TimingPolicy};
+pub use request::{RequestBody, RequestId, Transmit};
+pub use scope::{Scope, Scopes};
+pub use secret::{AccessToken, ClientSecret};
+pub use state::TokenState;
+pub use time::{Origin, Time};
+pub use token::{LifetimeSource, Token, TokenId};
+
+/// Re-exported so callers build and match requests and responses with the same `http` version.
+pub use http;

@@ -1,0 +1,533 @@
+//! The token machine. Every state transition lives in this file.
+//!
+//! Inputs: [`TokenClient::poll`] (time passing), [`TokenClient::token`] (demand),
+//! [`TokenClient::handle_response`], [`TokenClient::handle_transport_error`],
+//! [`TokenClient::invalidate`] and [`TokenClient::reconfigure`]. Outputs come only from `poll`.
+
+use std::collections::VecDeque;
+
+use http::{HeaderValue, Response};
+
+use crate::classify::{classify, TokenResponse};
+use crate::config::Config;
+use crate::error::{InputError, ResponseProblem, TokenError, TransportError};
+use crate::event::Event;
+use crate::output::Output;
+use crate::policy::RefreshMode;
+use crate::redact::Redactor;
+use crate::request::{PreparedRequest, RequestId};
+use crate::retry_after::retry_after;
+use crate::rng::Rng;
+use crate::scope::Scopes;
+use crate::secret::AccessToken;
+use crate::state::TokenState;
+use crate::time::Time;
+use crate::token::{Token, TokenId};
+
+/// Server clock differences smaller than this are not reported: `created_at` has one-second
+/// resolution and a request takes time.
+const SKEW_THRESHOLD_SECS: u64 = 5;
+
+/// The client-credentials token machine: one per configuration, shared by every caller that
+/// needs a token (behind a mutex or in an actor task).
+///
+/// See the [crate docs](crate) for the driver loop and the state diagram.
+pub struct TokenClient {
+    config: Config,
+    prepared: PreparedRequest,
+    redactor: Redactor,
+    rng: Rng,
+    /// The latest time seen. Earlier times fed later are raised to it, so a clock that goes
+    /// backwards can never make a token live longer.
+    now: Time,
+    current: Option<Current>,
+    flight: Option<Flight>,
+    failure: Option<Failure>,
+    consecutive_failures: u32,
+    /// A token was asked for since the last request was emitted.
+    demand: bool,
+    last_emit: Option<Time>,
+    next_request: u64,
+    next_token: u64,
+    events: VecDeque<Event>,
+}
+
+/// The last acquired token and what has happened to it since.
+struct Current {
+    token: Token,
+    invalidated: bool,
+    expiry_reported: bool,
+}
+
+/// The one request in flight.
+struct Flight {
+    id: RequestId,
+    emitted_at: Time,
+    deadline: Time,
+}
+
+/// The last attempt failed; no attempt before `retry_at`.
+struct Failure {
+    error: TokenError,
+    retry_at: Time,
+}
+
+impl TokenClient {
+    /// A machine for `config`, created at `now`. Nothing is sent until [`TokenClient::poll`]
+    /// says so. The jitter generator is seeded from the configured seed and `now`.
+    #[must_use]
+    pub fn new(config: Config, now: Time) -> TokenClient {
+        let seed = config.jitter_seed ^ now.as_millis().wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        TokenClient {
+            prepared: PreparedRequest::new(&config),
+            redactor: Redactor::new(config.credentials.client_secret().expose_secret()),
+            rng: Rng::new(seed),
+            config,
+            now,
+            current: None,
+            flight: None,
+            failure: None,
+            consecutive_failures: 0,
+            demand: false,
+            last_emit: None,
+            next_request: 0,
+            next_token: 0,
+            events: VecDeque::with_capacity(8),
+        }
+    }
+
+    /// The configuration in force.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ----- getters -------------------------------------------------------------------------
+
+    /// The token's state at `now`. A pure getter: it records no demand.
+    #[must_use]
+    pub fn state(&self, now: Time) -> TokenState<'_> {
+        let now = now.max(self.now);
+        let fetching = self.flight.is_some();
+        let last_error = self.failure.as_ref().map(|f| &f.error);
+        if let Some(token) = self.usable(now) {
+            return if fetching || last_error.is_some() || now >= token.refresh_at {
+                TokenState::Expiring {
+                    token,
+                    refreshing: fetching,
+                    last_error,
+                }
+            } else {
+                TokenState::Fresh(token)
+            };
+        }
+        match (&self.failure, &self.current) {
+            (Some(f), _) => TokenState::Failed {
+                error: &f.error,
+                next_attempt: f.retry_at,
+                fetching,
+            },
+            (None, Some(_)) => TokenState::Expired { fetching },
+            (None, None) => TokenState::Unfetched { fetching },
+        }
+    }
+
+    /// Whether [`TokenClient::poll`] at `now` has something to do (a request to send, an event,
+    /// a deadline passed). Check it after [`TokenClient::token`] to know whether to wake the
+    /// driver.
+    #[must_use]
+    pub fn poll_needed(&self, now: Time) -> bool {
+        let now = now.max(self.now);
+        !self.events.is_empty()
+            || self.flight.as_ref().is_some_and(|f| now >= f.deadline)
+            || self.expiry_due(now)
+            || self.wants_request(now)
+    }
+
+    // ----- inputs --------------------------------------------------------------------------
+
+    /// Asks for the token at `now`: the hot path. Returns it while it is usable; `None`
+    /// otherwise, in which case poll the machine (a request may now be due) and ask again when
+    /// it has answered.
+    ///
+    /// Every call counts as demand: in [`RefreshMode::WhileUsed`] it is what keeps refreshes
+    /// ahead of expiry.
+    #[inline]
+    pub fn token(&mut self, now: Time) -> Option<&Token> {
+        self.now = self.now.max(now);
+        self.demand = true;
+        let now = self.now;
+        self.usable(now)
+    }
+
+    /// The `Authorization` header value of the usable token (see [`TokenClient::token`]).
+    #[inline]
+    pub fn authorization(&mut self, now: Time) -> Option<&HeaderValue> {
+        self.token(now).map(Token::authorization)
+    }
+
+    /// Advances to `now` and returns the next thing to do. Call it until it returns
+    /// [`Output::Timeout`] or [`Output::Idle`]; calling it again at the same moment is harmless.
+    pub fn poll(&mut self, now: Time) -> Output {
+        let now = self.advance(now);
+        if let Some(event) = self.events.pop_front() {
+            return Output::Event(event);
+        }
+        if self.wants_request(now) {
+            return self.emit(now);
+        }
+        match self.next_wake(now) {
+            Some(at) => Output::Timeout(at),
+            None => Output::Idle,
+        }
+    }
+
+    /// Feeds the answer to request `id`. A response for a request that is not in flight
+    /// (unknown, already answered, past its deadline, abandoned) is refused and changes
+    /// nothing.
+    pub fn handle_response<B: AsRef<[u8]>>(
+        &mut self,
+        id: RequestId,
+        response: Response<B>,
+        now: Time,
+    ) -> Result<(), InputError> {
+        let now = self.advance(now);
+        let flight = self.take_flight(id)?;
+        match classify(&response, self.config.max_body, &self.redactor) {
+            Ok(answer) => self.acquire(&flight, response.status(), answer, now),
+            Err(error) => {
+                let wall = self.config.wall_clock.then_some(now);
+                let wait = retry_after(response.headers(), wall);
+                self.fail(flight.id, error, wait, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// Feeds a transport failure (connect, TLS, I/O, the caller's own timeout) for request
+    /// `id`. Refused, changing nothing, if the request is not in flight.
+    pub fn handle_transport_error(
+        &mut self,
+        id: RequestId,
+        error: TransportError,
+        now: Time,
+    ) -> Result<(), InputError> {
+        let now = self.advance(now);
+        let flight = self.take_flight(id)?;
+        self.fail(flight.id, TokenError::Transport(error), None, now);
+        Ok(())
+    }
+
+    /// Reports that the API rejected `token` (a 401). If it is the current token it stops
+    /// being served and one refresh starts (once the minimum request interval and any back-off
+    /// allow); further reports for it, and reports for older tokens, change nothing. Returns
+    /// whether the report was taken.
+    pub fn invalidate(&mut self, token: TokenId, now: Time) -> bool {
+        self.advance(now);
+        match &mut self.current {
+            Some(current) if current.token.id == token && !current.invalidated => {
+                current.invalidated = true;
+                self.demand = true;
+                self.events.push_back(Event::TokenInvalidated { token });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Replaces the configuration. If what is sent changes (credentials, scopes, endpoint,
+    /// client authentication, extra parameters), the current token is dropped, a request in
+    /// flight is abandoned, back-off is reset, and a new token is fetched if the old one was
+    /// in use. Policy changes alone keep the current token.
+    pub fn reconfigure(&mut self, config: Config, now: Time) {
+        self.advance(now);
+        let prepared = PreparedRequest::new(&config);
+        if prepared != self.prepared {
+            if let Some(flight) = self.flight.take() {
+                self.events
+                    .push_back(Event::RequestAbandoned { request: flight.id });
+                self.demand = true;
+            }
+            if self.current.take().is_some() {
+                self.demand = true;
+            }
+            self.failure = None;
+            self.consecutive_failures = 0;
+            self.redactor = Redactor::new(config.credentials.client_secret().expose_secret());
+            self.prepared = prepared;
+        }
+        self.config = config;
+    }
+
+    // ----- transitions ---------------------------------------------------------------------
+
+    /// Moves time forward (never back) and applies what time alone changes: a passed deadline
+    /// and a token reaching the end of its serving time.
+    fn advance(&mut self, now: Time) -> Time {
+        self.now = self.now.max(now);
+        let now = self.now;
+        if let Some(flight) = self.flight.as_ref().filter(|f| now >= f.deadline) {
+            let (id, after) = (
+                flight.id,
+                flight.deadline.saturating_duration_since(flight.emitted_at),
+            );
+            self.flight = None;
+            self.fail(id, TokenError::DeadlineExceeded { after }, None, now);
+        }
+        if self.expiry_due(now) {
+            if let Some(current) = &mut self.current {
+                current.expiry_reported = true;
+                let token = current.token.id;
+                self.events.push_back(Event::TokenExpired { token });
+            }
+        }
+        now
+    }
+
+    fn emit(&mut self, now: Time) -> Output {
+        let id = RequestId(self.next_request);
+        self.next_request = self.next_request.saturating_add(1);
+        let deadline = now.saturating_add(self.config.request_deadline);
+        self.flight = Some(Flight {
+            id,
+            emitted_at: now,
+            deadline,
+        });
+        self.last_emit = Some(now);
+        self.demand = false;
+        Output::Transmit(self.prepared.transmit(id, deadline))
+    }
+
+    fn take_flight(&mut self, id: RequestId) -> Result<Flight, InputError> {
+        match self.flight.take() {
+            Some(flight) if flight.id == id => Ok(flight),
+            other => {
+                self.flight = other;
+                if id.0 >= self.next_request {
+                    Err(InputError::UnknownRequest(id))
+                } else {
+                    Err(InputError::StaleRequest(id))
+                }
+            }
+        }
+    }
+
+    fn acquire(
+        &mut self,
+        flight: &Flight,
+        status: http::StatusCode,
+        answer: TokenResponse,
+        now: Time,
+    ) {
+        let invalid = |problem| TokenError::InvalidResponse {
+            status,
+            problem,
+            excerpt: None,
+        };
+        let (lifetime, lifetime_source) = match self.config.timing.lifetime(answer.expires_in) {
+            Ok(l) => l,
+            Err(problem) => return self.fail(flight.id, invalid(problem), None, now),
+        };
+        let granted = match &answer.scope {
+            None => self.config.scopes.clone(),
+            Some(scope) => match Scopes::parse(scope) {
+                Ok(granted) => granted,
+                Err(e) => {
+                    let problem = ResponseProblem::InvalidField {
+                        field: "scope",
+                        detail: self.redactor.clean(&e.to_string()),
+                    };
+                    return self.fail(flight.id, invalid(problem), None, now);
+                }
+            },
+        };
+        let reissued = self.current.as_ref().is_some_and(|c| {
+            c.invalidated && c.token.access_token.expose_secret() == answer.access_token
+        });
+        if reissued {
+            return self.fail(flight.id, TokenError::RejectedTokenReissued, None, now);
+        }
+        let Ok(mut authorization) =
+            HeaderValue::try_from(format!("Bearer {}", answer.access_token))
+        else {
+            // Unreachable for a b64token; refused rather than trusted.
+            return self.fail(
+                flight.id,
+                invalid(ResponseProblem::InvalidAccessToken),
+                None,
+                now,
+            );
+        };
+        authorization.set_sensitive(true);
+
+        let schedule = self.config.timing.schedule(lifetime, &mut self.rng);
+        let requested_at = flight.emitted_at;
+        let id = TokenId(self.next_token);
+        self.next_token = self.next_token.saturating_add(1);
+        let missing = self.config.scopes.missing_from(&granted);
+        let token = Token {
+            id,
+            access_token: AccessToken::new(answer.access_token),
+            authorization,
+            scope: granted.clone(),
+            lifetime,
+            lifetime_source,
+            requested_at,
+            expires_at: requested_at.saturating_add(lifetime),
+            serve_until: requested_at.saturating_add(schedule.serve_for),
+            refresh_at: requested_at.saturating_add(schedule.refresh_after),
+            created_at: answer.created_at,
+        };
+        let refresh_at = token.refresh_at;
+
+        self.events.push_back(Event::TokenAcquired {
+            token: id,
+            lifetime,
+            lifetime_source,
+            scope: granted.clone(),
+        });
+        if !missing.is_empty() {
+            self.events.push_back(Event::ScopeNarrowed {
+                requested: self.config.scopes.clone(),
+                granted,
+                missing,
+            });
+        }
+        if let Some(skew) = self.skew(answer.created_at, requested_at, now) {
+            self.events.push_back(skew);
+        }
+        self.events.push_back(Event::RefreshScheduled {
+            token: id,
+            at: refresh_at,
+        });
+        self.current = Some(Current {
+            token,
+            invalidated: false,
+            expiry_reported: false,
+        });
+        self.failure = None;
+        self.consecutive_failures = 0;
+    }
+
+    fn fail(
+        &mut self,
+        request: RequestId,
+        error: TokenError,
+        retry_after: Option<core::time::Duration>,
+        now: Time,
+    ) {
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        let class = error.class();
+        let delay =
+            self.config
+                .retry
+                .delay(class, self.consecutive_failures, retry_after, &mut self.rng);
+        let next_attempt = now.saturating_add(delay);
+        self.events.push_back(Event::AttemptFailed {
+            request,
+            class,
+            status: error.status(),
+            code: error.code().cloned(),
+            retry_after,
+            next_attempt,
+            error: error.clone(),
+        });
+        self.failure = Some(Failure {
+            error,
+            retry_at: next_attempt,
+        });
+    }
+
+    // ----- derived facts -------------------------------------------------------------------
+
+    fn usable(&self, now: Time) -> Option<&Token> {
+        self.current
+            .as_ref()
+            .filter(|c| !c.invalidated && now < c.token.serve_until)
+            .map(|c| &c.token)
+    }
+
+    fn expiry_due(&self, now: Time) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|c| !c.invalidated && !c.expiry_reported && now >= c.token.serve_until)
+    }
+
+    fn wanted(&self) -> bool {
+        self.demand || self.config.refresh_mode == RefreshMode::Always
+    }
+
+    /// The earliest moment the rate limits allow another request: the minimum interval since
+    /// the last one and any back-off.
+    fn gate(&self) -> Time {
+        let interval = self.last_emit.map_or(Time::ZERO, |t| {
+            t.saturating_add(self.config.timing.min_interval())
+        });
+        let backoff = self.failure.as_ref().map_or(Time::ZERO, |f| f.retry_at);
+        interval.max(backoff)
+    }
+
+    /// The moment a request becomes due, if one is wanted at all.
+    fn request_due_at(&self, now: Time) -> Option<Time> {
+        if self.flight.is_some() || !self.wanted() {
+            return None;
+        }
+        let gate = self.gate();
+        Some(match self.usable(now) {
+            Some(token) => gate.max(token.refresh_at),
+            None => gate,
+        })
+    }
+
+    fn wants_request(&self, now: Time) -> bool {
+        self.request_due_at(now).is_some_and(|at| now >= at)
+    }
+
+    fn next_wake(&self, now: Time) -> Option<Time> {
+        let deadline = self.flight.as_ref().map(|f| f.deadline);
+        let request = self.request_due_at(now);
+        let expiry = self
+            .current
+            .as_ref()
+            .filter(|c| !c.invalidated && !c.expiry_reported)
+            .map(|c| c.token.serve_until);
+        [deadline, request, expiry]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > now)
+            .min()
+    }
+
+    /// A `ClockSkew` event if the server's `created_at` lies outside the request's round trip
+    /// by more than the threshold, on a wall clock.
+    fn skew(&self, created_at: Option<u64>, sent: Time, received: Time) -> Option<Event> {
+        let created_at = created_at.filter(|_| self.config.wall_clock)?;
+        let sent = sent.as_millis() / 1000;
+        let received = received.as_millis().div_ceil(1000);
+        let skew_secs = if created_at > received.saturating_add(SKEW_THRESHOLD_SECS) {
+            i64::try_from(created_at - received).unwrap_or(i64::MAX)
+        } else if created_at.saturating_add(SKEW_THRESHOLD_SECS) < sent {
+            i64::try_from(sent - created_at).map_or(i64::MIN, |s| -s)
+        } else {
+            return None;
+        };
+        Some(Event::ClockSkew {
+            created_at,
+            skew_secs,
+        })
+    }
+}
+
+impl core::fmt::Debug for TokenClient {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TokenClient")
+            .field("endpoint", &self.config.endpoint)
+            .field("client_id", &self.config.credentials.client_id())
+            .field("state", &self.state(self.now).name())
+            .field("now", &self.now)
+            .field("token", &self.current.as_ref().map(|c| c.token.id))
+            .field("in_flight", &self.flight.as_ref().map(|f| f.id))
+            .field("consecutive_failures", &self.consecutive_failures)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,399 @@
+//! When to refresh, when to stop serving a token, and how long to wait after a failure.
+//!
+//! # Defaults and why
+//!
+//! | setting | default | scaled for a lifetime `L` | anchors |
+//! |---|---|---|---|
+//! | refresh margin: a refresh is due this long before expiry | 5 min | at most `L/2` | MSAL 5 min, google-auth 3 min 45 s, SEEK "around a minute" |
+//! | refresh jitter: the refresh moment is moved earlier by a draw in `[0, jitter]` | 5 min | at most `L/4` | spreads a fleet's refreshes |
+//! | expiry margin: the token stops being served this long before expiry | 30 s | at most `L/10` | Go 10 s, Spring 60 s |
+//! | minimum request interval | 1 s | — | bounds load whatever the server answers |
+//! | missing `expires_in` | assume 15 min | — | never "valid forever", never "fetch on every call" |
+//! | longest lifetime believed | 24 h | — | a huge `expires_in` cannot pin a token for years |
+//!
+//! With SEEK Pass's two-hour tokens a refresh is due between 10 and 5 minutes before expiry: long
+//! enough for several transient retries before the token stops being served 30 s before expiry.
+//! The margins shrink with the lifetime, so a 30-second token is refreshed after 7.5–15 s and served
+//! for 27 s, never re-fetched on every call; a margin configured larger than the lifetime is cut
+//! down the same way and breaks nothing.
+//!
+//! Failures back off exponentially with "equal jitter" (half the delay fixed, half drawn):
+//! transient ones from 1 s doubling to 5 min, permanent ones from 5 min doubling to 1 h. A
+//! `Retry-After` is honoured up to 10 min: the wait is the longer of it and the back-off.
+
+use core::time::Duration;
+
+use crate::classify::ExpiresIn;
+use crate::error::{FailureClass, ResponseProblem};
+use crate::rng::Rng;
+use crate::token::LifetimeSource;
+
+/// What to do when a token response has no `expires_in` (RFC 6749 §5.1 makes it optional).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MissingExpiresIn {
+    /// Treat the token as living this long (default: 15 minutes). If it dies sooner, the API's
+    /// 401 and [`TokenClient::invalidate`](crate::TokenClient::invalidate) recover.
+    Assume(Duration),
+    /// Reject the response as a permanent failure.
+    Reject,
+}
+
+impl Default for MissingExpiresIn {
+    fn default() -> MissingExpiresIn {
+        MissingExpiresIn::Assume(Duration::from_secs(15 * 60))
+    }
+}
+
+/// Whether the machine fetches on its own or only when someone asks for a token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RefreshMode {
+    /// The default. The first token is fetched on first demand; a refresh runs ahead of expiry
+    /// only if the current token was asked for since it was requested; failed attempts are
+    /// retried only while someone keeps asking. An idle service stops costing the token
+    /// endpoint anything within one token lifetime; a busy one always refreshes ahead of time.
+    #[default]
+    WhileUsed,
+    /// Fetch at once and keep a fresh token at all times, asked for or not.
+    Always,
+}
+
+/// When tokens are refreshed and when they stop being served. See the module docs for the
+/// defaults and the reasons for them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimingPolicy {
+    refresh_margin: Duration,
+    refresh_jitter: Duration,
+    expiry_margin: Duration,
+    min_request_interval: Duration,
+    missing_expires_in: MissingExpiresIn,
+    max_lifetime: Duration,
+}
+
+impl Default for TimingPolicy {
+    fn default() -> TimingPolicy {
+        TimingPolicy {
+            refresh_margin: Duration::from_secs(5 * 60),
+            refresh_jitter: Duration::from_secs(5 * 60),
+            expiry_margin: Duration::from_secs(30),
+            min_request_interval: Duration::from_secs(1),
+            missing_expires_in: MissingExpiresIn::default(),
+            max_lifetime: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+impl TimingPolicy {
+    /// A refresh becomes due this long before expiry (at most half the lifetime).
+    #[must_use]
+    pub fn refresh_margin(mut self, margin: Duration) -> TimingPolicy {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// The refresh moment is moved earlier by a seeded draw in `[0, jitter]` (at most a quarter
+    /// of the lifetime). Zero turns jitter off.
+    #[must_use]
+    pub fn refresh_jitter(mut self, jitter: Duration) -> TimingPolicy {
+        self.refresh_jitter = jitter;
+        self
+    }
+
+    /// A token stops being served this long before its expiry (at most a tenth of the
+    /// lifetime), so a request sent with it does not arrive after it died.
+    #[must_use]
+    pub fn expiry_margin(mut self, margin: Duration) -> TimingPolicy {
+        self.expiry_margin = margin;
+        self
+    }
+
+    /// Two token requests are never emitted closer together than this, whatever the server
+    /// answers (tiny lifetimes, re-issued tokens, a burst of invalidations).
+    #[must_use]
+    pub fn min_request_interval(mut self, interval: Duration) -> TimingPolicy {
+        self.min_request_interval = interval;
+        self
+    }
+
+    /// What a response without `expires_in` means.
+    #[must_use]
+    pub fn missing_expires_in(mut self, policy: MissingExpiresIn) -> TimingPolicy {
+        self.missing_expires_in = policy;
+        self
+    }
+
+    /// The longest lifetime believed; a larger `expires_in` is cut to it.
+    #[must_use]
+    pub fn max_lifetime(mut self, max: Duration) -> TimingPolicy {
+        self.max_lifetime = max;
+        self
+    }
+
+    pub(crate) fn min_interval(&self) -> Duration {
+        self.min_request_interval
+    }
+
+    /// The lifetime to believe for a response's `expires_in`.
+    pub(crate) fn lifetime(
+        &self,
+        expires_in: ExpiresIn,
+    ) -> Result<(Duration, LifetimeSource), ResponseProblem> {
+        let (lifetime, source) = match expires_in {
+            ExpiresIn::Seconds(d) => (d, LifetimeSource::ExpiresIn),
+            ExpiresIn::Missing => match self.missing_expires_in {
+                MissingExpiresIn::Assume(d) => (d, LifetimeSource::Assumed),
+                MissingExpiresIn::Reject => return Err(ResponseProblem::MissingExpiresIn),
+            },
+        };
+        if lifetime > self.max_lifetime {
+            Ok((self.max_lifetime, LifetimeSource::Capped))
+        } else {
+            Ok((lifetime, source))
+        }
+    }
+
+    /// When, counted from the request's emission, a token of `lifetime` is due for refresh and
+    /// until when it is served.
+    pub(crate) fn schedule(&self, lifetime: Duration, rng: &mut Rng) -> Schedule {
+        let expiry_margin = self.expiry_margin.min(lifetime / 10);
+        let refresh_margin = self.refresh_margin.min(lifetime / 2).max(expiry_margin);
+        let jitter = rng.duration_up_to(self.refresh_jitter.min(lifetime / 4));
+        Schedule {
+            refresh_after: lifetime
+                .saturating_sub(refresh_margin)
+                .saturating_sub(jitter),
+            serve_for: lifetime.saturating_sub(expiry_margin),
+        }
+    }
+}
+
+/// Offsets from a token request's emission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Schedule {
+    pub(crate) refresh_after: Duration,
+    pub(crate) serve_for: Duration,
+}
+
+/// How long to wait after failed attempts. See the module docs for the defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    transient_base: Duration,
+    transient_cap: Duration,
+    permanent_base: Duration,
+    permanent_cap: Duration,
+    max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            transient_base: Duration::from_secs(1),
+            transient_cap: Duration::from_secs(5 * 60),
+            permanent_base: Duration::from_secs(5 * 60),
+            permanent_cap: Duration::from_secs(60 * 60),
+            max_retry_after: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// First and largest back-off after transient failures.
+    #[must_use]
+    pub fn transient(mut self, base: Duration, cap: Duration) -> RetryPolicy {
+        self.transient_base = base;
+        self.transient_cap = cap;
+        self
+    }
+
+    /// First and largest back-off after permanent failures.
+    #[must_use]
+    pub fn permanent(mut self, base: Duration, cap: Duration) -> RetryPolicy {
+        self.permanent_base = base;
+        self.permanent_cap = cap;
+        self
+    }
+
+    /// The longest `Retry-After` honoured.
+    #[must_use]
+    pub fn max_retry_after(mut self, max: Duration) -> RetryPolicy {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The wait after the `failures`-th consecutive failure (1 for the first).
+    pub(crate) fn delay(
+        &self,
+        class: FailureClass,
+        failures: u32,
+        retry_after: Option<Duration>,
+        rng: &mut Rng,
+    ) -> Duration {
+        let (base, cap) = match class {
+            FailureClass::Transient => (self.transient_base, self.transient_cap),
+            FailureClass::Permanent => (self.permanent_base, self.permanent_cap),
+        };
+        let doublings = failures.saturating_sub(1).min(63);
+        let full = base
+            .checked_mul(1u32 << doublings.min(31))
+            .unwrap_or(Duration::MAX)
+            .min(cap);
+        let half = full / 2;
+        let backoff = half.saturating_add(rng.duration_up_to(full.saturating_sub(half)));
+        match retry_after {
+            Some(wait) => backoff.max(wait.min(self.max_retry_after)),
+            None => backoff,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    fn schedule(policy: &TimingPolicy, lifetime: Duration, seed: u64) -> Schedule {
+        policy.schedule(lifetime, &mut Rng::new(seed))
+    }
+
+    #[test]
+    fn two_hour_token_refreshes_between_ten_and_five_minutes_before_expiry() {
+        let p = TimingPolicy::default();
+        let l = Duration::from_secs(7200);
+        for seed in 0..200 {
+            let s = schedule(&p, l, seed);
+            assert!(s.refresh_after >= l - 10 * MIN, "{s:?}");
+            assert!(s.refresh_after <= l - 5 * MIN, "{s:?}");
+            assert_eq!(s.serve_for, l - Duration::from_secs(30));
+        }
+    }
+
+    #[test]
+    fn thirty_second_token_is_not_refetched_on_every_call() {
+        let p = TimingPolicy::default();
+        let l = Duration::from_secs(30);
+        for seed in 0..200 {
+            let s = schedule(&p, l, seed);
+            assert!(s.refresh_after >= Duration::from_millis(7500), "{s:?}");
+            assert!(s.refresh_after <= Duration::from_secs(15), "{s:?}");
+            assert_eq!(s.serve_for, Duration::from_secs(27));
+        }
+    }
+
+    #[test]
+    fn margins_larger_than_the_lifetime_are_scaled_down() {
+        let p = TimingPolicy::default()
+            .refresh_margin(Duration::from_secs(86_400))
+            .expiry_margin(Duration::from_secs(86_400))
+            .refresh_jitter(Duration::from_secs(86_400));
+        let l = Duration::from_secs(100);
+        for seed in 0..50 {
+            let s = schedule(&p, l, seed);
+            assert_eq!(s.serve_for, Duration::from_secs(90));
+            assert!(s.refresh_after >= Duration::from_secs(25), "{s:?}");
+            assert!(s.refresh_after <= Duration::from_secs(50), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn refresh_is_never_due_after_serving_stops() {
+        let p = TimingPolicy::default()
+            .refresh_margin(Duration::ZERO)
+            .refresh_jitter(Duration::ZERO);
+        let s = schedule(&p, Duration::from_secs(7200), 1);
+        assert_eq!(s.refresh_after, s.serve_for);
+    }
+
+    #[test]
+    fn jitter_is_deterministic_per_seed_and_spreads_across_seeds() {
+        let p = TimingPolicy::default();
+        let l = Duration::from_secs(7200);
+        assert_eq!(schedule(&p, l, 9), schedule(&p, l, 9));
+        let distinct: std::collections::BTreeSet<_> = (0..100)
+            .map(|seed| schedule(&p, l, seed).refresh_after)
+            .collect();
+        assert!(distinct.len() > 90, "{}", distinct.len());
+        let off = p.clone().refresh_jitter(Duration::ZERO);
+        assert_eq!(
+            schedule(&off, l, 1).refresh_after,
+            schedule(&off, l, 2).refresh_after
+        );
+    }
+
+    #[test]
+    fn lifetime_resolution() {
+        let p = TimingPolicy::default();
+        let secs = Duration::from_secs;
+        assert_eq!(
+            p.lifetime(ExpiresIn::Seconds(secs(7200))),
+            Ok((secs(7200), LifetimeSource::ExpiresIn))
+        );
+        assert_eq!(
+            p.lifetime(ExpiresIn::Missing),
+            Ok((secs(900), LifetimeSource::Assumed))
+        );
+        assert_eq!(
+            p.lifetime(ExpiresIn::Seconds(Duration::MAX)),
+            Ok((secs(86_400), LifetimeSource::Capped))
+        );
+        let strict = p.clone().missing_expires_in(MissingExpiresIn::Reject);
+        assert_eq!(
+            strict.lifetime(ExpiresIn::Missing),
+            Err(ResponseProblem::MissingExpiresIn)
+        );
+        let short_cap = p.max_lifetime(secs(60));
+        assert_eq!(
+            short_cap.lifetime(ExpiresIn::Missing),
+            Ok((secs(60), LifetimeSource::Capped))
+        );
+    }
+
+    #[test]
+    fn transient_backoff_doubles_with_equal_jitter_up_to_the_cap() {
+        let r = RetryPolicy::default();
+        let mut rng = Rng::new(3);
+        for (n, full) in [(1u32, 1u64), (2, 2), (3, 4), (9, 256), (10, 300), (50, 300)] {
+            for _ in 0..20 {
+                let d = r.delay(FailureClass::Transient, n, None, &mut rng);
+                let full = Duration::from_secs(full);
+                assert!(d >= full / 2 && d <= full, "n={n}: {d:?}");
+            }
+        }
+        let huge = r.delay(FailureClass::Transient, u32::MAX, None, &mut rng);
+        assert!(huge <= Duration::from_secs(300));
+    }
+
+    #[test]
+    fn permanent_backoff_is_long() {
+        let r = RetryPolicy::default();
+        let mut rng = Rng::new(3);
+        let first = r.delay(FailureClass::Permanent, 1, None, &mut rng);
+        assert!(first >= Duration::from_secs(150) && first <= 5 * MIN);
+        let late = r.delay(FailureClass::Permanent, 40, None, &mut rng);
+        assert!(late >= 30 * MIN && late <= 60 * MIN);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_its_cap() {
+        let r = RetryPolicy::default();
+        let mut rng = Rng::new(3);
+        let d = r.delay(
+            FailureClass::Transient,
+            1,
+            Some(Duration::from_secs(120)),
+            &mut rng,
+        );
+        assert_eq!(d, Duration::from_secs(120));
+        let d = r.delay(
+            FailureClass::Transient,
+            1,
+            Some(Duration::from_secs(86_400)),
+            &mut rng,
+        );
+        assert_eq!(d, 10 * MIN);
+        // A Retry-After shorter than the back-off does not shorten it.
+        let d = r.delay(FailureClass::Permanent, 1, Some(Duration::ZERO), &mut rng);
+        assert!(d >= Duration::from_secs(150));
+    }
+}

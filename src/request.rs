@@ -1,0 +1,253 @@
+//! The token request (RFC 6749 §4.4.2): built once per configuration, cloned for each attempt.
+
+use core::fmt;
+
+use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, Method, Request, Uri};
+
+use crate::config::Config;
+use crate::credentials::ClientAuth;
+use crate::time::Time;
+
+/// Identifies one token request, so its answer can be matched to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub(crate) u64);
+
+impl RequestId {
+    /// The id as a number (ids increase by one per request).
+    #[must_use]
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "request #{}", self.0)
+    }
+}
+
+/// A form body that may hold the client secret: it derefs to its bytes, and its `Debug` shows
+/// only its length. Convert it with `Vec::from(body)` (or `request.map(Vec::from)`) for an HTTP
+/// client that wants a `Vec<u8>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestBody(Vec<u8>);
+
+impl RequestBody {
+    /// The body's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::ops::Deref for RequestBody {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for RequestBody {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<RequestBody> for Vec<u8> {
+    fn from(body: RequestBody) -> Vec<u8> {
+        body.0
+    }
+}
+
+impl fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RequestBody({} bytes, redacted)", self.0.len())
+    }
+}
+
+/// A token request for the caller to send, from [`Output::Transmit`](crate::Output::Transmit).
+#[derive(Debug)]
+#[must_use = "a token request must be sent and its answer fed back"]
+pub struct Transmit {
+    id: RequestId,
+    deadline: Time,
+    request: Request<RequestBody>,
+}
+
+impl Transmit {
+    /// The id to give back with the answer.
+    #[must_use]
+    pub fn id(&self) -> RequestId {
+        self.id
+    }
+
+    /// When the machine will count the request as failed if no answer has been fed; give the
+    /// HTTP client a timeout that ends no later.
+    #[must_use]
+    pub fn deadline(&self) -> Time {
+        self.deadline
+    }
+
+    /// The request.
+    #[must_use]
+    pub fn request(&self) -> &Request<RequestBody> {
+        &self.request
+    }
+
+    /// The id and the request.
+    #[must_use]
+    pub fn into_parts(self) -> (RequestId, Request<RequestBody>) {
+        (self.id, self.request)
+    }
+}
+
+/// The parts of the token request that do not change between attempts.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct PreparedRequest {
+    uri: Uri,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl PreparedRequest {
+    pub(crate) fn new(config: &Config) -> PreparedRequest {
+        let credentials = &config.credentials;
+        let secret = credentials.client_secret().expose_secret();
+        let mut headers = HeaderMap::with_capacity(3);
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "client_credentials");
+        match config.client_auth {
+            ClientAuth::SecretPost => {
+                form.append_pair("client_id", credentials.client_id());
+                form.append_pair("client_secret", secret);
+            }
+            ClientAuth::SecretBasic => {
+                // RFC 6749 §2.3.1: form-urlencode each part, then base64 "id:secret".
+                let id: String =
+                    form_urlencoded::byte_serialize(credentials.client_id().as_bytes()).collect();
+                let secret: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+                headers.insert(AUTHORIZATION, basic(&id, &secret));
+            }
+            ClientAuth::SecretBasicUnencoded => {
+                headers.insert(AUTHORIZATION, basic(credentials.client_id(), secret));
+            }
+        }
+        if !config.scopes.is_empty() {
+            form.append_pair("scope", &config.scopes.to_string());
+        }
+        for (name, value) in &config.extra_params {
+            form.append_pair(name, value);
+        }
+        PreparedRequest {
+            uri: config.endpoint.token_uri().clone(),
+            headers,
+            body: form.finish().into_bytes(),
+        }
+    }
+
+    pub(crate) fn transmit(&self, id: RequestId, deadline: Time) -> Transmit {
+        let mut request = Request::new(RequestBody(self.body.clone()));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        Transmit {
+            id,
+            deadline,
+            request,
+        }
+    }
+}
+
+impl fmt::Debug for PreparedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedRequest")
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `Basic base64(id:secret)`, marked sensitive so HTTP stacks keep it out of logs.
+fn basic(id: &str, secret: &str) -> HeaderValue {
+    let mut raw = Vec::with_capacity(id.len() + 1 + secret.len());
+    raw.extend_from_slice(id.as_bytes());
+    raw.push(b':');
+    raw.extend_from_slice(secret.as_bytes());
+    let mut value = String::from("Basic ");
+    base64_encode(&raw, &mut value);
+    // Base64 output is always a valid header value.
+    let mut header = HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(""));
+    header.set_sensitive(true);
+    header
+}
+
+/// Standard base64 with padding (RFC 4648 §4).
+fn base64_encode(input: &[u8], out: &mut String) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let sextet = |n: u32, shift: u32| char::from(ALPHABET[((n >> shift) & 63) as usize]);
+    for chunk in input.chunks(3) {
+        let b = |i: usize| chunk.get(i).copied().map_or(0, u32::from);
+        let n = (b(0) << 16) | (b(1) << 8) | b(2);
+        out.push(sextet(n, 18));
+        out.push(sextet(n, 12));
+        out.push(if chunk.len() > 1 { sextet(n, 6) } else { '=' });
+        out.push(if chunk.len() > 2 { sextet(n, 0) } else { '=' });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            let mut out = String::new();
+            base64_encode(input.as_bytes(), &mut out);
+            assert_eq!(out, expected, "{input:?}");
+        }
+        let mut out = String::new();
+        base64_encode(&[0xFB, 0xFF, 0xBF], &mut out);
+        assert_eq!(out, "+/+/");
+    }
+
+    #[test]
+    fn doorkeeper_capture_basic_values() {
+        // REFERENCE: cases 24a (raw, accepted) and 24b (RFC-encoded, rejected by Doorkeeper).
+        assert_eq!(
+            basic("special-client", "s+e/c=r:e%t &x"),
+            "Basic c3BlY2lhbC1jbGllbnQ6cytlL2M9cjplJXQgJng="
+        );
+        let id: String = form_urlencoded::byte_serialize(b"special-client").collect();
+        let secret: String = form_urlencoded::byte_serialize(b"s+e/c=r:e%t &x").collect();
+        assert_eq!(
+            basic(&id, &secret),
+            "Basic c3BlY2lhbC1jbGllbnQ6cyUyQmUlMkZjJTNEciUzQWUlMjV0KyUyNng="
+        );
+        assert!(basic("a", "b").is_sensitive());
+    }
+
+    #[test]
+    fn body_debug_hides_the_secret() {
+        let body = RequestBody(b"client_secret=hunter2".to_vec());
+        let shown = format!("{body:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("104"), "{shown}"); // not even as bytes
+        assert_eq!(Vec::from(body.clone()), b"client_secret=hunter2".to_vec());
+        assert_eq!(&*body, b"client_secret=hunter2");
+    }
+}
