@@ -422,7 +422,8 @@ impl TokenClient {
             self.config
                 .retry
                 .delay(class, self.consecutive_failures, retry_after, &mut self.rng);
-        let next_attempt = now.saturating_add(delay);
+        // The reported moment is the real one: the minimum request interval may end later.
+        let next_attempt = now.saturating_add(delay).max(self.interval_gate());
         self.events.push_back(Event::AttemptFailed {
             request,
             class,
@@ -460,11 +461,15 @@ impl TokenClient {
     /// The earliest moment the rate limits allow another request: the minimum interval since
     /// the last one and any back-off.
     fn gate(&self) -> Time {
-        let interval = self.last_emit.map_or(Time::ZERO, |t| {
-            t.saturating_add(self.config.timing.min_interval())
-        });
         let backoff = self.failure.as_ref().map_or(Time::ZERO, |f| f.retry_at);
-        interval.max(backoff)
+        self.interval_gate().max(backoff)
+    }
+
+    /// The end of the minimum request interval since the last emission.
+    fn interval_gate(&self) -> Time {
+        self.last_emit.map_or(Time::ZERO, |t| {
+            t.saturating_add(self.config.timing.min_interval())
+        })
     }
 
     /// The moment a request becomes due, if one is wanted at all.
