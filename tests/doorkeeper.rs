@@ -58,7 +58,13 @@ fn captures() -> Vec<(String, String)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .filter(|p| !p.file_name().unwrap().to_str().unwrap().starts_with("wire_"))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("wire_")
+        })
         .map(|p| {
             let name = p.file_stem().unwrap().to_str().unwrap().to_owned();
             (name, std::fs::read_to_string(&p).unwrap())
@@ -83,24 +89,44 @@ fn every_capture_is_classified_as_doorkeeper_meant_it() {
         match (expected(&name), s.state()) {
             (Expect::Token, TokenState::Fresh(token)) => {
                 let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-                assert_eq!(token.access_token().expose_secret(), json["access_token"], "{name}");
-                assert_eq!(token.lifetime().as_secs(), json["expires_in"].as_u64().unwrap(), "{name}");
+                assert_eq!(
+                    token.access_token().expose_secret(),
+                    json["access_token"],
+                    "{name}"
+                );
+                assert_eq!(
+                    token.lifetime().as_secs(),
+                    json["expires_in"].as_u64().unwrap(),
+                    "{name}"
+                );
                 assert_eq!(token.created_at(), json["created_at"].as_u64(), "{name}");
                 let granted = json["scope"].as_str().unwrap_or("write.education");
                 assert_eq!(token.scope().to_string(), granted, "{name}");
                 assert!(token.authorization().is_sensitive());
             }
             (Expect::OAuth(status, code), TokenState::Failed { error, .. }) => {
-                let TokenError::OAuth { status: got, code: got_code, description, www_authenticate, .. } = error
+                let TokenError::OAuth {
+                    status: got,
+                    code: got_code,
+                    description,
+                    www_authenticate,
+                    ..
+                } = error
                 else {
                     panic!("{name}: {error:?}")
                 };
                 assert_eq!(got.as_u16(), status, "{name}");
                 assert_eq!(got_code.as_str(), code, "{name}");
-                assert!(!matches!(got_code, ErrorCode::Other(_)), "{name}: a standard code");
+                assert!(
+                    !matches!(got_code, ErrorCode::Other(_)),
+                    "{name}: a standard code"
+                );
                 assert!(description.is_some(), "{name}");
                 let www = www_authenticate.as_deref().unwrap_or_default();
-                assert!(www.starts_with("Bearer realm=\"Doorkeeper\""), "{name}: {www}");
+                assert!(
+                    www.starts_with("Bearer realm=\"Doorkeeper\""),
+                    "{name}: {www}"
+                );
                 assert_eq!(error.class(), FailureClass::Permanent, "{name}");
             }
             (Expect::EmptyStatus(status), TokenState::Failed { error, .. }) => {
@@ -111,7 +137,10 @@ fn every_capture_is_classified_as_doorkeeper_meant_it() {
                 assert_eq!(error.class(), FailureClass::Permanent, "{name}");
             }
             (Expect::NotAToken, TokenState::Failed { error, .. }) => {
-                assert!(matches!(error, TokenError::InvalidResponse { .. }), "{name}: {error:?}");
+                assert!(
+                    matches!(error, TokenError::InvalidResponse { .. }),
+                    "{name}: {error:?}"
+                );
             }
             (expect, state) => panic!("{name}: expected {expect:?}, got {state:?}"),
         }
@@ -126,23 +155,34 @@ fn reused_tokens_count_their_shorter_remaining_lifetime() {
     let mut s = Scenario::new();
     s.demand();
     let id = s.expect_request();
-    s.client.handle_response(id, parse_capture(second), s.now).unwrap();
+    s.client
+        .handle_response(id, parse_capture(second), s.now)
+        .unwrap();
     assert_eq!(s.demand().unwrap().lifetime(), secs(7198));
 }
 
 #[test]
 fn three_requested_scopes_granted_in_the_requested_order() {
     let all = captures();
-    let text = &all.iter().find(|(n, _)| n == "02_success_three_scopes").unwrap().1;
+    let text = &all
+        .iter()
+        .find(|(n, _)| n == "02_success_three_scopes")
+        .unwrap()
+        .1;
     let requested = builder()
         .scope(seekpass_oauth::Scope::WRITE_MICROCREDENTIAL)
         .scope(seekpass_oauth::Scope::WRITE_DIGITAL_IDENTITY);
     let mut s = Scenario::with(requested);
     s.demand();
     let id = s.expect_request();
-    s.client.handle_response(id, parse_capture(text), s.now).unwrap();
+    s.client
+        .handle_response(id, parse_capture(text), s.now)
+        .unwrap();
     s.poll();
-    assert!(!s.events.iter().any(|e| matches!(e, seekpass_oauth::Event::ScopeNarrowed { .. })));
+    assert!(!s
+        .events
+        .iter()
+        .any(|e| matches!(e, seekpass_oauth::Event::ScopeNarrowed { .. })));
 }
 
 #[test]
@@ -153,12 +193,19 @@ fn a_default_scope_narrower_than_requested_is_reported() {
     let mut s = Scenario::new();
     s.demand();
     let id = s.expect_request();
-    s.client.handle_response(id, parse_capture(text), s.now).unwrap();
+    s.client
+        .handle_response(id, parse_capture(text), s.now)
+        .unwrap();
     s.poll();
     assert!(s.demand().is_some(), "the token is used");
     let narrowed = s.events.iter().find_map(|e| match e {
-        seekpass_oauth::Event::ScopeNarrowed { missing, granted, .. } => Some((missing.to_string(), granted.to_string())),
+        seekpass_oauth::Event::ScopeNarrowed {
+            missing, granted, ..
+        } => Some((missing.to_string(), granted.to_string())),
         _ => None,
     });
-    assert_eq!(narrowed, Some(("write.education".into(), "write.microcredential".into())));
+    assert_eq!(
+        narrowed,
+        Some(("write.education".into(), "write.microcredential".into()))
+    );
 }

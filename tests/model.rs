@@ -20,7 +20,10 @@ enum Action {
     ClockBack(u64),
     Demand,
     Poll,
-    Succeed { expires_in: Option<&'static str>, reuse_last: bool },
+    Succeed {
+        expires_in: Option<&'static str>,
+        reuse_last: bool,
+    },
     Fail(u16),
     Garbage(Vec<u8>),
     Transport,
@@ -97,7 +100,11 @@ fn drain(client: &mut TokenClient, model: &mut Model, texts: &[String]) {
             }
             Output::Event(e) => {
                 let debug = format!("{e:?} {e:#?}");
-                for s in SECRETS.iter().map(|s| s.to_string()).chain(texts.iter().cloned()) {
+                for s in SECRETS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain(texts.iter().cloned())
+                {
                     assert!(!debug.contains(&s), "secret in {debug}");
                 }
                 match e {
@@ -142,7 +149,10 @@ fn run(actions: Vec<Action>, always: bool) {
             Action::ClockBack(ms) => fed_now = fed_now.saturating_sub(Duration::from_millis(ms)),
             Action::Demand => {}
             Action::Poll => {}
-            Action::Succeed { expires_in, reuse_last } => {
+            Action::Succeed {
+                expires_in,
+                reuse_last,
+            } => {
                 if let Some((id, emitted)) = m.in_flight.take() {
                     let text = match (&m.last_token_text, reuse_last) {
                         (Some(last), true) => last.clone(),
@@ -153,7 +163,9 @@ fn run(actions: Vec<Action>, always: bool) {
                     };
                     texts.push(text.clone());
                     let body = match expires_in {
-                        Some(e) => format!(r#"{{"access_token":"{text}","token_type":"Bearer","expires_in":{e}}}"#),
+                        Some(e) => format!(
+                            r#"{{"access_token":"{text}","token_type":"Bearer","expires_in":{e}}}"#
+                        ),
                         None => format!(r#"{{"access_token":"{text}","token_type":"Bearer"}}"#),
                     };
                     m.now = m.now.max(fed_now);
@@ -172,13 +184,20 @@ fn run(actions: Vec<Action>, always: bool) {
             }
             Action::Fail(status) => {
                 if let Some((id, _)) = m.in_flight.take() {
-                    let body = if status == 200 { "<html>" } else { r#"{"error":"invalid_client"}"# };
+                    let body = if status == 200 {
+                        "<html>"
+                    } else {
+                        r#"{"error":"invalid_client"}"#
+                    };
                     let _ = client.handle_response(id, response(status, body), fed_now);
                 }
             }
             Action::Garbage(bytes) => {
                 if let Some((id, _)) = m.in_flight.take() {
-                    let r = seekpass_oauth::http::Response::builder().status(200).body(bytes).unwrap();
+                    let r = seekpass_oauth::http::Response::builder()
+                        .status(200)
+                        .body(bytes)
+                        .unwrap();
                     let _ = client.handle_response(id, r, fed_now);
                 }
             }
@@ -190,10 +209,14 @@ fn run(actions: Vec<Action>, always: bool) {
             }
             Action::AnswerUnknown(pick) => {
                 // An answer for a request no longer in flight is refused and changes nothing.
-                let stale = seen.iter().copied().filter(|id| Some(*id) != m.in_flight.map(|f| f.0));
+                let stale = seen
+                    .iter()
+                    .copied()
+                    .filter(|id| Some(*id) != m.in_flight.map(|f| f.0));
                 if let Some(id) = stale.clone().nth(pick as usize % stale.count().max(1)) {
                     let before = format!("{client:?}");
-                    let result = client.handle_response(id, response(200, &token_body("zz", 60)), fed_now);
+                    let result =
+                        client.handle_response(id, response(200, &token_body("zz", 60)), fed_now);
                     assert!(result.is_err(), "{id} was accepted");
                     if fed_now <= m.now {
                         assert_eq!(format!("{client:?}"), before);
@@ -211,7 +234,10 @@ fn run(actions: Vec<Action>, always: bool) {
             }
             Action::InvalidateOld => {
                 if let Some(id) = old_tokens.first() {
-                    assert!(!client.invalidate(*id, fed_now), "an old token's report was taken");
+                    assert!(
+                        !client.invalidate(*id, fed_now),
+                        "an old token's report was taken"
+                    );
                 }
             }
             Action::Reconfigure(second) => {
@@ -221,7 +247,13 @@ fn run(actions: Vec<Action>, always: bool) {
                     .refresh_mode(mode)
                     .build()
                     .unwrap();
-                if client.config().credentials().client_secret().expose_secret() != secret {
+                if client
+                    .config()
+                    .credentials()
+                    .client_secret()
+                    .expose_secret()
+                    != secret
+                {
                     if let Some(t) = client.state(fed_now).token() {
                         old_tokens.push(t.id());
                     }
@@ -238,14 +270,29 @@ fn run(actions: Vec<Action>, always: bool) {
         };
         if let Some(token) = served {
             let text = token.access_token().expose_secret().to_owned();
-            let limit = m.expiry.get(&text).copied().expect("served a token the server never gave");
-            assert!(m.now < limit, "served {text} at {} at or after its expiry {limit}", m.now);
-            assert!(!m.invalidated.contains(&token.id()), "served an invalidated token");
+            let limit = m
+                .expiry
+                .get(&text)
+                .copied()
+                .expect("served a token the server never gave");
+            assert!(
+                m.now < limit,
+                "served {text} at {} at or after its expiry {limit}",
+                m.now
+            );
+            assert!(
+                !m.invalidated.contains(&token.id()),
+                "served an invalidated token"
+            );
             m.served.push(token.id());
         }
         drain(&mut client, &mut m, &texts);
         let debug = format!("{client:?} {:?}", client.state(fed_now));
-        for s in SECRETS.iter().map(|s| s.to_string()).chain(texts.iter().cloned()) {
+        for s in SECRETS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(texts.iter().cloned())
+        {
             assert!(!debug.contains(&s), "secret in {debug}");
         }
     }
