@@ -44,7 +44,6 @@ pub struct Config {
 
 impl Config {
     /// Starts a configuration for `endpoint` with `credentials`.
-    #[must_use]
     pub fn builder(endpoint: Endpoint, credentials: Credentials) -> ConfigBuilder {
         ConfigBuilder {
             config: Config {

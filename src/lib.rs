@@ -23,7 +23,7 @@
 //! let config = Config::builder(Endpoint::staging(), Credentials::new("my-client", "my-secret"))
 //!     .scope(Scope::WRITE_EDUCATION)
 //!     .build()?;
-//! let mut now = Time::ZERO; // from your clock: `Origin::time(Instant::now())`
+//! let now = Time::ZERO; // from your clock: `Origin::time(Instant::now())`
 //! let mut client = TokenClient::new(config, now);
 //!
 //! let authorization = loop {
@@ -42,8 +42,9 @@
 //!                 }
 //!             }
 //!             Output::Event(event) => println!("{event:?}"),
-//!             // Sleep until then (or until a token is asked for), then poll again.
-//!             Output::Timeout(at) => { now = at; break; }
+//!             // Nothing more to do before `at`: a driver task sleeps until then (or until a
+//!             // token is asked for) and polls again.
+//!             Output::Timeout(_at) => break,
 //!             Output::Idle => break,
 //!         }
 //!     }
@@ -121,6 +122,16 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 mod classify;
 mod config;

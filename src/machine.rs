@@ -510,9 +510,9 @@ impl TokenClient {
         let sent = sent.as_millis() / 1000;
         let received = received.as_millis().div_ceil(1000);
         let skew_secs = if created_at > received.saturating_add(SKEW_THRESHOLD_SECS) {
-            i64::try_from(created_at - received).unwrap_or(i64::MAX)
+            i64::try_from(created_at.saturating_sub(received)).unwrap_or(i64::MAX)
         } else if created_at.saturating_add(SKEW_THRESHOLD_SECS) < sent {
-            i64::try_from(sent - created_at).map_or(i64::MIN, |s| -s)
+            i64::try_from(sent.saturating_sub(created_at)).map_or(i64::MIN, i64::saturating_neg)
         } else {
             return None;
         };

@@ -156,9 +156,10 @@ impl TimingPolicy {
     /// When, counted from the request's emission, a token of `lifetime` is due for refresh and
     /// until when it is served.
     pub(crate) fn schedule(&self, lifetime: Duration, rng: &mut Rng) -> Schedule {
-        let expiry_margin = self.expiry_margin.min(lifetime / 10);
-        let refresh_margin = self.refresh_margin.min(lifetime / 2).max(expiry_margin);
-        let jitter = rng.duration_up_to(self.refresh_jitter.min(lifetime / 4));
+        let fraction = |n: u32| lifetime.checked_div(n).unwrap_or_default();
+        let expiry_margin = self.expiry_margin.min(fraction(10));
+        let refresh_margin = self.refresh_margin.min(fraction(2)).max(expiry_margin);
+        let jitter = rng.duration_up_to(self.refresh_jitter.min(fraction(4)));
         Schedule {
             refresh_after: lifetime
                 .saturating_sub(refresh_margin)
@@ -238,7 +239,7 @@ impl RetryPolicy {
             .checked_mul(1u32 << doublings.min(31))
             .unwrap_or(Duration::MAX)
             .min(cap);
-        let half = full / 2;
+        let half = full.checked_div(2).unwrap_or_default();
         let backoff = half.saturating_add(rng.duration_up_to(full.saturating_sub(half)));
         match retry_after {
             Some(wait) => backoff.max(wait.min(self.max_retry_after)),

@@ -175,7 +175,7 @@ impl fmt::Debug for PreparedRequest {
 
 /// `Basic base64(id:secret)`, marked sensitive so HTTP stacks keep it out of logs.
 fn basic(id: &str, secret: &str) -> HeaderValue {
-    let mut raw = Vec::with_capacity(id.len() + 1 + secret.len());
+    let mut raw = Vec::with_capacity(id.len().saturating_add(secret.len()).saturating_add(1));
     raw.extend_from_slice(id.as_bytes());
     raw.push(b':');
     raw.extend_from_slice(secret.as_bytes());
@@ -190,7 +190,12 @@ fn basic(id: &str, secret: &str) -> HeaderValue {
 /// Standard base64 with padding (RFC 4648 §4).
 fn base64_encode(input: &[u8], out: &mut String) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let sextet = |n: u32, shift: u32| char::from(ALPHABET[((n >> shift) & 63) as usize]);
+    // The index is masked to 0..64, so `get` always finds a character.
+    let sextet = |n: u32, shift: u32| {
+        ALPHABET
+            .get(((n >> shift) & 63) as usize)
+            .map_or('=', |b| char::from(*b))
+    };
     for chunk in input.chunks(3) {
         let b = |i: usize| chunk.get(i).copied().map_or(0, u32::from);
         let n = (b(0) << 16) | (b(1) << 8) | b(2);

@@ -26,7 +26,8 @@ impl Rng {
         let max_ms = crate::time::duration_millis(max);
         let span = u128::from(max_ms) + 1;
         // Multiply-high maps the 64-bit draw onto [0, span) without modulo bias worth noticing.
-        let ms = (u128::from(self.next_u64()) * span) >> 64;
+        // A 64-bit draw times a span of at most 2^64 fits in 128 bits.
+        let ms = u128::from(self.next_u64()).saturating_mul(span) >> 64;
         Duration::from_millis(u64::try_from(ms).unwrap_or(max_ms))
     }
 }

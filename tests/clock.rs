@@ -8,7 +8,7 @@ use seekpass_oauth::{Event, Time};
 #[test]
 fn a_clock_going_backwards_never_revives_or_extends_a_token() {
     let mut s = Scenario::new();
-    let token = s.to_fresh(7200);
+    let token = s.drive_to_fresh(7200);
     s.at_secs(7200);
     assert!(s.demand().is_none());
     s.at_secs(100);
@@ -78,7 +78,7 @@ fn skew_is_reported_on_a_wall_clock() {
 #[test]
 fn skew_is_not_reported_on_a_monotonic_clock() {
     let mut s = Scenario::new();
-    s.to_fresh(7200); // created_at 1795798685 against a clock at zero
+    s.drive_to_fresh(7200); // created_at 1795798685 against a clock at zero
     assert!(!s
         .events
         .iter()

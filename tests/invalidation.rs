@@ -8,7 +8,7 @@ use seekpass_oauth::{Event, TokenError, TokenState};
 #[test]
 fn a_rejected_token_stops_being_served_and_one_refresh_starts() {
     let mut s = Scenario::new();
-    let token = s.to_fresh(7200);
+    let token = s.drive_to_fresh(7200);
     s.take_events();
     s.at_secs(60);
     assert!(s.client.invalidate(token.id(), s.now));
@@ -26,7 +26,7 @@ fn a_rejected_token_stops_being_served_and_one_refresh_starts() {
 #[test]
 fn a_burst_of_reports_causes_one_refresh() {
     let mut s = Scenario::new();
-    let token = s.to_fresh(7200);
+    let token = s.drive_to_fresh(7200);
     s.at_secs(60);
     let taken: Vec<bool> = (0..100)
         .map(|_| s.client.invalidate(token.id(), s.now))
@@ -46,7 +46,7 @@ fn a_burst_of_reports_causes_one_refresh() {
 #[test]
 fn a_report_for_an_older_token_is_ignored() {
     let mut s = Scenario::new();
-    let old = s.to_fresh(7200);
+    let old = s.drive_to_fresh(7200);
     s.client.invalidate(old.id(), s.now);
     s.at_secs(1);
     let id = s.expect_request();
@@ -63,7 +63,7 @@ fn a_report_for_an_older_token_is_ignored() {
 #[test]
 fn the_server_handing_back_the_rejected_token_is_a_failure_not_a_loop() {
     let mut s = Scenario::new();
-    let token = s.to_fresh(7200);
+    let token = s.drive_to_fresh(7200);
     let text = token.access_token().expose_secret().to_owned();
     s.at_secs(60);
     s.client.invalidate(token.id(), s.now);
@@ -85,7 +85,7 @@ fn the_server_handing_back_the_rejected_token_is_a_failure_not_a_loop() {
 #[test]
 fn invalidation_waits_for_a_back_off_in_force() {
     let mut s = Scenario::new();
-    let token = s.to_fresh(7200);
+    let token = s.drive_to_fresh(7200);
     s.demand();
     s.now = token.refresh_at();
     let id = s.expect_request();

@@ -52,7 +52,7 @@ fn lifetime_counts_from_emission_not_from_the_answer() {
 #[test]
 fn fresh_then_expiring_then_refreshed_while_still_served() {
     let mut s = Scenario::new();
-    let first = s.to_fresh(7200);
+    let first = s.drive_to_fresh(7200);
     s.demand();
     s.poll();
     let refresh_at = first.refresh_at();
@@ -87,7 +87,7 @@ fn fresh_then_expiring_then_refreshed_while_still_served() {
 #[test]
 fn token_stops_being_served_at_the_expiry_margin() {
     let mut s = Scenario::new();
-    let token = s.to_fresh(7200);
+    let token = s.drive_to_fresh(7200);
     // Nobody asked since acquisition, so no refresh ran; at serve_until the token is gone.
     s.at_millis(7_169_999);
     assert!(s.state().token().is_some());
@@ -104,7 +104,7 @@ fn token_stops_being_served_at_the_expiry_margin() {
 #[test]
 fn a_busy_service_never_waits_for_a_refresh() {
     let mut s = Scenario::new();
-    s.to_fresh(7200);
+    s.drive_to_fresh(7200);
     s.take_events();
     // Ask every 10 s for 10 hours, answering refreshes after 2 s.
     let mut pending = None;
@@ -127,7 +127,7 @@ fn a_busy_service_never_waits_for_a_refresh() {
 #[test]
 fn an_idle_service_costs_nothing_after_one_lifetime() {
     let mut s = Scenario::new();
-    s.to_fresh(7200);
+    s.drive_to_fresh(7200);
     // Used once, right after the fetch: that use earns one refresh ahead of expiry...
     s.at_secs(60);
     s.demand();
@@ -150,7 +150,7 @@ fn an_idle_service_costs_nothing_after_one_lifetime() {
 #[test]
 fn demand_after_the_refresh_moment_triggers_the_refresh() {
     let mut s = Scenario::new();
-    let token = s.to_fresh(7200);
+    let token = s.drive_to_fresh(7200);
     s.now = token.refresh_at();
     s.expect_no_request(); // due, but unused since fetched
     assert_eq!(s.state_name(), "expiring");
@@ -163,7 +163,7 @@ fn demand_after_the_refresh_moment_triggers_the_refresh() {
 #[test]
 fn thirty_second_tokens_are_not_refetched_on_every_call() {
     let mut s = Scenario::new();
-    s.to_fresh(30);
+    s.drive_to_fresh(30);
     for ms in (0..60_000).step_by(100) {
         s.at_millis(ms);
         s.demand();
@@ -184,7 +184,7 @@ fn margins_larger_than_the_lifetime_break_nothing() {
         .expiry_margin(secs(86_400))
         .refresh_jitter(secs(86_400));
     let mut s = Scenario::with(builder().timing(timing));
-    let token = s.to_fresh(60);
+    let token = s.drive_to_fresh(60);
     assert_eq!(token.serve_until(), Time::from_secs(54));
     assert!(token.refresh_at() >= Time::from_secs(15) && token.refresh_at() <= Time::from_secs(30));
 }
@@ -193,7 +193,7 @@ fn margins_larger_than_the_lifetime_break_nothing() {
 fn jitter_is_deterministic_per_seed_and_spreads_a_fleet() {
     let refresh_at = |seed: u64| {
         let mut s = Scenario::with(builder().jitter_seed(seed));
-        s.to_fresh(7200).refresh_at()
+        s.drive_to_fresh(7200).refresh_at()
     };
     assert_eq!(refresh_at(1), refresh_at(1));
     let fleet: std::collections::BTreeSet<Time> = (0..200).map(refresh_at).collect();
@@ -206,7 +206,7 @@ fn jitter_is_deterministic_per_seed_and_spreads_a_fleet() {
     let no_jitter = |seed: u64| {
         let timing = TimingPolicy::default().refresh_jitter(secs(0));
         let mut s = Scenario::with(builder().jitter_seed(seed).timing(timing));
-        s.to_fresh(7200).refresh_at()
+        s.drive_to_fresh(7200).refresh_at()
     };
     assert_eq!(no_jitter(1), no_jitter(2));
     assert_eq!(no_jitter(1), Time::from_secs(7200 - 300));
@@ -217,7 +217,7 @@ fn machines_created_at_different_moments_jitter_differently_with_one_seed() {
     let config = builder().build().unwrap();
     let mut a = TokenClient::new(config.clone(), Time::from_millis(1));
     let mut b = TokenClient::new(config, Time::from_millis(2));
-    let mut refresh = |c: &mut TokenClient| {
+    let refresh = |c: &mut TokenClient| {
         c.token(Time::from_secs(1));
         let seekpass_oauth::Output::Transmit(t) = c.poll(Time::from_secs(1)) else {
             panic!("no request")
@@ -236,7 +236,7 @@ fn machines_created_at_different_moments_jitter_differently_with_one_seed() {
 #[test]
 fn acquisition_events_say_what_was_granted_and_when_the_refresh_is() {
     let mut s = Scenario::new();
-    let token = s.to_fresh(7200);
+    let token = s.drive_to_fresh(7200);
     let events = s.take_events();
     assert!(
         matches!(

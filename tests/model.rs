@@ -107,13 +107,14 @@ fn drain(client: &mut TokenClient, model: &mut Model, texts: &[String]) {
                 {
                     assert!(!debug.contains(&s), "secret in {debug}");
                 }
-                match e {
+                let ended = match e {
                     Event::AttemptFailed { request, .. } | Event::RequestAbandoned { request } => {
-                        if model.in_flight.map(|(id, _)| id) == Some(request) {
-                            model.in_flight = None;
-                        }
+                        Some(request)
                     }
-                    _ => {}
+                    _ => None,
+                };
+                if ended.is_some() && model.in_flight.map(|(id, _)| id) == ended {
+                    model.in_flight = None;
                 }
             }
             Output::Timeout(at) => {

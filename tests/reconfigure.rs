@@ -8,7 +8,7 @@ use seekpass_oauth::{Credentials, Event, InputError, Scope, TimingPolicy};
 #[test]
 fn new_credentials_drop_the_old_token_and_fetch_a_new_one() {
     let mut s = Scenario::new();
-    let old = s.to_fresh(7200);
+    let old = s.drive_to_fresh(7200);
     s.demand();
     s.at_secs(10);
     let rotated = builder()
@@ -30,7 +30,7 @@ fn new_credentials_drop_the_old_token_and_fetch_a_new_one() {
 #[test]
 fn new_scopes_drop_the_old_token() {
     let mut s = Scenario::new();
-    s.to_fresh(7200);
+    s.drive_to_fresh(7200);
     s.demand();
     s.at_secs(10);
     let more = builder()
@@ -90,7 +90,7 @@ fn a_permanent_failure_is_retried_at_once_after_a_fix() {
 #[test]
 fn policy_changes_alone_keep_the_token() {
     let mut s = Scenario::new();
-    let token = s.to_fresh(7200);
+    let token = s.drive_to_fresh(7200);
     let tuned = builder()
         .timing(TimingPolicy::default().expiry_margin(secs(60)))
         .build()

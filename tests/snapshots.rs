@@ -344,7 +344,7 @@ fn trace_lifecycle_and_refresh() {
 fn trace_invalidation_and_reconfiguration() {
     let mut s = Scenario::new();
     let mut log = Vec::new();
-    let token = s.to_fresh(7200);
+    let token = s.drive_to_fresh(7200);
     traced(&mut s, &mut log);
     s.at_secs(60);
     s.client.invalidate(token.id(), s.now);

@@ -159,7 +159,7 @@ impl Scenario {
 
     /// From nothing to a fresh token of `expires_in` seconds fetched at the current time. The
     /// token has not been asked for since it arrived.
-    pub fn to_fresh(&mut self, expires_in: u64) -> Token {
+    pub fn drive_to_fresh(&mut self, expires_in: u64) -> Token {
         assert!(self.demand().is_none());
         let id = self.expect_request();
         self.succeed(id, expires_in);
