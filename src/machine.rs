@@ -330,6 +330,14 @@ impl TokenClient {
         };
         let granted = match &answer.scope {
             None => self.config.scopes.clone(),
+            // Scopes are shown in events; a server echoing the secret there is refused.
+            Some(scope) if self.redactor.contains_secret(scope) => {
+                let problem = ResponseProblem::InvalidField {
+                    field: "scope",
+                    detail: "contains the client secret".into(),
+                };
+                return self.fail(flight.id, invalid(problem), None, now);
+            }
             Some(scope) => match Scopes::parse(scope) {
                 Ok(granted) => granted,
                 Err(e) => {

@@ -29,6 +29,11 @@ impl Redactor {
         }
     }
 
+    /// Whether `text` contains one of the secrets.
+    pub(crate) fn contains_secret(&self, text: &str) -> bool {
+        self.secrets.iter().any(|s| text.contains(s.as_str()))
+    }
+
     /// `text` with secrets replaced, control characters turned into spaces, and cut to
     /// [`EXCERPT_CHARS`] characters (with `…` when cut).
     pub(crate) fn clean(&self, text: &str) -> String {

@@ -105,3 +105,20 @@ fn errors_and_events_redact_a_server_echo() {
         assert_clean("event", &format!("{e:?}"));
     }
 }
+
+#[test]
+fn a_granted_scope_echoing_the_secret_is_refused_not_shown() {
+    // Found by the `response` fuzz target: the scope is printed in events.
+    let mut s = Scenario::new();
+    s.demand();
+    let id = s.expect_request();
+    let body = format!(
+        r#"{{"access_token":"abc","token_type":"Bearer","expires_in":60,"scope":"writ{SECRET}e.education"}}"#
+    );
+    s.respond(id, 200, &body);
+    assert!(s.demand().is_none());
+    for e in &s.events {
+        assert_clean("event", &format!("{e:?}"));
+    }
+    assert_clean("state", &format!("{:?}", s.state()));
+}
