@@ -147,38 +147,35 @@ fn every_capture_is_classified_as_doorkeeper_meant_it() {
     }
 }
 
-#[test]
-fn reused_tokens_count_their_shorter_remaining_lifetime() {
-    // With token reuse on, Doorkeeper hands back the same token with a smaller expires_in.
-    let all = captures();
-    let second = &all.iter().find(|(n, _)| n == "31_reuse_second").unwrap().1;
-    let mut s = Scenario::new();
+/// Demands a token and answers its request with the capture whose name starts with `prefix`.
+fn feed_capture(s: &mut Scenario, prefix: &str) {
+    let (_, text) = captures()
+        .into_iter()
+        .find(|(n, _)| n.starts_with(prefix))
+        .expect("capture");
     s.demand();
     let id = s.expect_request();
     s.client
-        .handle_response(id, parse_capture(second), s.now)
+        .handle_response(id, parse_capture(&text), s.now)
         .unwrap();
+    s.poll();
+}
+
+#[test]
+fn reused_tokens_count_their_shorter_remaining_lifetime() {
+    // With token reuse on, Doorkeeper hands back the same token with a smaller expires_in.
+    let mut s = Scenario::new();
+    feed_capture(&mut s, "31_");
     assert_eq!(s.demand().unwrap().lifetime(), secs(7198));
 }
 
 #[test]
 fn three_requested_scopes_granted_in_the_requested_order() {
-    let all = captures();
-    let text = &all
-        .iter()
-        .find(|(n, _)| n == "02_success_three_scopes")
-        .unwrap()
-        .1;
     let requested = builder()
         .scope(seekpass_oauth::Scope::WRITE_MICROCREDENTIAL)
         .scope(seekpass_oauth::Scope::WRITE_DIGITAL_IDENTITY);
     let mut s = Scenario::with(requested);
-    s.demand();
-    let id = s.expect_request();
-    s.client
-        .handle_response(id, parse_capture(text), s.now)
-        .unwrap();
-    s.poll();
+    feed_capture(&mut s, "02_");
     assert!(!s
         .events
         .iter()
@@ -188,15 +185,8 @@ fn three_requested_scopes_granted_in_the_requested_order() {
 #[test]
 fn a_default_scope_narrower_than_requested_is_reported() {
     // Case 34: the client asked for one scope, the server granted another.
-    let all = captures();
-    let text = &all.iter().find(|(n, _)| n.starts_with("34_")).unwrap().1;
     let mut s = Scenario::new();
-    s.demand();
-    let id = s.expect_request();
-    s.client
-        .handle_response(id, parse_capture(text), s.now)
-        .unwrap();
-    s.poll();
+    feed_capture(&mut s, "34_");
     assert!(s.demand().is_some(), "the token is used");
     let narrowed = s.events.iter().find_map(|e| match e {
         seekpass_oauth::Event::ScopeNarrowed {
