@@ -151,6 +151,7 @@ mod secret;
 mod state;
 mod time;
 mod token;
+pub mod wire;
 
 pub use config::{Config, ConfigBuilder};
 pub use credentials::{ClientAuth, Credentials};

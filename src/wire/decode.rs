@@ -1,0 +1,567 @@
+//! HTTP/1.1 response bytes → `http::Response<Vec<u8>>`, incrementally (RFC 9112 §6).
+//!
+//! Feed any slices, from one byte at a time to everything at once. The decoder keeps at most one
+//! unfinished line (bounded by the header-section limit) and the body decoded so far (bounded by
+//! the body limit), whatever it is fed.
+
+use core::fmt;
+
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderName, HeaderValue, Response, StatusCode, Version};
+
+/// Limits on what one response may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The status line and headers together (and, separately, the trailer section), in bytes.
+    pub max_head: usize,
+    /// How many header fields.
+    pub max_headers: usize,
+    /// The decoded body, in bytes: the same 64 KiB default as the token machine's.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_head: 16 * 1024,
+            max_headers: 64,
+            max_body: 64 * 1024,
+        }
+    }
+}
+
+/// What a call to [`ResponseDecoder::feed`] produced.
+#[derive(Debug)]
+#[must_use = "a complete response carries how many bytes of the slice it used"]
+pub enum Decoded {
+    /// Every byte was taken; feed more (or call [`ResponseDecoder::finish`] if the peer
+    /// closed).
+    NeedMore,
+    /// A whole response. `used` bytes of the slice just fed belong to it; the rest belong to
+    /// whatever follows on a keep-alive connection. The decoder is ready for the next
+    /// response.
+    Complete {
+        /// The response.
+        response: Response<Vec<u8>>,
+        /// How many bytes of the last slice were used.
+        used: usize,
+    },
+}
+
+/// Why the bytes are not an acceptable HTTP/1.1 response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The status line or a header line is malformed.
+    MalformedHead(String),
+    /// The header section (or the trailer section) exceeds its limit.
+    HeadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// More header fields than allowed.
+    TooManyHeaders {
+        /// The limit.
+        limit: usize,
+    },
+    /// Both `Content-Length` and `Transfer-Encoding`: a request-smuggling signature
+    /// (RFC 9112 §6.3).
+    ContentLengthAndTransferEncoding,
+    /// Several `Content-Length` values that differ.
+    ConflictingContentLength,
+    /// A `Content-Length` that is not a decimal number, or too large to count.
+    InvalidContentLength,
+    /// A transfer coding other than `chunked` alone.
+    UnsupportedTransferCoding(String),
+    /// A chunk-size line that is not hexadecimal, too large, or too long.
+    InvalidChunkSize,
+    /// Chunk data not followed by CRLF.
+    MalformedChunk,
+    /// The body exceeds its limit.
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The peer closed before the response was complete.
+    Truncated,
+    /// The peer closed before sending anything.
+    ClosedBeforeResponse,
+    /// A `101 Switching Protocols`, which a token request never asks for.
+    UnexpectedUpgrade,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::MalformedHead(why) => write!(f, "malformed response head: {why}"),
+            DecodeError::HeadTooLarge { limit } => {
+                write!(f, "response header section over {limit} bytes")
+            }
+            DecodeError::TooManyHeaders { limit } => {
+                write!(f, "more than {limit} response header fields")
+            }
+            DecodeError::ContentLengthAndTransferEncoding => {
+                f.write_str("response has both Content-Length and Transfer-Encoding")
+            }
+            DecodeError::ConflictingContentLength => {
+                f.write_str("response has several different Content-Length values")
+            }
+            DecodeError::InvalidContentLength => {
+                f.write_str("response Content-Length is not a valid length")
+            }
+            DecodeError::UnsupportedTransferCoding(coding) => {
+                write!(
+                    f,
+                    "unsupported transfer coding {coding:?}; only chunked is accepted"
+                )
+            }
+            DecodeError::InvalidChunkSize => f.write_str("invalid chunk size line"),
+            DecodeError::MalformedChunk => f.write_str("chunk data not followed by CRLF"),
+            DecodeError::BodyTooLarge { limit } => write!(f, "response body over {limit} bytes"),
+            DecodeError::Truncated => {
+                f.write_str("connection closed before the response was complete")
+            }
+            DecodeError::ClosedBeforeResponse => {
+                f.write_str("connection closed before any response arrived")
+            }
+            DecodeError::UnexpectedUpgrade => f.write_str("unexpected 101 Switching Protocols"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// The longest chunk-size line accepted (hex size plus extensions).
+const MAX_CHUNK_LINE: usize = 1024;
+
+#[derive(Debug)]
+enum Body {
+    Length(u64),
+    Chunked(Chunk),
+    UntilClose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailers,
+}
+
+#[derive(Debug)]
+enum Stage {
+    Head,
+    Body(Body),
+}
+
+/// An incremental HTTP/1.1 response decoder. One per connection; it resets itself after each
+/// complete response.
+///
+/// ```
+/// use seekpass_oauth::wire::{Decoded, ResponseDecoder};
+///
+/// let mut decoder = ResponseDecoder::new(Default::default());
+/// let bytes = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+/// let (head, rest) = bytes.split_at(20);
+/// assert!(matches!(decoder.feed(head).unwrap(), Decoded::NeedMore));
+/// match decoder.feed(rest).unwrap() {
+///     Decoded::Complete { response, used } => {
+///         assert_eq!(response.body(), b"{}");
+///         assert_eq!(used, rest.len());
+///     }
+///     Decoded::NeedMore => unreachable!(),
+/// }
+/// ```
+#[derive(Debug)]
+pub struct ResponseDecoder {
+    limits: Limits,
+    head_request: bool,
+    stage: Stage,
+    /// The unfinished head, chunk-size line or trailer section.
+    line: Vec<u8>,
+    head: Option<(StatusCode, Version, http::HeaderMap)>,
+    body: Vec<u8>,
+}
+
+impl ResponseDecoder {
+    /// A decoder for responses to requests with a body (any method but `HEAD`).
+    #[must_use]
+    pub fn new(limits: Limits) -> ResponseDecoder {
+        ResponseDecoder {
+            limits,
+            head_request: false,
+            stage: Stage::Head,
+            line: Vec::new(),
+            head: None,
+            body: Vec::new(),
+        }
+    }
+
+    /// A decoder for responses to `HEAD`, which never have a body (RFC 9112 §6.3).
+    #[must_use]
+    pub fn for_head_request(limits: Limits) -> ResponseDecoder {
+        ResponseDecoder {
+            head_request: true,
+            ..ResponseDecoder::new(limits)
+        }
+    }
+
+    /// Takes the next bytes from the connection.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Decoded, DecodeError> {
+        let mut at = 0;
+        while at < bytes.len() {
+            let rest = bytes.get(at..).unwrap_or_default();
+            let (used, done) = match &mut self.stage {
+                Stage::Head => self.take_head(rest)?,
+                Stage::Body(_) => self.take_body(rest)?,
+            };
+            at = at.saturating_add(used);
+            if done {
+                return Ok(Decoded::Complete {
+                    response: self.complete()?,
+                    used: at,
+                });
+            }
+        }
+        // A response whose head says it has no body is complete as soon as the head is.
+        if matches!(self.stage, Stage::Body(Body::Length(0))) {
+            return Ok(Decoded::Complete {
+                response: self.complete()?,
+                used: at,
+            });
+        }
+        Ok(Decoded::NeedMore)
+    }
+
+    /// The peer closed the connection: completes a close-delimited body, or says what is
+    /// missing.
+    pub fn finish(&mut self) -> Result<Response<Vec<u8>>, DecodeError> {
+        match &self.stage {
+            Stage::Body(Body::UntilClose) => self.complete(),
+            Stage::Body(Body::Length(0)) => self.complete(),
+            Stage::Head if self.line.is_empty() => Err(DecodeError::ClosedBeforeResponse),
+            _ => Err(DecodeError::Truncated),
+        }
+    }
+
+    /// Accumulates the head; returns bytes used and whether a body-less response completed.
+    fn take_head(&mut self, bytes: &[u8]) -> Result<(usize, bool), DecodeError> {
+        // Only the bytes up to the end of the head are taken, so the body's bytes never sit in
+        // the line buffer.
+        let start = self.line.len();
+        let search_from = start.saturating_sub(3);
+        let budget = self.limits.max_head.saturating_sub(start);
+        let take = bytes.len().min(budget.saturating_add(1));
+        self.line
+            .extend_from_slice(bytes.get(..take).unwrap_or_default());
+        let end = self
+            .line
+            .get(search_from..)
+            .and_then(|tail| {
+                find(tail, b"\r\n\r\n").map(|i| i.saturating_add(search_from).saturating_add(4))
+            })
+            .or_else(|| {
+                // A bare-LF head (`\n\n`) is tolerated as httparse does.
+                self.line.get(start.saturating_sub(1)..).and_then(|tail| {
+                    find(tail, b"\n\n")
+                        .map(|i| i.saturating_add(start.saturating_sub(1)).saturating_add(2))
+                })
+            });
+        let Some(end) = end else {
+            if self.line.len() > self.limits.max_head {
+                return Err(DecodeError::HeadTooLarge {
+                    limit: self.limits.max_head,
+                });
+            }
+            return Ok((take, false));
+        };
+        if end > self.limits.max_head {
+            return Err(DecodeError::HeadTooLarge {
+                limit: self.limits.max_head,
+            });
+        }
+        let used = end.saturating_sub(start);
+        self.line.truncate(end);
+        let head = std::mem::take(&mut self.line);
+        let (status, version, headers) = self.parse_head(&head)?;
+        if status.is_informational() {
+            if status == StatusCode::SWITCHING_PROTOCOLS {
+                return Err(DecodeError::UnexpectedUpgrade);
+            }
+            // Interim responses (100 Continue, 103 Early Hints) are skipped.
+            return Ok((used, false));
+        }
+        let body = self.framing(status, version, &headers)?;
+        self.head = Some((status, version, headers));
+        self.stage = Stage::Body(body);
+        Ok((used, false))
+    }
+
+    fn parse_head(
+        &self,
+        head: &[u8],
+    ) -> Result<(StatusCode, Version, http::HeaderMap), DecodeError> {
+        let mut slots = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
+        let mut parsed = httparse::Response::new(&mut slots);
+        match parsed.parse(head) {
+            Ok(httparse::Status::Complete(_)) => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(DecodeError::MalformedHead("incomplete head".into()))
+            }
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(DecodeError::TooManyHeaders {
+                    limit: self.limits.max_headers,
+                })
+            }
+            Err(e) => return Err(DecodeError::MalformedHead(e.to_string())),
+        }
+        let code = parsed.code.unwrap_or_default();
+        let status = StatusCode::from_u16(code)
+            .map_err(|_| DecodeError::MalformedHead(format!("status code {code}")))?;
+        let version = match parsed.version {
+            Some(0) => Version::HTTP_10,
+            _ => Version::HTTP_11,
+        };
+        let mut headers = http::HeaderMap::with_capacity(parsed.headers.len());
+        for h in parsed.headers.iter() {
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| DecodeError::MalformedHead(format!("header name {:?}", h.name)))?;
+            let value = HeaderValue::from_bytes(h.value)
+                .map_err(|_| DecodeError::MalformedHead(format!("value of header {}", h.name)))?;
+            headers.append(name, value);
+        }
+        Ok((status, version, headers))
+    }
+
+    /// How the body is delimited (RFC 9112 §6.3).
+    fn framing(
+        &self,
+        status: StatusCode,
+        version: Version,
+        headers: &http::HeaderMap,
+    ) -> Result<Body, DecodeError> {
+        if self.head_request
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+        {
+            return Ok(Body::Length(0));
+        }
+        let has_length = headers.contains_key(CONTENT_LENGTH);
+        if headers.contains_key(TRANSFER_ENCODING) {
+            if has_length {
+                return Err(DecodeError::ContentLengthAndTransferEncoding);
+            }
+            let codings: Vec<String> = headers
+                .get_all(TRANSFER_ENCODING)
+                .iter()
+                .flat_map(|v| {
+                    String::from_utf8_lossy(v.as_bytes())
+                        .split(',')
+                        .map(|c| c.trim().to_ascii_lowercase())
+                        .collect::<Vec<_>>()
+                })
+                .filter(|c| !c.is_empty())
+                .collect();
+            if codings != ["chunked"] || version == Version::HTTP_10 {
+                return Err(DecodeError::UnsupportedTransferCoding(codings.join(", ")));
+            }
+            return Ok(Body::Chunked(Chunk::Size));
+        }
+        if has_length {
+            let mut length: Option<u64> = None;
+            for value in headers.get_all(CONTENT_LENGTH) {
+                for part in value.as_bytes().split(|b| *b == b',') {
+                    let part = trim(part);
+                    if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+                        return Err(DecodeError::InvalidContentLength);
+                    }
+                    let n: u64 = std::str::from_utf8(part)
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or(DecodeError::InvalidContentLength)?;
+                    if length.is_some_and(|l| l != n) {
+                        return Err(DecodeError::ConflictingContentLength);
+                    }
+                    length = Some(n);
+                }
+            }
+            let length = length.unwrap_or_default();
+            if length > self.limits.max_body as u64 {
+                return Err(DecodeError::BodyTooLarge {
+                    limit: self.limits.max_body,
+                });
+            }
+            return Ok(Body::Length(length));
+        }
+        Ok(Body::UntilClose)
+    }
+
+    /// Takes body bytes; returns bytes used and whether the body completed.
+    fn take_body(&mut self, bytes: &[u8]) -> Result<(usize, bool), DecodeError> {
+        let Stage::Body(body) = &mut self.stage else {
+            return Ok((0, false));
+        };
+        match body {
+            Body::Length(remaining) => {
+                let n = usize::try_from(*remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                self.body
+                    .extend_from_slice(bytes.get(..n).unwrap_or_default());
+                *remaining = remaining.saturating_sub(n as u64);
+                Ok((n, *remaining == 0))
+            }
+            Body::UntilClose => {
+                if self.body.len().saturating_add(bytes.len()) > self.limits.max_body {
+                    return Err(DecodeError::BodyTooLarge {
+                        limit: self.limits.max_body,
+                    });
+                }
+                self.body.extend_from_slice(bytes);
+                Ok((bytes.len(), false))
+            }
+            Body::Chunked(chunk) => {
+                let chunk = *chunk;
+                self.take_chunked(chunk, bytes)
+            }
+        }
+    }
+
+    fn set_chunk(&mut self, next: Chunk) {
+        self.stage = Stage::Body(Body::Chunked(next));
+    }
+
+    fn take_chunked(&mut self, chunk: Chunk, bytes: &[u8]) -> Result<(usize, bool), DecodeError> {
+        match chunk {
+            Chunk::Size => {
+                let Some((used, line)) =
+                    self.take_line(bytes, MAX_CHUNK_LINE, DecodeError::InvalidChunkSize)?
+                else {
+                    return Ok((bytes.len(), false));
+                };
+                let size = parse_chunk_size(&line)?;
+                if (self.body.len() as u64).saturating_add(size) > self.limits.max_body as u64 {
+                    return Err(DecodeError::BodyTooLarge {
+                        limit: self.limits.max_body,
+                    });
+                }
+                self.set_chunk(if size == 0 {
+                    Chunk::Trailers
+                } else {
+                    Chunk::Data(size)
+                });
+                Ok((used, false))
+            }
+            Chunk::Data(remaining) => {
+                let n = usize::try_from(remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                self.body
+                    .extend_from_slice(bytes.get(..n).unwrap_or_default());
+                let left = remaining.saturating_sub(n as u64);
+                self.set_chunk(if left == 0 {
+                    Chunk::DataEnd
+                } else {
+                    Chunk::Data(left)
+                });
+                Ok((n, false))
+            }
+            Chunk::DataEnd => {
+                let Some((used, line)) = self.take_line(bytes, 2, DecodeError::MalformedChunk)?
+                else {
+                    return Ok((bytes.len(), false));
+                };
+                if !line.is_empty() {
+                    return Err(DecodeError::MalformedChunk);
+                }
+                self.set_chunk(Chunk::Size);
+                Ok((used, false))
+            }
+            Chunk::Trailers => {
+                // Trailer fields are read and dropped: nothing in a token response needs them.
+                let limit = self.limits.max_head;
+                let Some((used, line)) =
+                    self.take_line(bytes, limit, DecodeError::HeadTooLarge { limit })?
+                else {
+                    return Ok((bytes.len(), false));
+                };
+                Ok((used, line.is_empty()))
+            }
+        }
+    }
+
+    /// Takes bytes up to and including the next LF. Returns the line without its CRLF (or
+    /// LF), or `None` with every byte taken when the line is not finished yet.
+    fn take_line(
+        &mut self,
+        bytes: &[u8],
+        limit: usize,
+        too_long: DecodeError,
+    ) -> Result<Option<(usize, Vec<u8>)>, DecodeError> {
+        match bytes.iter().position(|b| *b == b'\n') {
+            Some(i) => {
+                let used = i.saturating_add(1);
+                self.line
+                    .extend_from_slice(bytes.get(..i).unwrap_or_default());
+                if self.line.len() > limit.saturating_add(1) {
+                    return Err(too_long);
+                }
+                let mut line = std::mem::take(&mut self.line);
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                Ok(Some((used, line)))
+            }
+            None => {
+                self.line.extend_from_slice(bytes);
+                if self.line.len() > limit.saturating_add(1) {
+                    return Err(too_long);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn complete(&mut self) -> Result<Response<Vec<u8>>, DecodeError> {
+        let (status, version, headers) = self.head.take().ok_or(DecodeError::Truncated)?;
+        let mut response = Response::new(std::mem::take(&mut self.body));
+        *response.status_mut() = status;
+        *response.version_mut() = version;
+        *response.headers_mut() = headers;
+        self.stage = Stage::Head;
+        self.line.clear();
+        Ok(response)
+    }
+}
+
+/// `chunk-size [ chunk-ext ]`: hexadecimal, then optional `;name[=value]` extensions.
+fn parse_chunk_size(line: &[u8]) -> Result<u64, DecodeError> {
+    let digits_end = line
+        .iter()
+        .position(|b| !b.is_ascii_hexdigit())
+        .unwrap_or(line.len());
+    let (digits, rest) = line.split_at(digits_end);
+    let rest = trim(rest);
+    if digits.is_empty() || digits.len() > 16 || !(rest.is_empty() || rest.first() == Some(&b';')) {
+        return Err(DecodeError::InvalidChunkSize);
+    }
+    let text = std::str::from_utf8(digits).map_err(|_| DecodeError::InvalidChunkSize)?;
+    u64::from_str_radix(text, 16).map_err(|_| DecodeError::InvalidChunkSize)
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(start, |e| e.saturating_add(1));
+    bytes.get(start..end).unwrap_or_default()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
