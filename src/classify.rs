@@ -8,7 +8,7 @@ use core::fmt;
 use core::time::Duration;
 use std::borrow::Cow;
 
-use http::header::{LOCATION, WWW_AUTHENTICATE};
+use http::header::WWW_AUTHENTICATE;
 use http::{HeaderMap, Response, StatusCode};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -58,12 +58,6 @@ pub(crate) fn classify<B: AsRef<[u8]>>(
         return Err(TokenError::BodyTooLarge {
             status,
             limit: max_body,
-        });
-    }
-    if status.is_redirection() {
-        return Err(TokenError::Redirect {
-            status,
-            location: header_text(headers, LOCATION, redactor),
         });
     }
     let parsed = parse_object(body);
@@ -561,20 +555,5 @@ mod tests {
                 limit: 10
             }
         );
-    }
-
-    #[test]
-    fn redirects_name_the_location() {
-        let response = Response::builder()
-            .status(302)
-            .header("location", "https://elsewhere.example/token")
-            .body(Vec::new())
-            .unwrap();
-        let e = classify(&response, 100, &Redactor::default()).unwrap_err();
-        assert!(
-            e.to_string().contains("https://elsewhere.example/token"),
-            "{e}"
-        );
-        assert_eq!(e.class(), crate::FailureClass::Permanent);
     }
 }

@@ -7,6 +7,7 @@ use core::time::Duration;
 
 use http::StatusCode;
 
+use crate::redirect::RedirectRefusal;
 use crate::request::RequestId;
 
 /// A configuration the crate cannot use. Each message says what to change.
@@ -344,13 +345,16 @@ pub enum TokenError {
         /// The start of the body, if any.
         excerpt: Option<String>,
     },
-    /// The endpoint redirected; credentials are never sent to a new location unasked.
+    /// The endpoint redirected and the redirect was not followed: credentials are never sent
+    /// to a new location unasked.
     #[non_exhaustive]
     Redirect {
         /// The HTTP status (3xx).
         status: StatusCode,
         /// The `Location` header, if sent.
         location: Option<String>,
+        /// Why it was not followed.
+        refusal: RedirectRefusal,
     },
     /// A 2xx response that is not a usable token.
     #[non_exhaustive]
@@ -501,13 +505,20 @@ impl fmt::Display for TokenError {
                 }
                 Ok(())
             }
-            TokenError::Redirect { status, location } => {
+            TokenError::Redirect {
+                status,
+                location,
+                refusal,
+            } => {
                 write!(f, "the token endpoint redirected (HTTP {status})")?;
-                match location {
-                    Some(l) => write!(f, " to {l:?}")?,
-                    None => f.write_str(" without a Location")?,
+                if let Some(l) = location {
+                    write!(f, " to {l:?}")?;
                 }
-                f.write_str("; credentials are not sent to a new location: if you trust it, configure that URL as the token URL")
+                write!(f, " and it was not followed: {refusal}")?;
+                if location.is_some() {
+                    f.write_str("; if that URL is right, configure it as the token URL")?;
+                }
+                Ok(())
             }
             TokenError::InvalidResponse {
                 status,

@@ -59,6 +59,15 @@ pub enum Event {
         /// The full error.
         error: TokenError,
     },
+    /// A 307/308 to the same origin was followed: the same request goes to `location`.
+    RedirectFollowed {
+        /// The request that was redirected.
+        request: RequestId,
+        /// 307 or 308.
+        status: StatusCode,
+        /// Where the request is re-sent.
+        location: String,
+    },
     /// A request was abandoned because the configuration changed while it was in flight;
     /// cancel it if the transport can. Its answer will be refused.
     RequestAbandoned {

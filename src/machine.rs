@@ -6,7 +6,8 @@
 
 use std::collections::VecDeque;
 
-use http::{HeaderValue, Response};
+use http::header::LOCATION;
+use http::{HeaderValue, Response, Uri};
 
 use crate::classify::{classify, TokenResponse};
 use crate::config::Config;
@@ -15,6 +16,7 @@ use crate::event::Event;
 use crate::output::Output;
 use crate::policy::RefreshMode;
 use crate::redact::Redactor;
+use crate::redirect;
 use crate::request::{PreparedRequest, RequestId};
 use crate::retry_after::retry_after;
 use crate::rng::Rng;
@@ -42,6 +44,8 @@ pub struct TokenClient {
     now: Time,
     current: Option<Current>,
     flight: Option<Flight>,
+    /// A followed redirect waiting to be emitted: the same attempt, continued.
+    hop: Option<Hop>,
     failure: Option<Failure>,
     consecutive_failures: u32,
     /// A token was asked for since the last request was emitted.
@@ -62,6 +66,21 @@ struct Current {
 /// The one request in flight.
 struct Flight {
     id: RequestId,
+    /// When the attempt started (its first request, before any redirect): the start of the
+    /// token's lifetime.
+    emitted_at: Time,
+    /// The attempt's deadline, shared by its redirects.
+    deadline: Time,
+    /// Where it went, when not the configured URI.
+    target: Option<Uri>,
+    /// Every URI this attempt has been sent to, for redirect loops and the hop limit.
+    visited: Vec<Uri>,
+}
+
+/// The next leg of an attempt that was redirected.
+struct Hop {
+    target: Uri,
+    visited: Vec<Uri>,
     emitted_at: Time,
     deadline: Time,
 }
@@ -86,6 +105,7 @@ impl TokenClient {
             now,
             current: None,
             flight: None,
+            hop: None,
             failure: None,
             consecutive_failures: 0,
             demand: false,
@@ -108,7 +128,7 @@ impl TokenClient {
     #[must_use]
     pub fn state(&self, now: Time) -> TokenState<'_> {
         let now = now.max(self.now);
-        let fetching = self.flight.is_some();
+        let fetching = self.flight.is_some() || self.hop.is_some();
         let last_error = self.failure.as_ref().map(|f| &f.error);
         if let Some(token) = self.usable(now) {
             return if fetching || last_error.is_some() || now >= token.refresh_at {
@@ -139,6 +159,7 @@ impl TokenClient {
     pub fn poll_needed(&self, now: Time) -> bool {
         let now = now.max(self.now);
         !self.events.is_empty()
+            || self.hop.is_some()
             || self.flight.as_ref().is_some_and(|f| now >= f.deadline)
             || self.expiry_due(now)
             || self.wants_request(now)
@@ -173,6 +194,9 @@ impl TokenClient {
         if let Some(event) = self.events.pop_front() {
             return Output::Event(event);
         }
+        if let Some(hop) = self.hop.take() {
+            return self.emit_hop(hop);
+        }
         if self.wants_request(now) {
             return self.emit(now);
         }
@@ -193,6 +217,10 @@ impl TokenClient {
     ) -> Result<(), InputError> {
         let now = self.advance(now);
         let flight = self.take_flight(id)?;
+        if response.status().is_redirection() {
+            self.redirect(flight, &response, now);
+            return Ok(());
+        }
         match classify(&response, self.config.max_body, &self.redactor) {
             Ok(answer) => self.acquire(&flight, response.status(), answer, now),
             Err(error) => {
@@ -248,6 +276,9 @@ impl TokenClient {
                     .push_back(Event::RequestAbandoned { request: flight.id });
                 self.demand = true;
             }
+            if self.hop.take().is_some() {
+                self.demand = true;
+            }
             if self.current.take().is_some() {
                 self.demand = true;
             }
@@ -285,17 +316,81 @@ impl TokenClient {
     }
 
     fn emit(&mut self, now: Time) -> Output {
-        let id = RequestId(self.next_request);
-        self.next_request = self.next_request.saturating_add(1);
-        let deadline = now.saturating_add(self.config.request_deadline);
-        self.flight = Some(Flight {
-            id,
-            emitted_at: now,
-            deadline,
-        });
         self.last_emit = Some(now);
         self.demand = false;
-        Output::Transmit(self.prepared.transmit(id, deadline))
+        let deadline = now.saturating_add(self.config.request_deadline);
+        self.send(Flight {
+            id: RequestId(0),
+            emitted_at: now,
+            deadline,
+            target: None,
+            visited: Vec::new(),
+        })
+    }
+
+    /// Sends the next leg of a redirected attempt: same body, same lifetime start, same
+    /// deadline.
+    fn emit_hop(&mut self, hop: Hop) -> Output {
+        self.send(Flight {
+            id: RequestId(0),
+            emitted_at: hop.emitted_at,
+            deadline: hop.deadline,
+            target: Some(hop.target),
+            visited: hop.visited,
+        })
+    }
+
+    fn send(&mut self, mut flight: Flight) -> Output {
+        flight.id = RequestId(self.next_request);
+        self.next_request = self.next_request.saturating_add(1);
+        let transmit = self
+            .prepared
+            .transmit(flight.id, flight.deadline, flight.target.as_ref());
+        self.flight = Some(flight);
+        Output::Transmit(transmit)
+    }
+
+    /// A 3xx answer: a 307/308 to the same origin continues the attempt; anything else fails
+    /// it permanently (see `redirect.rs` for the rules and how they differ from `curl -L`).
+    fn redirect<B>(&mut self, flight: Flight, response: &Response<B>, now: Time) {
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let current = flight
+            .target
+            .as_ref()
+            .unwrap_or(self.prepared.uri())
+            .clone();
+        let mut visited = flight.visited;
+        if visited.is_empty() {
+            visited.push(current.clone());
+        }
+        match redirect::follow(status, location.as_deref(), &current, &visited) {
+            Ok(target) => {
+                visited.push(target.clone());
+                self.events.push_back(Event::RedirectFollowed {
+                    request: flight.id,
+                    status,
+                    location: self.redactor.clean(&target.to_string()),
+                });
+                self.hop = Some(Hop {
+                    target,
+                    visited,
+                    emitted_at: flight.emitted_at,
+                    deadline: flight.deadline,
+                });
+            }
+            Err(refusal) => {
+                let error = TokenError::Redirect {
+                    status,
+                    location: location.map(|l| self.redactor.clean(&l)),
+                    refusal,
+                };
+                self.fail(flight.id, error, None, now);
+            }
+        }
     }
 
     fn take_flight(&mut self, id: RequestId) -> Result<Flight, InputError> {
@@ -482,7 +577,7 @@ impl TokenClient {
 
     /// The moment a request becomes due, if one is wanted at all.
     fn request_due_at(&self, now: Time) -> Option<Time> {
-        if self.flight.is_some() || !self.wanted() {
+        if self.flight.is_some() || self.hop.is_some() || !self.wanted() {
             return None;
         }
         let gate = self.gate();

@@ -152,10 +152,16 @@ impl PreparedRequest {
         }
     }
 
-    pub(crate) fn transmit(&self, id: RequestId, deadline: Time) -> Transmit {
+    /// The configured token URI.
+    pub(crate) fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The request, to `target` (a followed redirect) or to the configured URI.
+    pub(crate) fn transmit(&self, id: RequestId, deadline: Time, target: Option<&Uri>) -> Transmit {
         let mut request = Request::new(RequestBody(self.body.clone()));
         *request.method_mut() = Method::POST;
-        *request.uri_mut() = self.uri.clone();
+        *request.uri_mut() = target.unwrap_or(&self.uri).clone();
         *request.headers_mut() = self.headers.clone();
         Transmit {
             id,

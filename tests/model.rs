@@ -25,6 +25,7 @@ enum Action {
         reuse_last: bool,
     },
     Fail(u16),
+    Redirect(u16, &'static str),
     Garbage(Vec<u8>),
     Transport,
     AnswerUnknown(u64),
@@ -50,6 +51,11 @@ fn action() -> impl Strategy<Value = Action> {
         2 => prop::sample::select(vec![400u16, 401, 404, 429, 500, 503, 302, 200])
             .prop_map(Action::Fail),
         1 => prop::collection::vec(any::<u8>(), 0..64).prop_map(Action::Garbage),
+        1 => (
+            prop::sample::select(vec![307u16, 308, 302]),
+            prop::sample::select(vec!["/a", "/b", "https://evil.example/t", "http://app.seekpass-staging.com/t"]),
+        )
+            .prop_map(|(status, location)| Action::Redirect(status, location)),
         1 => Just(Action::Transport),
         1 => (0u64..20).prop_map(Action::AnswerUnknown),
         1 => Just(Action::InvalidateCurrent),
@@ -191,6 +197,16 @@ fn run(actions: Vec<Action>, always: bool) {
                         r#"{"error":"invalid_client"}"#
                     };
                     let _ = client.handle_response(id, response(status, body), fed_now);
+                }
+            }
+            Action::Redirect(status, location) => {
+                if let Some((id, _)) = m.in_flight.take() {
+                    let r = seekpass_oauth::http::Response::builder()
+                        .status(status)
+                        .header("location", location)
+                        .body(Vec::new())
+                        .unwrap();
+                    let _ = client.handle_response(id, r, fed_now);
                 }
             }
             Action::Garbage(bytes) => {

@@ -233,6 +233,18 @@ fn every_error_message() {
         .body(Vec::new())
         .unwrap();
     writeln!(out, "302: {}", error_for(redirect)).unwrap();
+    let away = Response::builder()
+        .status(307)
+        .header("location", "https://elsewhere.example/token")
+        .body(Vec::new())
+        .unwrap();
+    writeln!(out, "307 other origin: {}", error_for(away)).unwrap();
+    let down = Response::builder()
+        .status(308)
+        .header("location", "http://app.seekpass-staging.com/token")
+        .body(Vec::new())
+        .unwrap();
+    writeln!(out, "308 downgrade: {}", error_for(down)).unwrap();
     let bare = Response::builder().status(308).body(Vec::new()).unwrap();
     writeln!(out, "308 no location: {}", error_for(bare)).unwrap();
     let big = Response::builder()

@@ -1,0 +1,175 @@
+//! Redirects from the token endpoint: 307/308 to the same origin are followed with the same
+//! POST; everything else is a permanent error that names the Location.
+
+mod common;
+
+use common::*;
+use seekpass_oauth::http::Response;
+use seekpass_oauth::{
+    Event, FailureClass, RedirectRefusal, RequestId, Time, TokenError, TokenState,
+};
+
+const TOKEN_URL: &str = "https://app.seekpass-staging.com/api/partner/v1/oauth/token.json";
+
+fn redirect(s: &mut Scenario, id: RequestId, status: u16, location: &str) {
+    let r = Response::builder()
+        .status(status)
+        .header("location", location)
+        .body(Vec::new())
+        .unwrap();
+    s.client.handle_response(id, r, s.now).unwrap();
+}
+
+fn refusal(s: &Scenario) -> (RedirectRefusal, String) {
+    match s.state() {
+        TokenState::Failed {
+            error: e @ TokenError::Redirect { refusal, .. },
+            ..
+        } => {
+            assert_eq!(e.class(), FailureClass::Permanent);
+            (*refusal, e.to_string())
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_same_origin_307_resends_the_same_post() {
+    let mut s = Scenario::new();
+    s.demand();
+    let first = s.expect_request();
+    s.advance(secs(2));
+    redirect(&mut s, first, 307, "/api/partner/v1/oauth/token");
+    let second = s.expect_request();
+    let (a, b) = (&s.sent[0].1, &s.sent[1].1);
+    assert_eq!(a.uri(), TOKEN_URL);
+    assert_eq!(
+        b.uri(),
+        "https://app.seekpass-staging.com/api/partner/v1/oauth/token"
+    );
+    assert_eq!(a.method(), b.method());
+    assert_eq!(a.headers(), b.headers());
+    assert_eq!(a.body(), b.body());
+    assert!(s
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::RedirectFollowed { request, .. } if *request == first)));
+    s.advance(secs(2)).succeed(second, 7200);
+    let token = s.demand().unwrap();
+    assert_eq!(
+        token.requested_at(),
+        Time::ZERO,
+        "the lifetime starts at the first request"
+    );
+}
+
+#[test]
+fn up_to_three_hops_then_refused() {
+    let mut s = Scenario::new();
+    s.demand();
+    let mut id = s.expect_request();
+    for hop in 1..=3 {
+        redirect(&mut s, id, 308, &format!("/hop{hop}"));
+        id = s.expect_request();
+    }
+    redirect(&mut s, id, 308, "/hop4");
+    s.expect_no_request();
+    assert_eq!(refusal(&s).0, RedirectRefusal::TooManyHops);
+}
+
+#[test]
+fn loops_are_refused() {
+    let mut s = Scenario::new();
+    s.demand();
+    let id = s.expect_request();
+    redirect(&mut s, id, 307, "/elsewhere");
+    let id = s.expect_request();
+    redirect(&mut s, id, 307, TOKEN_URL);
+    s.expect_no_request();
+    assert_eq!(refusal(&s).0, RedirectRefusal::Loop);
+}
+
+#[test]
+fn method_changing_redirects_are_refused_and_named() {
+    for status in [301, 302, 303] {
+        let mut s = Scenario::new();
+        s.demand();
+        let id = s.expect_request();
+        redirect(&mut s, id, status, "https://app.seekpass-staging.com/login");
+        s.expect_no_request();
+        let (why, text) = refusal(&s);
+        assert_eq!(why, RedirectRefusal::MethodChange);
+        assert!(
+            text.contains("https://app.seekpass-staging.com/login"),
+            "{text}"
+        );
+        assert!(text.contains("configure it as the token URL"), "{text}");
+    }
+}
+
+#[test]
+fn credentials_go_nowhere_new() {
+    let cases = [
+        ("https://evil.example/token", RedirectRefusal::OtherOrigin),
+        (
+            "https://app.seekpass-staging.com:8443/token",
+            RedirectRefusal::OtherOrigin,
+        ),
+        (
+            "http://app.seekpass-staging.com/token",
+            RedirectRefusal::Downgrade,
+        ),
+    ];
+    for (location, expected) in cases {
+        let mut s = Scenario::new();
+        s.demand();
+        let id = s.expect_request();
+        redirect(&mut s, id, 307, location);
+        s.expect_no_request();
+        assert_eq!(s.sent.len(), 1, "{location}");
+        assert_eq!(refusal(&s).0, expected, "{location}");
+    }
+}
+
+#[test]
+fn a_redirect_without_location_is_refused() {
+    let mut s = Scenario::new();
+    s.demand();
+    let id = s.expect_request();
+    let r = Response::builder().status(308).body(Vec::new()).unwrap();
+    s.client.handle_response(id, r, s.now).unwrap();
+    s.poll();
+    assert_eq!(refusal(&s).0, RedirectRefusal::MissingLocation);
+}
+
+#[test]
+fn a_redirected_attempt_is_still_one_request_in_flight_with_one_deadline() {
+    let mut s = Scenario::new();
+    s.demand();
+    let id = s.expect_request();
+    s.at_secs(20);
+    redirect(&mut s, id, 307, "/next");
+    for _ in 0..10 {
+        s.demand();
+    }
+    let next = s.expect_request();
+    s.expect_no_request();
+    assert_eq!(
+        s.wake,
+        Some(Time::from_secs(30)),
+        "the first request's deadline still holds"
+    );
+    s.at_secs(30);
+    s.poll();
+    assert!(matches!(
+        s.state(),
+        TokenState::Failed {
+            error: TokenError::DeadlineExceeded { .. },
+            ..
+        }
+    ));
+    let late = s
+        .client
+        .handle_response(next, response(200, &token_body("late", 60)), s.now);
+    assert!(late.is_err());
+}
