@@ -149,6 +149,8 @@ enum Chunk {
     Trailers,
 }
 
+type Head = (StatusCode, Version, http::HeaderMap);
+
 #[derive(Debug)]
 enum Stage {
     Head,
@@ -247,8 +249,14 @@ impl ResponseDecoder {
 
     /// Accumulates the head; returns bytes used and whether a body-less response completed.
     fn take_head(&mut self, bytes: &[u8]) -> Result<(usize, bool), DecodeError> {
-        // Only the bytes up to the end of the head are taken, so the body's bytes never sit in
-        // the line buffer.
+        // Fast path: the whole head is in this slice, parsed where it lies.
+        if self.line.is_empty() {
+            if let Some((used, head)) = self.parse_head(bytes)? {
+                return self.head_done(used, head);
+            }
+        }
+        // Otherwise buffer up to the end of the head (never beyond, so the body's bytes never
+        // sit in the line buffer) and parse once it is all there.
         let start = self.line.len();
         let search_from = start.saturating_sub(3);
         let budget = self.limits.max_head.saturating_sub(start);
@@ -283,8 +291,16 @@ impl ResponseDecoder {
         }
         let used = end.saturating_sub(start);
         self.line.truncate(end);
-        let head = std::mem::take(&mut self.line);
-        let (status, version, headers) = self.parse_head(&head)?;
+        let buffered = std::mem::take(&mut self.line);
+        match self.parse_head(&buffered)? {
+            Some((_, head)) => self.head_done(used, head),
+            None => Err(DecodeError::MalformedHead("incomplete head".into())),
+        }
+    }
+
+    /// A head has been parsed from `used` bytes: skip it if interim, else choose the framing.
+    fn head_done(&mut self, used: usize, head: Head) -> Result<(usize, bool), DecodeError> {
+        let (status, version, headers) = head;
         if status.is_informational() {
             if status == StatusCode::SWITCHING_PROTOCOLS {
                 return Err(DecodeError::UnexpectedUpgrade);
@@ -298,24 +314,28 @@ impl ResponseDecoder {
         Ok((used, false))
     }
 
-    fn parse_head(
-        &self,
-        head: &[u8],
-    ) -> Result<(StatusCode, Version, http::HeaderMap), DecodeError> {
-        let mut slots = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
-        let mut parsed = httparse::Response::new(&mut slots);
-        match parsed.parse(head) {
-            Ok(httparse::Status::Complete(_)) => {}
-            Ok(httparse::Status::Partial) => {
-                return Err(DecodeError::MalformedHead("incomplete head".into()))
+    /// Parses a head from the start of `buf`: `None` if it is not all there yet.
+    fn parse_head(&self, buf: &[u8]) -> Result<Option<(usize, Head)>, DecodeError> {
+        let mut stack = [httparse::EMPTY_HEADER; 64];
+        let mut heap = Vec::new();
+        let slots = match stack.get_mut(..self.limits.max_headers) {
+            Some(slots) => slots,
+            None => {
+                heap.resize(self.limits.max_headers, httparse::EMPTY_HEADER);
+                &mut heap[..]
             }
+        };
+        let mut parsed = httparse::Response::new(slots);
+        let used = match parsed.parse(buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::Error::TooManyHeaders) => {
                 return Err(DecodeError::TooManyHeaders {
                     limit: self.limits.max_headers,
                 })
             }
             Err(e) => return Err(DecodeError::MalformedHead(e.to_string())),
-        }
+        };
         let code = parsed.code.unwrap_or_default();
         let status = StatusCode::from_u16(code)
             .map_err(|_| DecodeError::MalformedHead(format!("status code {code}")))?;
@@ -331,7 +351,12 @@ impl ResponseDecoder {
                 .map_err(|_| DecodeError::MalformedHead(format!("value of header {}", h.name)))?;
             headers.append(name, value);
         }
-        Ok((status, version, headers))
+        if used > self.limits.max_head {
+            return Err(DecodeError::HeadTooLarge {
+                limit: self.limits.max_head,
+            });
+        }
+        Ok(Some((used, (status, version, headers))))
     }
 
     /// How the body is delimited (RFC 9112 §6.3).
