@@ -1,0 +1,6 @@
+//! Shared by the examples: the embedded demo server and the command-line options.
+#![allow(dead_code)]
+
+pub mod blocking;
+pub mod demo_server;
+pub mod options;

@@ -1,0 +1,93 @@
+//! The command-line options shared by `seekpass-token` and the drivers.
+
+use seekpass_oauth::ClientAuth;
+
+pub const USAGE: &str = "\
+Fetches an OAuth 2.0 client-credentials token for the SEEK Pass partner API.
+
+Environment (as the official guide names it):
+  SEEK_PASS_URL    base URL, e.g. https://app.seekpass-staging.com
+  CLIENT_ID        the client id SEEK Pass issued for that environment
+  CLIENT_SECRET    its secret
+With neither SEEK_PASS_URL nor --token-url, an embedded demo server on 127.0.0.1 answers
+(demo credentials, 30-second tokens), so the command works with no setup.
+
+Options:
+  --scope S          a scope to request; repeat it or separate scopes with spaces
+  --token-url URL    the full token URL (other OAuth servers); overrides SEEK_PASS_URL
+  --auth MODE        post (default), basic (RFC 6749 encoding) or basic-raw (what Doorkeeper decodes)
+  --json             print exactly one JSON object on stdout
+  --watch SECONDS    keep the token fresh for that long, printing each state change
+  --max-attempts N   give up after N transient failures (default 5)
+  --help             this text
+
+Exit status: 0 token obtained, 2 permanent failure, 3 transient failures outlasted --max-attempts,
+64 bad usage or configuration.";
+
+/// Parsed options.
+#[derive(Debug, Default)]
+pub struct Options {
+    pub scopes: Vec<String>,
+    pub token_url: Option<String>,
+    pub auth: ClientAuth,
+    pub json: bool,
+    pub watch: Option<u64>,
+    pub max_attempts: u32,
+    pub help: bool,
+}
+
+/// Parses `args` (without the program name).
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        max_attempts: 5,
+        ..Options::default()
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--scope" => options.scopes.extend(
+                value("--scope")?
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            ),
+            "--token-url" => options.token_url = Some(value("--token-url")?),
+            "--auth" => {
+                options.auth = match value("--auth")?.as_str() {
+                    "post" => ClientAuth::SecretPost,
+                    "basic" => ClientAuth::SecretBasic,
+                    "basic-raw" => ClientAuth::SecretBasicUnencoded,
+                    other => return Err(format!("--auth {other:?}: use post, basic or basic-raw")),
+                }
+            }
+            "--json" => options.json = true,
+            "--watch" => {
+                let v = value("--watch")?;
+                options.watch = Some(
+                    v.parse()
+                        .map_err(|_| format!("--watch {v:?}: a number of seconds"))?,
+                );
+            }
+            "--max-attempts" => {
+                let v = value("--max-attempts")?;
+                options.max_attempts =
+                    v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        format!("--max-attempts {v:?}: a whole number above zero")
+                    })?;
+            }
+            "--help" | "-h" => options.help = true,
+            other => return Err(format!("unknown argument {other:?}; see --help")),
+        }
+    }
+    Ok(options)
+}
