@@ -14,6 +14,7 @@ use seekpass_oauth::{
 pub type OnEvent = Box<dyn FnMut(Time, &Event)>;
 
 /// Why the driver gave up.
+#[derive(Debug)]
 pub struct GaveUp {
     pub class: FailureClass,
     pub error: TokenError,

@@ -1,0 +1,6 @@
+all = 'write.education write.english_proficiency write.microcredential write.digital_identity read.digital_identity'
+Doorkeeper::Application.create!(name: 'demo', uid: 'demo-client', secret: 'demo-secret',
+                                scopes: all, confidential: true, redirect_uri: nil)
+# A secret with every character that form-urlencoding changes (REFERENCE §2, cases 24a-24c).
+Doorkeeper::Application.create!(name: 'special', uid: 'special-client', secret: 's+e/c=r:e%t &x',
+                                scopes: 'write.education', confidential: true, redirect_uri: nil)
