@@ -16,7 +16,7 @@ export SECRET_KEY_BASE=seekpass-oauth-interop-not-a-secret
 export RAILS_ENV=production RAILS_LOG_TO_STDOUT=
 
 install() {
-  if command -v rails >/dev/null && ruby -e 'require "doorkeeper"; require "sqlite3"; require "puma"' 2>/dev/null; then
+  if command -v rails >/dev/null && ruby -e 'require "rails"; require "doorkeeper"; require "sqlite3"; require "puma"' 2>/dev/null; then
     return
   fi
   export DEBIAN_FRONTEND=noninteractive
