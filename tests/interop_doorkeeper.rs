@@ -248,11 +248,17 @@ fn twenty_second_tokens_are_refreshed_before_the_api_sees_them_expire() {
 }
 
 fn cli(base: &str, secret: &str, args: &[&str]) -> Option<(i32, serde_json::Value)> {
-    let bin = match std::env::var("SEEKPASS_TOKEN_BIN") {
+    example("SEEKPASS_TOKEN_BIN", base, secret, args)
+}
+
+/// Runs the example binary named by `var` with the guide's variables and `args`; its exit
+/// code and its one line of JSON.
+fn example(var: &str, base: &str, secret: &str, args: &[&str]) -> Option<(i32, serde_json::Value)> {
+    let bin = match std::env::var(var) {
         Ok(b) => b,
-        Err(_) if std::env::var_os("CI").is_some() => panic!("SEEKPASS_TOKEN_BIN is not set"),
+        Err(_) if std::env::var_os("CI").is_some() => panic!("{var} is not set"),
         Err(_) => {
-            eprintln!("SKIPPED: SEEKPASS_TOKEN_BIN is not set");
+            eprintln!("SKIPPED: {var} is not set");
             return None;
         }
     };
@@ -319,4 +325,27 @@ fn seekpass_token_transient_failures_exit_3() {
     assert_eq!(code, 3, "{out}");
     assert_eq!(out["class"], "transient");
     assert_eq!(out["status"], serde_json::Value::Null);
+}
+
+#[test]
+fn blocking_raw_driver_against_doorkeeper() {
+    let Some(base) = server("DOORKEEPER_URL") else {
+        return;
+    };
+    let run = |secret, args: &[&str]| example("BLOCKING_RAW_BIN", &base, secret, args);
+    let Some((code, ok)) = run(
+        "demo-secret",
+        &[
+            "--json",
+            "--scope",
+            "write.education write.digital_identity",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(code, 0, "{ok}");
+    assert_eq!(ok["scope"], "write.education write.digital_identity");
+    assert_eq!(ok["expires_in"], 7200);
+    let (code, bad) = run("wrong", &["--json", "--auth", "basic-raw"]).unwrap();
+    assert_eq!((code, bad["error"].as_str()), (2, Some("invalid_client")));
 }

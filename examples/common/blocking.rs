@@ -1,14 +1,18 @@
-//! A blocking driver: the machine, `std::thread::sleep` and a blocking HTTP client (ureq with
-//! rustls). The whole loop the crate needs from its caller.
+//! A blocking driver: the machine, `std::thread::sleep` and a function that sends one request
+//! and returns its answer (ureq with rustls, or a raw `TcpStream` with the crate's wire codec).
+//! The whole loop the crate needs from its caller.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use seekpass_oauth::http::Response;
+use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{
     Event, FailureClass, Origin, Output, Time, Token, TokenClient, TokenError, TransportError,
     TransportErrorKind,
 };
+
+/// Sends one request and returns the answer, with the body read up to `limit` bytes.
+pub type Send = Box<dyn FnMut(Request<Vec<u8>>, u64) -> Result<Response<Vec<u8>>, TransportError>>;
 
 /// A callback for each event, with the moment it was seen.
 pub type OnEvent = Box<dyn FnMut(Time, &Event)>;
@@ -23,7 +27,7 @@ pub struct GaveUp {
 pub struct BlockingDriver {
     pub client: TokenClient,
     origin: Origin,
-    agent: ureq::Agent,
+    send: Send,
     /// Transient failures since the last token.
     transient_failures: u32,
     pub max_attempts: u32,
@@ -34,19 +38,22 @@ pub struct BlockingDriver {
 }
 
 impl BlockingDriver {
+    /// A driver sending with ureq (rustls for https).
     pub fn new(client: TokenClient, origin: Origin, max_attempts: u32) -> BlockingDriver {
-        let deadline = client.config().request_deadline();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .timeout_global(Some(deadline))
-            .build()
-            .into();
+        let send = ureq_sender(client.config().request_deadline());
+        BlockingDriver::with_sender(client, origin, max_attempts, send)
+    }
+
+    pub fn with_sender(
+        client: TokenClient,
+        origin: Origin,
+        max_attempts: u32,
+        send: Send,
+    ) -> BlockingDriver {
         BlockingDriver {
             client,
             origin,
-            agent,
+            send,
             transient_failures: 0,
             max_attempts,
             on_event: Box::new(|_, _| {}),
@@ -104,7 +111,8 @@ impl BlockingDriver {
                 Output::Transmit(transmit) => {
                     let (id, request) = transmit.into_parts();
                     (self.on_wait)(&format!("waiting for {}", request.uri()));
-                    let answer = self.send(request.map(Vec::from));
+                    let limit = self.client.config().max_response_body() as u64 + 1;
+                    let answer = (self.send)(request.map(Vec::from), limit);
                     let now = self.now();
                     // The machine refuses answers that came too late; nothing more to do then.
                     let _ = match answer {
@@ -140,13 +148,19 @@ impl BlockingDriver {
             }
         }
     }
+}
 
-    fn send(
-        &self,
-        request: seekpass_oauth::http::Request<Vec<u8>>,
-    ) -> Result<Response<Vec<u8>>, TransportError> {
-        let limit = self.client.config().max_response_body() as u64 + 1;
-        let response = self.agent.run(request).map_err(transport_error)?;
+/// Sends with a ureq agent that leaves redirects and error statuses to the machine.
+pub fn ureq_sender(deadline: Duration) -> Send {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .timeout_global(Some(deadline))
+        .build()
+        .into();
+    Box::new(move |request, limit| {
+        let response = agent.run(request).map_err(transport_error)?;
         let (parts, body) = response.into_parts();
         let mut bytes = Vec::new();
         body.into_reader()
@@ -154,7 +168,7 @@ impl BlockingDriver {
             .read_to_end(&mut bytes)
             .map_err(|e| TransportError::new(TransportErrorKind::Io, e.to_string()))?;
         Ok(Response::from_parts(parts, bytes))
-    }
+    })
 }
 
 fn transport_error(e: ureq::Error) -> TransportError {

@@ -2,5 +2,6 @@
 #![allow(dead_code)]
 
 pub mod blocking;
+pub mod cli;
 pub mod demo_server;
 pub mod options;
