@@ -349,3 +349,22 @@ fn blocking_raw_driver_against_doorkeeper() {
     let (code, bad) = run("wrong", &["--json", "--auth", "basic-raw"]).unwrap();
     assert_eq!((code, bad["error"].as_str()), (2, Some("invalid_client")));
 }
+
+#[test]
+fn tokio_reqwest_driver_against_doorkeeper() {
+    let Some(base) = server("DOORKEEPER_URL") else {
+        return;
+    };
+    let Some((code, ok)) = example(
+        "TOKIO_REQWEST_BIN",
+        &base,
+        "demo-secret",
+        &["--json", "--scope", "write.education"],
+    ) else {
+        return;
+    };
+    assert_eq!(code, 0, "{ok}");
+    assert_eq!(ok["scope"], "write.education");
+    let (code, bad) = example("TOKIO_REQWEST_BIN", &base, "wrong", &["--json"]).unwrap();
+    assert_eq!((code, bad["error"].as_str()), (2, Some("invalid_client")));
+}

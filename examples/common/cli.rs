@@ -14,32 +14,9 @@ use seekpass_oauth::{
 
 /// Runs the command with `sender` making the transport for a request deadline.
 pub fn run(name: &str, sender: impl FnOnce(Duration) -> Send) -> ExitCode {
-    let options = match options::parse(std::env::args().skip(1)) {
-        Ok(o) if o.help => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            return ExitCode::from(64);
-        }
-    };
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let mut demo = None;
-    let builder = match configure(&options, &env, &mut demo) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            return ExitCode::from(64);
-        }
-    };
-    let config = match builder {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            return ExitCode::from(64);
-        }
+    let (options, config, _demo) = match setup(name) {
+        Ok(setup) => setup,
+        Err(code) => return code,
     };
     let start = Instant::now();
     let origin = Origin::new(start);
@@ -72,11 +49,41 @@ pub fn run(name: &str, sender: impl FnOnce(Duration) -> Send) -> ExitCode {
         }
         Err(gave_up) => {
             print_failure(name, &gave_up, options.json);
-            match gave_up.class {
-                FailureClass::Permanent => ExitCode::from(2),
-                FailureClass::Transient => ExitCode::from(3),
-            }
+            exit_code(gave_up.class)
         }
+    }
+}
+
+/// Options and configuration from the command line and the environment, with the demo server
+/// if one was started (keep it alive); `Err` is the exit code after `--help` or a usage error.
+pub fn setup(name: &str) -> Result<(Options, Config, Option<DemoServer>), ExitCode> {
+    let options = match options::parse(std::env::args().skip(1)) {
+        Ok(o) if o.help => {
+            println!("{USAGE}");
+            return Err(ExitCode::SUCCESS);
+        }
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return Err(ExitCode::from(64));
+        }
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let mut demo = None;
+    match configure(&options, &env, &mut demo) {
+        Ok(config) => Ok((options, config, demo)),
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            Err(ExitCode::from(64))
+        }
+    }
+}
+
+/// The exit code for giving up after a failure of `class`.
+pub fn exit_code(class: FailureClass) -> ExitCode {
+    match class {
+        FailureClass::Permanent => ExitCode::from(2),
+        FailureClass::Transient => ExitCode::from(3),
     }
 }
 
@@ -86,7 +93,7 @@ fn configure(
     options: &Options,
     env: &dyn Fn(&str) -> Option<String>,
     demo: &mut Option<DemoServer>,
-) -> Result<Result<Config, seekpass_oauth::ConfigError>, String> {
+) -> Result<Config, String> {
     let builder = if let Some(url) = &options.token_url {
         let endpoint = Endpoint::token_url(url).map_err(|e| e.to_string())?;
         let id = env("CLIENT_ID").ok_or("CLIENT_ID is not set")?;
@@ -119,11 +126,12 @@ fn configure(
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-    Ok(builder
+    builder
         .scopes(scopes.iter().cloned())
         .client_auth(options.auth)
         .jitter_seed(seed)
-        .build())
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// Keeps the token fresh for `period`, asking for it every second like a busy service, and
@@ -148,7 +156,7 @@ fn watch(driver: &mut BlockingDriver, period: Duration) -> Result<Token, GaveUp>
     }
 }
 
-fn print_token(token: &Token, state: &str, json: bool) {
+pub fn print_token(token: &Token, state: &str, json: bool) {
     let secret = token.access_token().expose_secret();
     if json {
         let mut out = serde_json::json!({
@@ -185,7 +193,7 @@ fn print_token(token: &Token, state: &str, json: bool) {
     println!("export ACCESS_TOKEN={secret}");
 }
 
-fn print_failure(name: &str, gave_up: &GaveUp, json: bool) {
+pub fn print_failure(name: &str, gave_up: &GaveUp, json: bool) {
     let error = &gave_up.error;
     if json {
         let out = serde_json::json!({

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -22,7 +23,8 @@ const SCOPES: [&str; 5] = [
 /// A running demo server; it stops with the process.
 pub struct DemoServer {
     addr: SocketAddr,
-    issued: Arc<Mutex<HashMap<String, (Instant, String)>>>,
+    issued: Arc<Issued>,
+    requests: Arc<AtomicUsize>,
 }
 
 impl DemoServer {
@@ -31,21 +33,31 @@ impl DemoServer {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let issued = Arc::new(Mutex::new(HashMap::new()));
-        let state = Arc::clone(&issued);
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (state, count) = (Arc::clone(&issued), Arc::clone(&requests));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let state = Arc::clone(&state);
+                let (state, count) = (Arc::clone(&state), Arc::clone(&count));
                 std::thread::spawn(move || {
-                    let _ = serve(stream, lifetime, &state);
+                    let _ = serve(stream, lifetime, &state, &count);
                 });
             }
         });
-        Ok(DemoServer { addr, issued })
+        Ok(DemoServer {
+            addr,
+            issued,
+            requests,
+        })
     }
 
     /// The base URL, as `SEEK_PASS_URL` would be.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How many token requests it has answered, successful or not.
+    pub fn token_requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
     }
 
     /// How many tokens it has issued.
@@ -56,7 +68,12 @@ impl DemoServer {
 
 type Issued = Mutex<HashMap<String, (Instant, String)>>;
 
-fn serve(stream: TcpStream, lifetime: Duration, issued: &Issued) -> std::io::Result<()> {
+fn serve(
+    stream: TcpStream,
+    lifetime: Duration,
+    issued: &Issued,
+    requests: &AtomicUsize,
+) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut head = Vec::new();
@@ -96,6 +113,7 @@ fn serve(stream: TcpStream, lifetime: Duration, issued: &Issued) -> std::io::Res
 
     match (method.as_str(), path.as_str()) {
         ("POST", "/api/partner/v1/oauth/token.json" | "/api/partner/v1/oauth/token") => {
+            requests.fetch_add(1, Ordering::SeqCst);
             let (status, json, www) = token(
                 &body,
                 form_request,

@@ -5,3 +5,4 @@ pub mod blocking;
 pub mod cli;
 pub mod demo_server;
 pub mod options;
+pub mod tokio_driver;
