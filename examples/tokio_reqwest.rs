@@ -21,6 +21,10 @@ async fn main() -> ExitCode {
         Ok(setup) => setup,
         Err(code) => return code,
     };
+    if options.watch.is_some() {
+        eprintln!("tokio_reqwest: --watch is offered by seekpass-token and blocking_raw");
+        return ExitCode::from(64);
+    }
     let start = Instant::now();
     let origin = Origin::new(start);
     let source = TokenSource::spawn(

@@ -368,3 +368,28 @@ fn tokio_reqwest_driver_against_doorkeeper() {
     let (code, bad) = example("TOKIO_REQWEST_BIN", &base, "wrong", &["--json"]).unwrap();
     assert_eq!((code, bad["error"].as_str()), (2, Some("invalid_client")));
 }
+
+#[test]
+fn async_std_driver_against_doorkeeper() {
+    let Some(base) = server("DOORKEEPER_URL") else {
+        return;
+    };
+    let Some((code, ok)) = example(
+        "ASYNC_STD_BIN",
+        &base,
+        "demo-secret",
+        &["--json", "--scope", "write.english_proficiency"],
+    ) else {
+        return;
+    };
+    assert_eq!(code, 0, "{ok}");
+    assert_eq!(ok["scope"], "write.english_proficiency");
+    let (code, bad) = example(
+        "ASYNC_STD_BIN",
+        &base,
+        "demo-secret",
+        &["--json", "--scope", "write.bogus"],
+    )
+    .unwrap();
+    assert_eq!((code, bad["error"].as_str()), (2, Some("invalid_scope")));
+}
