@@ -327,69 +327,45 @@ fn seekpass_token_transient_failures_exit_3() {
     assert_eq!(out["status"], serde_json::Value::Null);
 }
 
+/// Each driver example: a token with the scopes asked for, and a permanent failure with its code.
 #[test]
-fn blocking_raw_driver_against_doorkeeper() {
+fn every_driver_against_doorkeeper() {
     let Some(base) = server("DOORKEEPER_URL") else {
         return;
     };
-    let run = |secret, args: &[&str]| example("BLOCKING_RAW_BIN", &base, secret, args);
-    let Some((code, ok)) = run(
-        "demo-secret",
-        &[
-            "--json",
-            "--scope",
+    let drivers = [
+        (
+            "BLOCKING_RAW_BIN",
             "write.education write.digital_identity",
-        ],
-    ) else {
-        return;
-    };
-    assert_eq!(code, 0, "{ok}");
-    assert_eq!(ok["scope"], "write.education write.digital_identity");
-    assert_eq!(ok["expires_in"], 7200);
-    let (code, bad) = run("wrong", &["--json", "--auth", "basic-raw"]).unwrap();
-    assert_eq!((code, bad["error"].as_str()), (2, Some("invalid_client")));
-}
-
-#[test]
-fn tokio_reqwest_driver_against_doorkeeper() {
-    let Some(base) = server("DOORKEEPER_URL") else {
-        return;
-    };
-    let Some((code, ok)) = example(
-        "TOKIO_REQWEST_BIN",
-        &base,
-        "demo-secret",
-        &["--json", "--scope", "write.education"],
-    ) else {
-        return;
-    };
-    assert_eq!(code, 0, "{ok}");
-    assert_eq!(ok["scope"], "write.education");
-    let (code, bad) = example("TOKIO_REQWEST_BIN", &base, "wrong", &["--json"]).unwrap();
-    assert_eq!((code, bad["error"].as_str()), (2, Some("invalid_client")));
-}
-
-#[test]
-fn async_std_driver_against_doorkeeper() {
-    let Some(base) = server("DOORKEEPER_URL") else {
-        return;
-    };
-    let Some((code, ok)) = example(
-        "ASYNC_STD_BIN",
-        &base,
-        "demo-secret",
-        &["--json", "--scope", "write.english_proficiency"],
-    ) else {
-        return;
-    };
-    assert_eq!(code, 0, "{ok}");
-    assert_eq!(ok["scope"], "write.english_proficiency");
-    let (code, bad) = example(
-        "ASYNC_STD_BIN",
-        &base,
-        "demo-secret",
-        &["--json", "--scope", "write.bogus"],
-    )
-    .unwrap();
-    assert_eq!((code, bad["error"].as_str()), (2, Some("invalid_scope")));
+            ("wrong", "--auth", "basic-raw"),
+            "invalid_client",
+        ),
+        (
+            "TOKIO_REQWEST_BIN",
+            "write.education",
+            ("wrong", "--auth", "post"),
+            "invalid_client",
+        ),
+        (
+            "ASYNC_STD_BIN",
+            "write.english_proficiency",
+            ("demo-secret", "--scope", "write.bogus"),
+            "invalid_scope",
+        ),
+    ];
+    for (var, scope, (secret, flag, value), code) in drivers {
+        let Some((exit, ok)) = example(var, &base, "demo-secret", &["--json", "--scope", scope])
+        else {
+            return;
+        };
+        assert_eq!(exit, 0, "{var}: {ok}");
+        assert_eq!(ok["scope"], scope, "{var}");
+        assert_eq!(ok["expires_in"], 7200, "{var}");
+        let (exit, bad) = example(var, &base, secret, &["--json", flag, value]).unwrap();
+        assert_eq!(
+            (exit, bad["error"].as_str()),
+            (2, Some(code)),
+            "{var}: {bad}"
+        );
+    }
 }
