@@ -3,7 +3,7 @@
 //! next moment or until a caller needs it.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use seekpass_oauth::http::{HeaderValue, Response};
 use seekpass_oauth::{
@@ -178,9 +178,4 @@ async fn send(
     builder
         .body(body.to_vec())
         .map_err(|e| TransportError::new(TransportErrorKind::Other, e.to_string()))
-}
-
-/// How long a caller waited, for the examples' output.
-pub fn since(start: Instant) -> Duration {
-    start.elapsed()
 }
