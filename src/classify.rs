@@ -85,7 +85,22 @@ pub(crate) fn classify<B: AsRef<[u8]>>(
     let Some(raw) = parsed else {
         return Err(invalid(ResponseProblem::NotJson));
     };
-    raw.into_token().map_err(invalid)
+    raw.into_token()
+        .map_err(|problem| invalid(redact_problem(problem, &redactor)))
+}
+
+/// Server text inside a problem, made safe like every other server text.
+fn redact_problem(problem: ResponseProblem, redactor: &Redactor) -> ResponseProblem {
+    match problem {
+        ResponseProblem::UnsupportedTokenType(t) => {
+            ResponseProblem::UnsupportedTokenType(redactor.clean(&t))
+        }
+        ResponseProblem::InvalidField { field, detail } => ResponseProblem::InvalidField {
+            field,
+            detail: redactor.clean(&detail),
+        },
+        other => other,
+    }
 }
 
 /// The body as a JSON object. serde's derive would also read a JSON array positionally, which a

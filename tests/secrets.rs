@@ -122,3 +122,17 @@ fn a_granted_scope_echoing_the_secret_is_refused_not_shown() {
     }
     assert_clean("state", &format!("{:?}", s.state()));
 }
+
+#[test]
+fn a_token_type_echoing_the_secret_is_redacted() {
+    // Found by the `response` fuzz target: the token_type is quoted in the error.
+    let mut s = Scenario::new();
+    s.demand();
+    let id = s.expect_request();
+    let body = format!(r#"{{"access_token":"abc","token_type":"{SECRET}"}}"#);
+    s.respond(id, 200, &body);
+    assert_clean("state", &format!("{:?} {}", s.state(), s.state()));
+    for e in &s.events {
+        assert_clean("event", &format!("{e:?}"));
+    }
+}

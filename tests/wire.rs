@@ -418,3 +418,33 @@ fn encoder_snapshot_of_the_token_request() {
     let close = String::from_utf8(encode_request(&request, Connection::Close).unwrap()).unwrap();
     insta::assert_snapshot!(format!("{keep_alive}\n---\n{close}"));
 }
+
+#[test]
+fn the_head_ends_at_the_first_empty_line_whatever_the_split() {
+    // Found by the decode fuzz target: a bare LF after a CRLF line ends the head (as httparse
+    // reads it), even when a CRLFCRLF follows later.
+    let mixed = b"HTTP/1.1 200 OK\r\nA: 1\r\n\nB: 2\r\n\r\n";
+    for step in [1, 2, 3, usize::MAX] {
+        let mut d = ResponseDecoder::for_head_request(Limits::default());
+        let mut used_total = 0;
+        for piece in mixed.chunks(step) {
+            if let Decoded::Complete { response, used } = d.feed(piece).unwrap() {
+                assert!(response.headers().get("b").is_none(), "step {step}");
+                used_total += used;
+                break;
+            }
+            used_total += piece.len();
+        }
+        assert_eq!(used_total, 24, "step {step}");
+    }
+}
+
+#[test]
+fn empty_lines_before_the_status_line_are_skipped() {
+    let bytes = b"\r\n\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+    for step in [1, 4, usize::MAX] {
+        let (r, used) = decode_in_steps(bytes, step).unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "step {step}");
+        assert_eq!(used, bytes.len());
+    }
+}

@@ -263,19 +263,26 @@ impl ResponseDecoder {
         let take = bytes.len().min(budget.saturating_add(1));
         self.line
             .extend_from_slice(bytes.get(..take).unwrap_or_default());
-        let end = self
+        // The head ends at the first empty line: an LF followed by LF or CRLF (httparse
+        // accepts bare LF line endings too, so the earliest of either form counts).
+        // Empty lines before the status line are skipped, as httparse does (RFC 9112 §2.2).
+        let lead = self
             .line
-            .get(search_from..)
-            .and_then(|tail| {
-                find(tail, b"\r\n\r\n").map(|i| i.saturating_add(search_from).saturating_add(4))
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        let search_from = search_from.max(lead);
+        let end = self.line.get(search_from..).and_then(|tail| {
+            tail.iter().enumerate().find_map(|(i, b)| {
+                let next = |k: usize| tail.get(i.saturating_add(k)).copied();
+                match (b, next(1), next(2)) {
+                    (b'\n', Some(b'\n'), _) => Some(i.saturating_add(2)),
+                    (b'\n', Some(b'\r'), Some(b'\n')) => Some(i.saturating_add(3)),
+                    _ => None,
+                }
+                .map(|e| e.saturating_add(search_from))
             })
-            .or_else(|| {
-                // A bare-LF head (`\n\n`) is tolerated as httparse does.
-                self.line.get(start.saturating_sub(1)..).and_then(|tail| {
-                    find(tail, b"\n\n")
-                        .map(|i| i.saturating_add(start.saturating_sub(1)).saturating_add(2))
-                })
-            });
+        });
         let Some(end) = end else {
             if self.line.len() > self.limits.max_head {
                 return Err(DecodeError::HeadTooLarge {
@@ -585,8 +592,4 @@ fn trim(bytes: &[u8]) -> &[u8] {
         .rposition(|b| !matches!(b, b' ' | b'\t'))
         .map_or(start, |e| e.saturating_add(1));
     bytes.get(start..end).unwrap_or_default()
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
