@@ -211,11 +211,7 @@ fn transport_failures_are_transient() {
 #[test]
 fn a_failed_refresh_keeps_serving_the_old_token_until_it_expires() {
     let mut s = Scenario::new();
-    let token = s.drive_to_fresh(7200);
-    s.demand();
-    s.now = token.refresh_at();
-    let id = s.expect_request();
-    s.respond(id, 503, "");
+    let token = s.drive_to_failed_refresh(7200);
     let TokenState::Expiring {
         token: served,
         refreshing: false,

@@ -85,11 +85,7 @@ fn the_server_handing_back_the_rejected_token_is_a_failure_not_a_loop() {
 #[test]
 fn invalidation_waits_for_a_back_off_in_force() {
     let mut s = Scenario::new();
-    let token = s.drive_to_fresh(7200);
-    s.demand();
-    s.now = token.refresh_at();
-    let id = s.expect_request();
-    s.respond(id, 503, "");
+    let token = s.drive_to_failed_refresh(7200);
     let retry_at = s.last_failure_next_attempt();
     s.client.invalidate(token.id(), s.now);
     assert_eq!(s.state_name(), "failed");

@@ -168,6 +168,17 @@ impl Scenario {
         token
     }
 
+    /// From nothing to a fresh, used token of `expires_in` seconds whose refresh, at its due
+    /// moment, was answered 503. Returns the token (still served).
+    pub fn drive_to_failed_refresh(&mut self, expires_in: u64) -> Token {
+        let token = self.drive_to_fresh(expires_in);
+        self.demand();
+        self.now = token.refresh_at();
+        let id = self.expect_request();
+        self.respond(id, 503, "");
+        token
+    }
+
     /// Runs the clock forward to the next wake-up and polls there.
     pub fn sleep_until_wake(&mut self) -> Vec<RequestId> {
         let at = self.wake.expect("a wake-up time");
