@@ -61,6 +61,18 @@ pub(crate) fn classify<B: AsRef<[u8]>>(
         });
     }
     let parsed = parse_object(body);
+    // The common case first: a token, with no server text to make safe.
+    if status.is_success() {
+        if let Some(raw) = parsed
+            .as_ref()
+            .filter(|r| !matches!(r.error, Some(Scalar::Str(_))))
+        {
+            if let Ok(token) = raw.to_token() {
+                return Ok(token);
+            }
+        }
+    }
+    // From here on server text may be shown, so an access token it carried is redacted too.
     let mut redactor = Cow::Borrowed(redactor);
     if let Some(Scalar::Str(token)) = parsed.as_ref().and_then(|p| p.access_token.as_ref()) {
         redactor.to_mut().add(token);
@@ -85,7 +97,7 @@ pub(crate) fn classify<B: AsRef<[u8]>>(
     let Some(raw) = parsed else {
         return Err(invalid(ResponseProblem::NotJson));
     };
-    raw.into_token()
+    raw.to_token()
         .map_err(|problem| invalid(redact_problem(problem, &redactor)))
 }
 
@@ -175,14 +187,14 @@ struct RawResponse<'a> {
 }
 
 impl RawResponse<'_> {
-    fn into_token(self) -> Result<TokenResponse, ResponseProblem> {
-        let access_token = match self.access_token {
+    fn to_token(&self) -> Result<TokenResponse, ResponseProblem> {
+        let access_token = match &self.access_token {
             None => return Err(ResponseProblem::MissingAccessToken),
-            Some(Scalar::Str(t)) if is_b64token(&t) => t.into_owned(),
+            Some(Scalar::Str(t)) if is_b64token(t) => t.as_ref().to_owned(),
             Some(Scalar::Str(_)) => return Err(ResponseProblem::InvalidAccessToken),
-            Some(other) => return Err(wrong_type("access_token", "a string", &other)),
+            Some(other) => return Err(wrong_type("access_token", "a string", other)),
         };
-        match self.token_type {
+        match &self.token_type {
             // Missing is accepted: it is the bug users of other clients report most after
             // string lifetimes, and the token is only ever sent as a bearer token.
             None => {}
@@ -191,21 +203,21 @@ impl RawResponse<'_> {
                 let shown: String = t.chars().take(40).filter(|c| !c.is_control()).collect();
                 return Err(ResponseProblem::UnsupportedTokenType(shown));
             }
-            Some(other) => return Err(wrong_type("token_type", "a string", &other)),
+            Some(other) => return Err(wrong_type("token_type", "a string", other)),
         }
-        let expires_in = match self.expires_in {
+        let expires_in = match &self.expires_in {
             None => ExpiresIn::Missing,
-            Some(value) => parse_expires_in(&value)?,
+            Some(value) => parse_expires_in(value)?,
         };
-        let scope = match self.scope {
+        let scope = match &self.scope {
             None => None,
-            Some(Scalar::Str(s)) => Some(s.into_owned()),
-            Some(other) => return Err(wrong_type("scope", "a string", &other)),
+            Some(Scalar::Str(s)) => Some(s.as_ref().to_owned()),
+            Some(other) => return Err(wrong_type("scope", "a string", other)),
         };
         // `created_at` is informational (Doorkeeper's extension): kept when it is a sane
         // number, ignored otherwise.
-        let created_at = match self.created_at {
-            Some(Scalar::Unsigned(n)) => Some(n),
+        let created_at = match &self.created_at {
+            Some(Scalar::Unsigned(n)) => Some(*n),
             Some(Scalar::Str(s)) => s.trim().parse().ok(),
             _ => None,
         };

@@ -549,11 +549,7 @@ impl fmt::Display for TokenError {
     }
 }
 
-impl std::error::Error for TokenError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        None
-    }
-}
+impl std::error::Error for TokenError {}
 
 #[cfg(test)]
 mod tests {
