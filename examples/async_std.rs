@@ -15,8 +15,8 @@ use async_std::io::{ReadExt, WriteExt};
 use async_std::net::TcpStream;
 use common::blocking::GaveUp;
 use common::cli;
+use common::wire_io;
 use seekpass_oauth::http::{Request, Response};
-use seekpass_oauth::wire::{encode_request, Connection, Decoded, Limits, ResponseDecoder};
 use seekpass_oauth::{
     Event, FailureClass, Origin, Output, Token, TokenClient, TransportError, TransportErrorKind,
 };
@@ -108,49 +108,23 @@ async fn exchange(
     let fail = |kind: TransportErrorKind| {
         move |e: std::io::Error| TransportError::new(kind, e.to_string())
     };
-    let uri = request.uri();
-    if uri.scheme_str() != Some("http") {
-        return Err(TransportError::new(
-            TransportErrorKind::Tls,
-            "async_std speaks plain http only; use seekpass-token or tokio_reqwest for https",
-        ));
-    }
-    let host = uri
-        .host()
-        .unwrap_or("127.0.0.1")
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(80);
+    let (host, port) = wire_io::plain_http_target(request.uri(), "async_std")?;
     let mut stream = TcpStream::connect((host.as_str(), port))
         .await
         .map_err(fail(TransportErrorKind::Connect))?;
-    let bytes = encode_request(&request, Connection::Close)
-        .map_err(|e| TransportError::new(TransportErrorKind::Other, e.to_string()))?;
     stream
-        .write_all(&bytes)
+        .write_all(&wire_io::request_bytes(&request)?)
         .await
         .map_err(fail(TransportErrorKind::Io))?;
-    let mut decoder = ResponseDecoder::new(Limits {
-        max_body: limit,
-        ..Limits::default()
-    });
+    let mut decoder = wire_io::decoder(limit);
     let mut buf = [0u8; 4096];
     loop {
         let n = stream
             .read(&mut buf)
             .await
             .map_err(fail(TransportErrorKind::Io))?;
-        let decoded = if n == 0 {
-            decoder
-                .finish()
-                .map(|response| Decoded::Complete { response, used: 0 })
-        } else {
-            decoder.feed(&buf[..n])
-        };
-        match decoded.map_err(|e| TransportError::new(TransportErrorKind::Io, e.to_string()))? {
-            Decoded::Complete { response, .. } => return Ok(response),
-            Decoded::NeedMore => {}
+        if let Some(response) = wire_io::on_read(&mut decoder, &buf[..n])? {
+            return Ok(response);
         }
     }
 }

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use common::blocking::Send;
+use common::wire_io;
 use seekpass_oauth::http::{Request, Response};
-use seekpass_oauth::wire::{encode_request, Connection, Decoded, Limits, ResponseDecoder};
 use seekpass_oauth::{TransportError, TransportErrorKind};
 
 fn main() -> ExitCode {
@@ -36,19 +36,8 @@ fn exchange(
     let io = |kind: TransportErrorKind| {
         move |e: std::io::Error| TransportError::new(kind, e.to_string())
     };
-    let uri = request.uri();
-    if uri.scheme_str() != Some("http") {
-        return Err(TransportError::new(
-            TransportErrorKind::Tls,
-            "blocking_raw speaks plain http only; use seekpass-token for https",
-        ));
-    }
-    let host = uri
-        .host()
-        .unwrap_or("127.0.0.1")
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let address = (host, uri.port_u16().unwrap_or(80))
+    let (host, port) = wire_io::plain_http_target(request.uri(), "blocking_raw")?;
+    let address = (host.as_str(), port)
         .to_socket_addrs()
         .map_err(io(TransportErrorKind::Connect))?
         .next()
@@ -63,40 +52,23 @@ fn exchange(
     stream
         .set_read_timeout(Some(deadline))
         .map_err(io(TransportErrorKind::Io))?;
-    let bytes = encode_request(request, Connection::Close)
-        .map_err(|e| TransportError::new(TransportErrorKind::Other, e.to_string()))?;
     stream
-        .write_all(&bytes)
+        .write_all(&wire_io::request_bytes(request)?)
         .map_err(io(TransportErrorKind::Io))?;
-
-    let limits = Limits {
-        max_body: usize::try_from(limit).unwrap_or(usize::MAX),
-        ..Limits::default()
-    };
-    let mut decoder = ResponseDecoder::new(limits);
+    let mut decoder = wire_io::decoder(usize::try_from(limit).unwrap_or(usize::MAX));
     let mut buf = [0u8; 4096];
     loop {
         let n = stream.read(&mut buf).map_err(|e| {
-            let kind = if e.kind() == std::io::ErrorKind::WouldBlock
-                || e.kind() == std::io::ErrorKind::TimedOut
-            {
-                TransportErrorKind::Timeout
-            } else {
-                TransportErrorKind::Io
+            let kind = match e.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                    TransportErrorKind::Timeout
+                }
+                _ => TransportErrorKind::Io,
             };
             TransportError::new(kind, e.to_string())
         })?;
-        let decoded = if n == 0 {
-            decoder.finish().map(|r| Decoded::Complete {
-                response: r,
-                used: 0,
-            })
-        } else {
-            decoder.feed(&buf[..n])
-        };
-        match decoded.map_err(|e| TransportError::new(TransportErrorKind::Io, e.to_string()))? {
-            Decoded::Complete { response, .. } => return Ok(response),
-            Decoded::NeedMore => {}
+        if let Some(response) = wire_io::on_read(&mut decoder, &buf[..n])? {
+            return Ok(response);
         }
     }
 }

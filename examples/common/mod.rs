@@ -6,3 +6,4 @@ pub mod cli;
 pub mod demo_server;
 pub mod options;
 pub mod tokio_driver;
+pub mod wire_io;

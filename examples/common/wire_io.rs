@@ -1,0 +1,49 @@
+//! What the two socket drivers (`blocking_raw`, `async_std`) share around the crate's wire
+//! codec: which URLs they can reach, the request bytes, and turning each read into progress.
+
+use seekpass_oauth::http::{Request, Response, Uri};
+use seekpass_oauth::wire::{encode_request, Connection, Decoded, Limits, ResponseDecoder};
+use seekpass_oauth::{TransportError, TransportErrorKind};
+
+/// Host and port of a plain-http URL; these drivers carry no TLS.
+pub fn plain_http_target(uri: &Uri, driver: &str) -> Result<(String, u16), TransportError> {
+    if uri.scheme_str() != Some("http") {
+        return Err(TransportError::new(
+            TransportErrorKind::Tls,
+            format!("{driver} speaks plain http only; use seekpass-token for https"),
+        ));
+    }
+    let host = uri.host().unwrap_or("127.0.0.1");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Ok((host.to_owned(), uri.port_u16().unwrap_or(80)))
+}
+
+/// The request's bytes, asking the server to close after answering.
+pub fn request_bytes(request: &Request<Vec<u8>>) -> Result<Vec<u8>, TransportError> {
+    encode_request(request, Connection::Close)
+        .map_err(|e| TransportError::new(TransportErrorKind::Other, e.to_string()))
+}
+
+/// A decoder whose body limit is `limit` bytes.
+pub fn decoder(limit: usize) -> ResponseDecoder {
+    ResponseDecoder::new(Limits {
+        max_body: limit,
+        ..Limits::default()
+    })
+}
+
+/// Feeds the bytes of one read (empty: the peer closed); `Some` once the response is whole.
+pub fn on_read(
+    decoder: &mut ResponseDecoder,
+    bytes: &[u8],
+) -> Result<Option<Response<Vec<u8>>>, TransportError> {
+    let decoded = if bytes.is_empty() {
+        decoder.finish().map(Some)
+    } else {
+        decoder.feed(bytes).map(|d| match d {
+            Decoded::Complete { response, .. } => Some(response),
+            Decoded::NeedMore => None,
+        })
+    };
+    decoded.map_err(|e| TransportError::new(TransportErrorKind::Io, e.to_string()))
+}
