@@ -5,7 +5,9 @@
 //! the body limit), whatever it is fed.
 
 use core::fmt;
+use std::borrow::Cow;
 
+use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderName, HeaderValue, Response, StatusCode, Version};
 
@@ -150,6 +152,9 @@ enum Chunk {
 }
 
 type Head = (StatusCode, Version, http::HeaderMap);
+
+/// A finished line: bytes used from this feed, and the line without its line ending.
+type Line<'b> = (usize, Cow<'b, [u8]>);
 
 #[derive(Debug)]
 enum Stage {
@@ -316,6 +321,9 @@ impl ResponseDecoder {
             return Ok((used, false));
         }
         let body = self.framing(status, version, &headers)?;
+        if let Body::Length(length) = body {
+            self.reserve_body(length);
+        }
         self.head = Some((status, version, headers));
         self.stage = Stage::Body(body);
         Ok((used, false))
@@ -350,18 +358,33 @@ impl ResponseDecoder {
             Some(0) => Version::HTTP_10,
             _ => Version::HTTP_11,
         };
-        let mut headers = http::HeaderMap::with_capacity(parsed.headers.len());
-        for h in parsed.headers.iter() {
-            let name = HeaderName::from_bytes(h.name.as_bytes())
-                .map_err(|_| DecodeError::MalformedHead(format!("header name {:?}", h.name)))?;
-            let value = HeaderValue::from_bytes(h.value)
-                .map_err(|_| DecodeError::MalformedHead(format!("value of header {}", h.name)))?;
-            headers.append(name, value);
-        }
         if used > self.limits.max_head {
             return Err(DecodeError::HeadTooLarge {
                 limit: self.limits.max_head,
             });
+        }
+        // One copy of the head; every header value is a view into it rather than its own
+        // allocation. The copy lives as long as the response's headers and is bounded by
+        // `max_head`.
+        let shared = Bytes::copy_from_slice(buf.get(..used).unwrap_or_default());
+        let base = buf.as_ptr() as usize;
+        let mut headers = http::HeaderMap::with_capacity(parsed.headers.len());
+        for h in parsed.headers.iter() {
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| DecodeError::MalformedHead(format!("header name {:?}", h.name)))?;
+            // httparse hands out sub-slices of `buf`, so the offset is in range; a value that
+            // were not (it cannot be) is copied instead.
+            let start = (h.value.as_ptr() as usize).wrapping_sub(base);
+            let in_head = start
+                .checked_add(h.value.len())
+                .filter(|end| *end <= shared.len())
+                .map(|end| shared.slice(start..end));
+            let value = match in_head {
+                Some(view) => HeaderValue::from_maybe_shared(view),
+                None => HeaderValue::from_bytes(h.value),
+            }
+            .map_err(|_| DecodeError::MalformedHead(format!("value of header {}", h.name)))?;
+            headers.append(name, value);
         }
         Ok(Some((used, (status, version, headers))))
     }
@@ -383,6 +406,15 @@ impl ResponseDecoder {
         if headers.contains_key(TRANSFER_ENCODING) {
             if has_length {
                 return Err(DecodeError::ContentLengthAndTransferEncoding);
+            }
+            // The common case, a single `chunked`, without allocating.
+            let mut values = headers.get_all(TRANSFER_ENCODING).iter();
+            if let (Some(only), None) = (values.next(), values.next()) {
+                if trim(only.as_bytes()).eq_ignore_ascii_case(b"chunked")
+                    && version != Version::HTTP_10
+                {
+                    return Ok(Body::Chunked(Chunk::Size));
+                }
             }
             let codings: Vec<String> = headers
                 .get_all(TRANSFER_ENCODING)
@@ -460,6 +492,13 @@ impl ResponseDecoder {
         }
     }
 
+    /// Makes room for `n` more body bytes at once; `n` is already checked against the limit.
+    fn reserve_body(&mut self, n: u64) {
+        let room = self.limits.max_body.saturating_sub(self.body.len());
+        self.body
+            .reserve(usize::try_from(n).unwrap_or(usize::MAX).min(room));
+    }
+
     fn set_chunk(&mut self, next: Chunk) {
         self.stage = Stage::Body(Body::Chunked(next));
     }
@@ -478,6 +517,7 @@ impl ResponseDecoder {
                         limit: self.limits.max_body,
                     });
                 }
+                self.reserve_body(size);
                 self.set_chunk(if size == 0 {
                     Chunk::Trailers
                 } else {
@@ -525,23 +565,35 @@ impl ResponseDecoder {
 
     /// Takes bytes up to and including the next LF. Returns the line without its CRLF (or
     /// LF), or `None` with every byte taken when the line is not finished yet.
-    fn take_line(
+    fn take_line<'b>(
         &mut self,
-        bytes: &[u8],
+        bytes: &'b [u8],
         limit: usize,
         too_long: DecodeError,
-    ) -> Result<Option<(usize, Vec<u8>)>, DecodeError> {
+    ) -> Result<Option<Line<'b>>, DecodeError> {
         match bytes.iter().position(|b| *b == b'\n') {
             Some(i) => {
                 let used = i.saturating_add(1);
-                self.line
-                    .extend_from_slice(bytes.get(..i).unwrap_or_default());
-                if self.line.len() > limit.saturating_add(1) {
+                let tail = bytes.get(..i).unwrap_or_default();
+                let mut line = if self.line.is_empty() {
+                    // The whole line is in this feed: read it where it lies.
+                    Cow::Borrowed(tail)
+                } else {
+                    self.line.extend_from_slice(tail);
+                    Cow::Owned(std::mem::take(&mut self.line))
+                };
+                if line.len() > limit.saturating_add(1) {
                     return Err(too_long);
                 }
-                let mut line = std::mem::take(&mut self.line);
                 if line.last() == Some(&b'\r') {
-                    line.pop();
+                    match &mut line {
+                        Cow::Borrowed(text) => {
+                            *text = text.get(..text.len().saturating_sub(1)).unwrap_or_default()
+                        }
+                        Cow::Owned(owned) => {
+                            owned.pop();
+                        }
+                    }
                 }
                 Ok(Some((used, line)))
             }
