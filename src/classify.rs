@@ -15,11 +15,12 @@ use serde::Deserialize;
 
 use crate::error::{ErrorCode, ResponseProblem, TokenError};
 use crate::redact::Redactor;
+use crate::secret::AccessToken;
 
 /// A successful token response, before the machine applies its timing policy.
 #[derive(Clone, PartialEq)]
 pub(crate) struct TokenResponse {
-    pub(crate) access_token: String,
+    pub(crate) access_token: AccessToken,
     pub(crate) expires_in: ExpiresIn,
     pub(crate) scope: Option<String>,
     pub(crate) created_at: Option<u64>,
@@ -190,7 +191,7 @@ impl RawResponse<'_> {
     fn to_token(&self) -> Result<TokenResponse, ResponseProblem> {
         let access_token = match &self.access_token {
             None => return Err(ResponseProblem::MissingAccessToken),
-            Some(Scalar::Str(t)) if is_b64token(t) => t.as_ref().to_owned(),
+            Some(Scalar::Str(t)) if is_b64token(t) => AccessToken::new(t.as_ref().to_owned()),
             Some(Scalar::Str(_)) => return Err(ResponseProblem::InvalidAccessToken),
             Some(other) => return Err(wrong_type("access_token", "a string", other)),
         };
@@ -373,7 +374,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            t.access_token,
+            t.access_token.expose_secret(),
             "w7Ev7uW_dIZm-_Ms1QUeYDCuHWJE3qYF-BjgWB79kGA"
         );
         assert_eq!(t.expires_in, ExpiresIn::Seconds(Duration::from_secs(7200)));

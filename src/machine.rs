@@ -21,7 +21,7 @@ use crate::request::{PreparedRequest, RequestId};
 use crate::retry_after::retry_after;
 use crate::rng::Rng;
 use crate::scope::Scopes;
-use crate::secret::AccessToken;
+use crate::secret::sensitive_header;
 use crate::state::TokenState;
 use crate::time::Time;
 use crate::token::{Token, TokenId};
@@ -284,7 +284,9 @@ impl TokenClient {
             }
             self.failure = None;
             self.consecutive_failures = 0;
-            self.redactor = Redactor::new(config.credentials.client_secret().expose_secret());
+            self.redactor = self
+                .redactor
+                .rotated(config.credentials.client_secret().expose_secret());
             self.prepared = prepared;
         }
         self.config = config;
@@ -444,15 +446,18 @@ impl TokenClient {
                 }
             },
         };
-        let reissued = self.current.as_ref().is_some_and(|c| {
-            c.invalidated && c.token.access_token.expose_secret() == answer.access_token
-        });
+        let reissued = self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.invalidated && c.token.access_token == answer.access_token);
         if reissued {
             return self.fail(flight.id, TokenError::RejectedTokenReissued, None, now);
         }
-        let Ok(mut authorization) =
-            HeaderValue::try_from(format!("Bearer {}", answer.access_token))
-        else {
+        let text = answer.access_token.expose_secret();
+        let mut value = Vec::with_capacity(text.len().saturating_add(7));
+        value.extend_from_slice(b"Bearer ");
+        value.extend_from_slice(text.as_bytes());
+        let Some(authorization) = sensitive_header(value) else {
             // Unreachable for a b64token; refused rather than trusted.
             return self.fail(
                 flight.id,
@@ -461,8 +466,7 @@ impl TokenClient {
                 now,
             );
         };
-        authorization.set_sensitive(true);
-
+        self.redactor.set_token(answer.access_token.expose_secret());
         let schedule = self.config.timing.schedule(lifetime, &mut self.rng);
         let requested_at = flight.emitted_at;
         let id = TokenId(self.next_token);
@@ -470,7 +474,7 @@ impl TokenClient {
         let missing = self.config.scopes.missing_from(&granted);
         let token = Token {
             id,
-            access_token: AccessToken::new(answer.access_token),
+            access_token: answer.access_token,
             authorization,
             scope: granted.clone(),
             lifetime,

@@ -4,12 +4,18 @@
 /// The most characters of server text kept in an error.
 pub(crate) const EXCERPT_CHARS: usize = 200;
 
+use zeroize::Zeroizing;
+
 const REDACTED: &str = "[redacted]";
 
-/// The secrets to strip from server text.
+/// The secrets to strip from server text. Its copies of them are wiped when it is dropped.
 #[derive(Clone, Default)]
 pub(crate) struct Redactor {
-    secrets: Vec<String>,
+    secrets: Vec<Zeroizing<String>>,
+    /// How many of `secrets` (from the front) are the configured secret's own forms.
+    own: usize,
+    /// The latest access token issued: a server echoing it in a later error must not leak it.
+    token: Option<Zeroizing<String>>,
 }
 
 impl Redactor {
@@ -17,33 +23,62 @@ impl Redactor {
     pub(crate) fn new(secret: &str) -> Redactor {
         let mut r = Redactor::default();
         r.add(secret);
-        let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let encoded =
+            Zeroizing::new(form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>());
         r.add(&encoded);
+        r.own = r.secrets.len();
         r
+    }
+
+    /// The redactor for a new configured secret that still strips the one it replaces: an
+    /// answer (or a late echo) can carry the old secret while a rotation settles.
+    pub(crate) fn rotated(&self, secret: &str) -> Redactor {
+        let mut next = Redactor::new(secret);
+        let own = next.own;
+        for old in self.secrets.iter().take(self.own) {
+            next.add(old);
+        }
+        next.own = own;
+        next.token.clone_from(&self.token);
+        next
+    }
+
+    /// Strips `token`, the latest one issued, instead of the one before.
+    pub(crate) fn set_token(&mut self, token: &str) {
+        self.token = Some(Zeroizing::new(token.to_owned()));
+    }
+
+    fn all(&self) -> impl Iterator<Item = &str> {
+        self.secrets
+            .iter()
+            .chain(self.token.as_ref())
+            .map(|s| s.as_str())
+            .filter(|s| !s.is_empty())
     }
 
     /// Also strips `secret`.
     pub(crate) fn add(&mut self, secret: &str) {
-        if !secret.is_empty() && !self.secrets.iter().any(|s| s == secret) {
-            self.secrets.push(secret.to_owned());
+        if !secret.is_empty() && !self.secrets.iter().any(|s| s.as_str() == secret) {
+            self.secrets.push(Zeroizing::new(secret.to_owned()));
         }
     }
 
     /// Whether `text` contains one of the secrets.
     pub(crate) fn contains_secret(&self, text: &str) -> bool {
-        self.secrets.iter().any(|s| text.contains(s.as_str()))
+        self.all().any(|s| text.contains(s))
     }
 
     /// `text` with secrets replaced, control characters turned into spaces, and cut to
     /// [`EXCERPT_CHARS`] characters (with `…` when cut).
     pub(crate) fn clean(&self, text: &str) -> String {
-        let mut text = text.to_owned();
+        // Copies that may hold an echoed secret are wiped when replaced or done with.
+        let mut text = Zeroizing::new(text.to_owned());
         // Longest first, so a secret that contains another is replaced whole.
-        let mut secrets: Vec<&String> = self.secrets.iter().collect();
+        let mut secrets: Vec<&str> = self.all().collect();
         secrets.sort_by_key(|s| core::cmp::Reverse(s.len()));
         for s in secrets {
-            if text.contains(s.as_str()) {
-                text = text.replace(s.as_str(), REDACTED);
+            if text.contains(s) {
+                text = Zeroizing::new(text.replace(s, REDACTED));
             }
         }
         let mut out = String::with_capacity(text.len().min(EXCERPT_CHARS + 3));
@@ -72,6 +107,30 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rotation_still_strips_the_previous_secret_but_not_the_one_before() {
+        let first = Redactor::new("first-secret");
+        let second = first.rotated("second-secret");
+        let third = second.rotated("third-secret");
+        let text = "first-secret second-secret third-secret";
+        assert_eq!(
+            second.clean(text),
+            "[redacted] [redacted] third-secret",
+            "the previous secret is still stripped"
+        );
+        assert_eq!(third.clean(text), "first-secret [redacted] [redacted]");
+    }
+
+    #[test]
+    fn strips_the_latest_token_only() {
+        let mut r = Redactor::new("s");
+        r.set_token("tok-one");
+        assert_eq!(r.clean("x tok-one"), "x [redacted]");
+        r.set_token("tok-two");
+        assert_eq!(r.clean("tok-one tok-two"), "tok-one [redacted]");
+        assert!(r.rotated("t").contains_secret("tok-two"));
+    }
 
     #[test]
     fn strips_the_secret_raw_and_form_encoded() {

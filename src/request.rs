@@ -5,8 +5,11 @@ use core::fmt;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, Method, Request, Uri};
 
+use zeroize::{Zeroize, Zeroizing};
+
 use crate::config::Config;
 use crate::credentials::ClientAuth;
+use crate::secret::sensitive_header;
 use crate::time::Time;
 
 /// Identifies one token request, so its answer can be matched to it.
@@ -54,9 +57,17 @@ impl AsRef<[u8]> for RequestBody {
     }
 }
 
+/// Hands the bytes over; wiping them is then the receiver's business.
 impl From<RequestBody> for Vec<u8> {
-    fn from(body: RequestBody) -> Vec<u8> {
-        body.0
+    fn from(mut body: RequestBody) -> Vec<u8> {
+        core::mem::take(&mut body.0)
+    }
+}
+
+/// The body holds the client secret (with `client_secret_post`): wiped when dropped.
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        self.0.zeroize();
     }
 }
 
@@ -107,7 +118,7 @@ impl Transmit {
 pub(crate) struct PreparedRequest {
     uri: Uri,
     headers: HeaderMap,
-    body: Vec<u8>,
+    body: Zeroizing<Vec<u8>>,
 }
 
 impl PreparedRequest {
@@ -121,7 +132,24 @@ impl PreparedRequest {
         );
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
 
-        let mut form = form_urlencoded::Serializer::new(String::new());
+        // Sized up front (every byte encodes to at most 3), so growing never leaves a copy of
+        // the secret in a freed buffer.
+        let raw_len = [
+            credentials.client_id().len(),
+            secret.len(),
+            config.scopes.to_string().len(),
+            64,
+        ]
+        .into_iter()
+        .chain(
+            config
+                .extra_params
+                .iter()
+                .map(|(n, v)| n.len().saturating_add(v.len()).saturating_add(2)),
+        )
+        .fold(0usize, usize::saturating_add);
+        let mut form =
+            form_urlencoded::Serializer::new(String::with_capacity(raw_len.saturating_mul(3)));
         form.append_pair("grant_type", "client_credentials");
         match config.client_auth {
             ClientAuth::SecretPost => {
@@ -132,11 +160,13 @@ impl PreparedRequest {
                 // RFC 6749 §2.3.1: form-urlencode each part, then base64 "id:secret".
                 let id: String =
                     form_urlencoded::byte_serialize(credentials.client_id().as_bytes()).collect();
-                let secret: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-                headers.insert(AUTHORIZATION, basic(&id, &secret));
+                let mut encoded = String::with_capacity(secret.len().saturating_mul(3));
+                encoded.extend(form_urlencoded::byte_serialize(secret.as_bytes()));
+                let encoded = Zeroizing::new(encoded);
+                headers.extend(basic(&id, &encoded).map(|v| (AUTHORIZATION, v)));
             }
             ClientAuth::SecretBasicUnencoded => {
-                headers.insert(AUTHORIZATION, basic(credentials.client_id(), secret));
+                headers.extend(basic(credentials.client_id(), secret).map(|v| (AUTHORIZATION, v)));
             }
         }
         if !config.scopes.is_empty() {
@@ -148,7 +178,7 @@ impl PreparedRequest {
         PreparedRequest {
             uri: config.endpoint.token_uri().clone(),
             headers,
-            body: form.finish().into_bytes(),
+            body: Zeroizing::new(form.finish().into_bytes()),
         }
     }
 
@@ -159,7 +189,7 @@ impl PreparedRequest {
 
     /// The request, to `target` (a followed redirect) or to the configured URI.
     pub(crate) fn transmit(&self, id: RequestId, deadline: Time, target: Option<&Uri>) -> Transmit {
-        let mut request = Request::new(RequestBody(self.body.clone()));
+        let mut request = Request::new(RequestBody(self.body.to_vec()));
         *request.method_mut() = Method::POST;
         *request.uri_mut() = target.unwrap_or(&self.uri).clone();
         *request.headers_mut() = self.headers.clone();
@@ -179,36 +209,39 @@ impl fmt::Debug for PreparedRequest {
     }
 }
 
-/// `Basic base64(id:secret)`, marked sensitive so HTTP stacks keep it out of logs.
-fn basic(id: &str, secret: &str) -> HeaderValue {
-    let mut raw = Vec::with_capacity(id.len().saturating_add(secret.len()).saturating_add(1));
+/// `Basic base64(id:secret)`, marked sensitive so HTTP stacks keep it out of logs, and wiped
+/// from memory with the last copy of the header value. `None` cannot happen (base64 is always
+/// a valid header value); the header is then left out and the server answers `invalid_client`.
+fn basic(id: &str, secret: &str) -> Option<HeaderValue> {
+    let mut raw = Zeroizing::new(Vec::with_capacity(
+        id.len().saturating_add(secret.len()).saturating_add(1),
+    ));
     raw.extend_from_slice(id.as_bytes());
     raw.push(b':');
     raw.extend_from_slice(secret.as_bytes());
-    let mut value = String::from("Basic ");
+    let encoded_len = raw.len().div_ceil(3).saturating_mul(4);
+    let mut value = Vec::with_capacity(encoded_len.saturating_add(6));
+    value.extend_from_slice(b"Basic ");
     base64_encode(&raw, &mut value);
-    // Base64 output is always a valid header value.
-    let mut header = HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(""));
-    header.set_sensitive(true);
-    header
+    sensitive_header(value)
 }
 
 /// Standard base64 with padding (RFC 4648 §4).
-fn base64_encode(input: &[u8], out: &mut String) {
+fn base64_encode(input: &[u8], out: &mut Vec<u8>) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     // The index is masked to 0..64, so `get` always finds a character.
     let sextet = |n: u32, shift: u32| {
         ALPHABET
             .get(((n >> shift) & 63) as usize)
-            .map_or('=', |b| char::from(*b))
+            .map_or(b'=', |b| *b)
     };
     for chunk in input.chunks(3) {
         let b = |i: usize| chunk.get(i).copied().map_or(0, u32::from);
         let n = (b(0) << 16) | (b(1) << 8) | b(2);
         out.push(sextet(n, 18));
         out.push(sextet(n, 12));
-        out.push(if chunk.len() > 1 { sextet(n, 6) } else { '=' });
-        out.push(if chunk.len() > 2 { sextet(n, 0) } else { '=' });
+        out.push(if chunk.len() > 1 { sextet(n, 6) } else { b'=' });
+        out.push(if chunk.len() > 2 { sextet(n, 0) } else { b'=' });
     }
 }
 
@@ -227,29 +260,29 @@ mod tests {
             ("fooba", "Zm9vYmE="),
             ("foobar", "Zm9vYmFy"),
         ] {
-            let mut out = String::new();
+            let mut out = Vec::new();
             base64_encode(input.as_bytes(), &mut out);
-            assert_eq!(out, expected, "{input:?}");
+            assert_eq!(out, expected.as_bytes(), "{input:?}");
         }
-        let mut out = String::new();
+        let mut out = Vec::new();
         base64_encode(&[0xFB, 0xFF, 0xBF], &mut out);
-        assert_eq!(out, "+/+/");
+        assert_eq!(out, b"+/+/");
     }
 
     #[test]
     fn doorkeeper_capture_basic_values() {
         // REFERENCE: cases 24a (raw, accepted) and 24b (RFC-encoded, rejected by Doorkeeper).
         assert_eq!(
-            basic("special-client", "s+e/c=r:e%t &x"),
+            basic("special-client", "s+e/c=r:e%t &x").unwrap(),
             "Basic c3BlY2lhbC1jbGllbnQ6cytlL2M9cjplJXQgJng="
         );
         let id: String = form_urlencoded::byte_serialize(b"special-client").collect();
         let secret: String = form_urlencoded::byte_serialize(b"s+e/c=r:e%t &x").collect();
         assert_eq!(
-            basic(&id, &secret),
+            basic(&id, &secret).unwrap(),
             "Basic c3BlY2lhbC1jbGllbnQ6cyUyQmUlMkZjJTNEciUzQWUlMjV0KyUyNng="
         );
-        assert!(basic("a", "b").is_sensitive());
+        assert!(basic("a", "b").unwrap().is_sensitive());
     }
 
     #[test]

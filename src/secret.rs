@@ -1,9 +1,15 @@
 //! Values that must never be printed: the client secret and access tokens.
 //!
 //! Both print as `[redacted]` through `Debug` and `Display`; the text is reachable only through an
-//! explicitly named `expose_secret` method, so a leak is visible in code review.
+//! explicitly named `expose_secret` method, so a leak is visible in code review. Both wipe their
+//! text from memory when dropped, and so do the `Authorization` values built from them
+//! ([`sensitive_header`]): the bytes are overwritten with zeros before the allocation is freed.
 
 use core::fmt;
+
+use bytes::Bytes;
+use http::HeaderValue;
+use zeroize::Zeroize;
 
 const REDACTED: &str = "[redacted]";
 
@@ -71,6 +77,42 @@ macro_rules! redacted_fmt {
 redacted_fmt!(ClientSecret);
 redacted_fmt!(AccessToken);
 
+impl Drop for ClientSecret {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl Drop for AccessToken {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// A buffer that is wiped when dropped.
+pub(crate) struct Wiped(pub(crate) Vec<u8>);
+
+impl AsRef<[u8]> for Wiped {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// A header value marked sensitive whose bytes are `value`'s own allocation, wiped when the
+/// last clone of the header value is dropped. `None` if `value` is not a valid header value
+/// (it is wiped then too).
+pub(crate) fn sensitive_header(value: Vec<u8>) -> Option<HeaderValue> {
+    let mut header = HeaderValue::from_maybe_shared(Bytes::from_owner(Wiped(value))).ok()?;
+    header.set_sensitive(true);
+    Some(header)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +135,13 @@ mod tests {
         }
         assert_eq!(secret.expose_secret(), "s3cr3t-value");
         assert_eq!(token.expose_secret(), "tok3n-value");
+    }
+
+    #[test]
+    fn sensitive_headers_keep_their_bytes_and_refuse_invalid_ones() {
+        let header = sensitive_header(b"Bearer abc".to_vec()).unwrap();
+        assert!(header.is_sensitive());
+        assert_eq!(header.as_bytes(), b"Bearer abc");
+        assert!(sensitive_header(b"Bearer a\r\nb".to_vec()).is_none());
     }
 }
