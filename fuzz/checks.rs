@@ -1,6 +1,9 @@
 //! The properties the fuzz targets check, shared with `tests/fuzz_corpus.rs`, which replays every
 //! committed corpus and regression input under a plain `cargo test`.
 
+#[path = "model.rs"]
+mod model;
+
 use seekpass_oauth::http::{HeaderName, HeaderValue, Response, StatusCode};
 use seekpass_oauth::wire::{Decoded, Limits, ResponseDecoder};
 use seekpass_oauth::{Config, Credentials, Endpoint, Output, Time, TokenClient};
@@ -117,4 +120,11 @@ fn decode_at(data: &[u8], split: &[usize]) -> Outcome {
         Ok(r) => Ok((r.status().as_u16(), r.into_body(), data.len())),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Target `machine`: the token machine driven by an arbitrary run of time steps, demand, polls,
+/// answers, transport failures, invalidations and reconfigurations (decoded by
+/// `model::actions_from_bytes`), checked after every step against the reference model.
+pub fn machine(data: &[u8]) {
+    model::check_bytes(data);
 }

@@ -44,3 +44,13 @@ fn decode_corpus() {
         checks::decode(&data);
     }
 }
+
+#[test]
+fn machine_corpus() {
+    let all = inputs("machine");
+    assert!(!all.is_empty());
+    for (path, data) in all {
+        eprintln!("{path}");
+        checks::machine(&data);
+    }
+}
