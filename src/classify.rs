@@ -46,11 +46,12 @@ pub(crate) enum ExpiresIn {
 }
 
 /// Classifies `response`. `max_body` bounds what is parsed; `redactor` strips secrets from any
-/// server text kept in the error.
+/// server text kept in the error, and so does `latest_token` (the token the machine holds).
 pub(crate) fn classify<B: AsRef<[u8]>>(
     response: &Response<B>,
     max_body: usize,
     redactor: &Redactor,
+    latest_token: Option<&str>,
 ) -> Result<TokenResponse, TokenError> {
     let status = response.status();
     let headers = response.headers();
@@ -74,7 +75,7 @@ pub(crate) fn classify<B: AsRef<[u8]>>(
         }
     }
     // From here on server text may be shown, so an access token it carried is redacted too.
-    let mut redactor = Cow::Borrowed(redactor);
+    let mut redactor = redactor.with_token(latest_token);
     if let Some(Scalar::Str(token)) = parsed.as_ref().and_then(|p| p.access_token.as_ref()) {
         redactor.to_mut().add(token);
     }
@@ -354,7 +355,7 @@ mod tests {
             .status(status)
             .body(body.as_bytes().to_vec())
             .unwrap();
-        classify(&response, 65_536, &Redactor::new("demo-secret"))
+        classify(&response, 65_536, &Redactor::new("demo-secret"), None)
     }
 
     fn expires_in(json_value: &str) -> Result<ExpiresIn, ResponseProblem> {
@@ -575,7 +576,7 @@ mod tests {
             .status(200)
             .body(vec![b' '; 11])
             .unwrap();
-        let e = classify(&response, 10, &Redactor::default()).unwrap_err();
+        let e = classify(&response, 10, &Redactor::default(), None).unwrap_err();
         assert_eq!(
             e,
             TokenError::BodyTooLarge {

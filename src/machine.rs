@@ -4,6 +4,7 @@
 //! [`TokenClient::handle_response`], [`TokenClient::handle_transport_error`],
 //! [`TokenClient::invalidate`] and [`TokenClient::reconfigure`]. Outputs come only from `poll`.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use http::header::LOCATION;
@@ -21,7 +22,7 @@ use crate::request::{PreparedRequest, RequestId};
 use crate::retry_after::retry_after;
 use crate::rng::Rng;
 use crate::scope::Scopes;
-use crate::secret::sensitive_header;
+use crate::secret::{sensitive_header, AccessToken};
 use crate::state::TokenState;
 use crate::time::Time;
 use crate::token::{Token, TokenId};
@@ -43,6 +44,9 @@ pub struct TokenClient {
     /// backwards can never make a token live longer.
     now: Time,
     current: Option<Current>,
+    /// The token a reconfiguration dropped: no longer served, but still stripped from server
+    /// text until a new one is acquired.
+    retired_token: Option<AccessToken>,
     flight: Option<Flight>,
     /// A followed redirect waiting to be emitted: the same attempt, continued.
     hop: Option<Hop>,
@@ -104,6 +108,7 @@ impl TokenClient {
             config,
             now,
             current: None,
+            retired_token: None,
             flight: None,
             hop: None,
             failure: None,
@@ -221,7 +226,8 @@ impl TokenClient {
             self.redirect(flight, &response, now);
             return Ok(());
         }
-        match classify(&response, self.config.max_body, &self.redactor) {
+        let latest = self.latest_token();
+        match classify(&response, self.config.max_body, &self.redactor, latest) {
             Ok(answer) => self.acquire(&flight, response.status(), answer, now),
             Err(error) => {
                 let wall = self.config.wall_clock.then_some(now);
@@ -279,7 +285,8 @@ impl TokenClient {
             if self.hop.take().is_some() {
                 self.demand = true;
             }
-            if self.current.take().is_some() {
+            if let Some(current) = self.current.take() {
+                self.retired_token = Some(current.token.access_token);
                 self.demand = true;
             }
             self.failure = None;
@@ -375,7 +382,7 @@ impl TokenClient {
                 self.events.push_back(Event::RedirectFollowed {
                     request: flight.id,
                     status,
-                    location: self.redactor.clean(&target.to_string()),
+                    location: self.redacting().clean(&target.to_string()),
                 });
                 self.hop = Some(Hop {
                     target,
@@ -387,7 +394,7 @@ impl TokenClient {
             Err(refusal) => {
                 let error = TokenError::Redirect {
                     status,
-                    location: location.map(|l| self.redactor.clean(&l)),
+                    location: location.map(|l| self.redacting().clean(&l)),
                     refusal,
                 };
                 self.fail(flight.id, error, None, now);
@@ -428,7 +435,7 @@ impl TokenClient {
         let granted = match &answer.scope {
             None => self.config.scopes.clone(),
             // Scopes are shown in events; a server echoing the secret there is refused.
-            Some(scope) if self.redactor.contains_secret(scope) => {
+            Some(scope) if self.redacting().contains_secret(scope) => {
                 let problem = ResponseProblem::InvalidField {
                     field: "scope",
                     detail: "contains the client secret".into(),
@@ -440,7 +447,7 @@ impl TokenClient {
                 Err(e) => {
                     let problem = ResponseProblem::InvalidField {
                         field: "scope",
-                        detail: self.redactor.clean(&e.to_string()),
+                        detail: self.redacting().clean(&e.to_string()),
                     };
                     return self.fail(flight.id, invalid(problem), None, now);
                 }
@@ -466,7 +473,6 @@ impl TokenClient {
                 now,
             );
         };
-        self.redactor.set_token(answer.access_token.expose_secret());
         let schedule = self.config.timing.schedule(lifetime, &mut self.rng);
         let requested_at = flight.emitted_at;
         let id = TokenId(self.next_token);
@@ -512,8 +518,24 @@ impl TokenClient {
             invalidated: false,
             expiry_reported: false,
         });
+        self.retired_token = None;
         self.failure = None;
         self.consecutive_failures = 0;
+    }
+
+    /// The latest token issued, still held or retired by a reconfiguration.
+    fn latest_token(&self) -> Option<&str> {
+        self.current
+            .as_ref()
+            .map(|c| &c.token.access_token)
+            .or(self.retired_token.as_ref())
+            .map(AccessToken::expose_secret)
+    }
+
+    /// The redactor for server text shown in an error or event: the secrets and the latest
+    /// token.
+    fn redacting(&self) -> Cow<'_, Redactor> {
+        self.redactor.with_token(self.latest_token())
     }
 
     fn fail(

@@ -4,6 +4,8 @@
 /// The most characters of server text kept in an error.
 pub(crate) const EXCERPT_CHARS: usize = 200;
 
+use std::borrow::Cow;
+
 use zeroize::Zeroizing;
 
 const REDACTED: &str = "[redacted]";
@@ -14,8 +16,6 @@ pub(crate) struct Redactor {
     secrets: Vec<Zeroizing<String>>,
     /// How many of `secrets` (from the front) are the configured secret's own forms.
     own: usize,
-    /// The latest access token issued: a server echoing it in a later error must not leak it.
-    token: Option<Zeroizing<String>>,
 }
 
 impl Redactor {
@@ -39,21 +39,25 @@ impl Redactor {
             next.add(old);
         }
         next.own = own;
-        next.token.clone_from(&self.token);
         next
     }
 
-    /// Strips `token`, the latest one issued, instead of the one before.
-    pub(crate) fn set_token(&mut self, token: &str) {
-        self.token = Some(Zeroizing::new(token.to_owned()));
+    /// This redactor, also stripping `token` (the latest one issued, which a server must not
+    /// be able to make the machine print). Borrowed when there is no token: error paths only
+    /// pay for the copy.
+    pub(crate) fn with_token<'a>(&'a self, token: Option<&str>) -> Cow<'a, Redactor> {
+        match token {
+            Some(token) => {
+                let mut r = self.clone();
+                r.add(token);
+                Cow::Owned(r)
+            }
+            None => Cow::Borrowed(self),
+        }
     }
 
     fn all(&self) -> impl Iterator<Item = &str> {
-        self.secrets
-            .iter()
-            .chain(self.token.as_ref())
-            .map(|s| s.as_str())
-            .filter(|s| !s.is_empty())
+        self.secrets.iter().map(|s| s.as_str())
     }
 
     /// Also strips `secret`.
@@ -123,13 +127,12 @@ mod tests {
     }
 
     #[test]
-    fn strips_the_latest_token_only() {
-        let mut r = Redactor::new("s");
-        r.set_token("tok-one");
-        assert_eq!(r.clean("x tok-one"), "x [redacted]");
-        r.set_token("tok-two");
-        assert_eq!(r.clean("tok-one tok-two"), "tok-one [redacted]");
-        assert!(r.rotated("t").contains_secret("tok-two"));
+    fn with_token_adds_it_to_a_copy_only() {
+        let r = Redactor::new("s3");
+        assert!(matches!(r.with_token(None), Cow::Borrowed(_)));
+        let with = r.with_token(Some("tok-one"));
+        assert_eq!(with.clean("x tok-one s3"), "x [redacted] [redacted]");
+        assert_eq!(r.clean("x tok-one s3"), "x tok-one [redacted]");
     }
 
     #[test]

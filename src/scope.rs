@@ -129,7 +129,12 @@ impl Scopes {
     pub fn parse(list: &str) -> Result<Scopes, ConfigError> {
         let mut scopes = Scopes::new();
         for s in list.split(' ').filter(|s| !s.is_empty()) {
-            scopes.push(Scope::new(s.to_owned())?);
+            // SEEK Pass's own scopes are shared constants: a granted scope costs no allocation.
+            let known = Scope::KNOWN.iter().find(|k| k.as_str() == s);
+            scopes.push(match known {
+                Some(k) => k.clone(),
+                None => Scope::new(s.to_owned())?,
+            });
         }
         Ok(scopes)
     }
@@ -293,6 +298,16 @@ mod tests {
         let scopes = Scopes::parse("   ").unwrap();
         assert!(scopes.is_empty());
         assert_eq!(scopes.to_string(), "");
+    }
+
+    #[test]
+    fn parsing_shares_the_known_scopes() {
+        let parsed = Scopes::parse("write.education custom.scope").unwrap();
+        let members: Vec<&Scope> = parsed.iter().collect();
+        assert!(matches!(members[0].0, Cow::Borrowed(_)));
+        assert_eq!(members[0], &Scope::WRITE_EDUCATION);
+        assert!(matches!(members[1].0, Cow::Owned(_)));
+        assert_eq!(members[1].as_str(), "custom.scope");
     }
 
     #[test]
