@@ -4,16 +4,24 @@
 //!
 //! | setting | default | scaled for a lifetime `L` | anchors |
 //! |---|---|---|---|
-//! | refresh margin: a refresh is due this long before expiry | 5 min | at most `L/2` | MSAL 5 min, google-auth 3 min 45 s, SEEK "around a minute" |
-//! | refresh jitter: the refresh moment is moved earlier by a draw in `[0, jitter]` | 5 min | at most `L/4` | spreads a fleet's refreshes |
+//! | refresh margin: a refresh is due at the latest this long before expiry | 15 min | at most `L/2` | the longest back-off (5 min) plus a 10-minute outage of the token endpoint; MSAL 5 min, google-auth 3 min 45 s |
+//! | refresh jitter: the refresh moment is moved earlier by a draw in `[0, jitter]` | as far as `L/2` | never before `L/2` | spreads a fleet's refreshes over half of every lifetime (MSAL refreshes at `L/2`) |
 //! | expiry margin: the token stops being served this long before expiry | 30 s | at most `L/10` | Go 10 s, Spring 60 s |
 //! | minimum request interval | 1 s | — | bounds load whatever the server answers |
 //! | missing `expires_in` | assume 15 min | — | never "valid forever", never "fetch on every call" |
 //! | longest lifetime believed | 24 h | — | a huge `expires_in` cannot pin a token for years |
 //!
-//! With SEEK Pass's two-hour tokens a refresh is due between 10 and 5 minutes before expiry: long
-//! enough for several transient retries before the token stops being served 30 s before expiry.
-//! The margins shrink with the lifetime, so a 30-second token is refreshed after 7.5–15 s and served
+//! With SEEK Pass's two-hour tokens a refresh is due at a seeded moment between 60 and 105 minutes
+//! after the request, spread evenly, and the token is served until 30 s before expiry. Two
+//! reasons for so wide a window. A fleet restarted at once (a deploy) fetches all its tokens in
+//! the same second; drawn from half the lifetime, its refreshes spread over the whole cycle within
+//! a lifetime or two instead of staying bunched for the rest of the day. And every token has at
+//! least 15 minutes left when its refresh falls due (half an hour on average), so a 10-minute
+//! outage of the token endpoint leaves no replica without a token, even one that retries only
+//! after the longest back-off. The price is about a third more token requests than refreshing at
+//! the last moment. `examples/fleet` measures all three.
+//!
+//! The margins shrink with the lifetime, so a 30-second token is refreshed after 15 s and served
 //! for 27 s, never re-fetched on every call; a margin configured larger than the lifetime is cut
 //! down the same way and breaks nothing.
 //!
@@ -74,8 +82,9 @@ pub struct TimingPolicy {
 impl Default for TimingPolicy {
     fn default() -> TimingPolicy {
         TimingPolicy {
-            refresh_margin: Duration::from_secs(5 * 60),
-            refresh_jitter: Duration::from_secs(5 * 60),
+            refresh_margin: Duration::from_secs(15 * 60),
+            // As much as the lifetime allows: the draw is bounded by half the lifetime.
+            refresh_jitter: Duration::from_secs(24 * 60 * 60),
             expiry_margin: Duration::from_secs(30),
             min_request_interval: Duration::from_secs(1),
             missing_expires_in: MissingExpiresIn::default(),
@@ -92,8 +101,8 @@ impl TimingPolicy {
         self
     }
 
-    /// The refresh moment is moved earlier by a seeded draw in `[0, jitter]` (at most a quarter
-    /// of the lifetime). Zero turns jitter off.
+    /// The refresh moment is moved earlier by a seeded draw in `[0, jitter]`, never to before
+    /// half the lifetime. The default allows the whole of that window; zero turns jitter off.
     #[must_use]
     pub fn refresh_jitter(mut self, jitter: Duration) -> TimingPolicy {
         self.refresh_jitter = jitter;
@@ -159,11 +168,11 @@ impl TimingPolicy {
         let fraction = |n: u32| lifetime.checked_div(n).unwrap_or_default();
         let expiry_margin = self.expiry_margin.min(fraction(10));
         let refresh_margin = self.refresh_margin.min(fraction(2)).max(expiry_margin);
-        let jitter = rng.duration_up_to(self.refresh_jitter.min(fraction(4)));
+        let latest = lifetime.saturating_sub(refresh_margin);
+        let room = latest.saturating_sub(fraction(2));
+        let jitter = rng.duration_up_to(self.refresh_jitter.min(room));
         Schedule {
-            refresh_after: lifetime
-                .saturating_sub(refresh_margin)
-                .saturating_sub(jitter),
+            refresh_after: latest.saturating_sub(jitter),
             serve_for: lifetime.saturating_sub(expiry_margin),
         }
     }
@@ -259,15 +268,30 @@ mod tests {
     }
 
     #[test]
-    fn two_hour_token_refreshes_between_ten_and_five_minutes_before_expiry() {
+    fn two_hour_token_refreshes_between_half_its_life_and_fifteen_minutes_before_expiry() {
         let p = TimingPolicy::default();
         let l = Duration::from_secs(7200);
-        for seed in 0..200 {
-            let s = schedule(&p, l, seed);
-            assert!(s.refresh_after >= l - 10 * MIN, "{s:?}");
-            assert!(s.refresh_after <= l - 5 * MIN, "{s:?}");
-            assert_eq!(s.serve_for, l - Duration::from_secs(30));
+        let draws: Vec<Duration> = (0..400)
+            .map(|seed| schedule(&p, l, seed).refresh_after)
+            .collect();
+        for (seed, d) in draws.iter().enumerate() {
+            assert!(*d >= 60 * MIN, "seed {seed}: {d:?}");
+            assert!(*d <= l - 15 * MIN, "seed {seed}: {d:?}");
+            assert_eq!(
+                schedule(&p, l, seed as u64).serve_for,
+                l - Duration::from_secs(30)
+            );
         }
+        // Spread over the whole window: every fifth of it is drawn, none much more than others.
+        let mut fifths = [0u32; 5];
+        for d in &draws {
+            let i = ((d.as_secs_f64() - 3600.0) / 2700.0 * 5.0) as usize;
+            fifths[i.min(4)] += 1;
+        }
+        assert!(
+            fifths.iter().all(|&n| (50..=110).contains(&n)),
+            "{fifths:?}"
+        );
     }
 
     #[test]
@@ -276,8 +300,8 @@ mod tests {
         let l = Duration::from_secs(30);
         for seed in 0..200 {
             let s = schedule(&p, l, seed);
-            assert!(s.refresh_after >= Duration::from_millis(7500), "{s:?}");
-            assert!(s.refresh_after <= Duration::from_secs(15), "{s:?}");
+            // Half the lifetime is both the margin and the earliest moment: no room to jitter.
+            assert_eq!(s.refresh_after, Duration::from_secs(15), "{s:?}");
             assert_eq!(s.serve_for, Duration::from_secs(27));
         }
     }
@@ -292,8 +316,7 @@ mod tests {
         for seed in 0..50 {
             let s = schedule(&p, l, seed);
             assert_eq!(s.serve_for, Duration::from_secs(90));
-            assert!(s.refresh_after >= Duration::from_secs(25), "{s:?}");
-            assert!(s.refresh_after <= Duration::from_secs(50), "{s:?}");
+            assert_eq!(s.refresh_after, Duration::from_secs(50), "{s:?}");
         }
     }
 
@@ -315,6 +338,11 @@ mod tests {
             .map(|seed| schedule(&p, l, seed).refresh_after)
             .collect();
         assert!(distinct.len() > 90, "{}", distinct.len());
+        let narrow = p.clone().refresh_jitter(5 * MIN);
+        for seed in 0..100 {
+            let d = schedule(&narrow, l, seed).refresh_after;
+            assert!(d >= l - 20 * MIN && d <= l - 15 * MIN, "{d:?}");
+        }
         let off = p.clone().refresh_jitter(Duration::ZERO);
         assert_eq!(
             schedule(&off, l, 1).refresh_after,

@@ -56,8 +56,8 @@ fn fresh_then_expiring_then_refreshed_while_still_served() {
     s.demand();
     s.poll();
     let refresh_at = first.refresh_at();
-    // Default margins: refresh due 5-10 min before expiry.
-    assert!(refresh_at >= Time::from_secs(7200 - 600) && refresh_at <= Time::from_secs(7200 - 300));
+    // Default margins: refresh due between half the lifetime and 5 min before expiry.
+    assert!(refresh_at >= Time::from_secs(3600) && refresh_at <= Time::from_secs(7200 - 300));
     assert_eq!(s.wake, Some(refresh_at));
 
     // Just before: still fresh, nothing sent.
@@ -209,7 +209,7 @@ fn jitter_is_deterministic_per_seed_and_spreads_a_fleet() {
         s.drive_to_fresh(7200).refresh_at()
     };
     assert_eq!(no_jitter(1), no_jitter(2));
-    assert_eq!(no_jitter(1), Time::from_secs(7200 - 300));
+    assert_eq!(no_jitter(1), Time::from_secs(7200 - 15 * 60));
 }
 
 #[test]
