@@ -96,6 +96,11 @@ fn benches(c: &mut Criterion) {
         )
     });
 
+    let answer = success();
+    c.bench_function("classify_success_response", |b| {
+        b.iter(|| black_box(seekpass_oauth::__bench::classify(black_box(&answer)).is_ok()))
+    });
+
     #[derive(serde::Deserialize)]
     #[allow(dead_code)]
     struct Plain<'a> {

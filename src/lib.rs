@@ -175,3 +175,20 @@ pub use token::{LifetimeSource, Token, TokenId};
 
 /// Re-exported so callers build and match requests and responses with the same `http` version.
 pub use http;
+
+/// Entry points for the crate's own benchmarks (`benches/token.rs`), which measure single
+/// steps that the public API only offers inside larger ones. Not part of the API: hidden from the
+/// docs and exempt from semantic versioning.
+#[doc(hidden)]
+pub mod __bench {
+    /// Classifies a token endpoint answer exactly as the machine does, without a machine
+    /// around it: `Ok` for a usable token, `Err` with the typed error otherwise. The token is
+    /// built and dropped (and wiped) inside.
+    pub fn classify<B: AsRef<[u8]>>(
+        response: &http::Response<B>,
+    ) -> Result<(), crate::error::TokenError> {
+        static REDACTOR: std::sync::OnceLock<crate::redact::Redactor> = std::sync::OnceLock::new();
+        let redactor = REDACTOR.get_or_init(|| crate::redact::Redactor::new("bench-secret"));
+        crate::classify::classify(response, 64 * 1024, redactor, None).map(drop)
+    }
+}
