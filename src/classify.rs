@@ -571,6 +571,29 @@ mod tests {
     }
 
     #[test]
+    fn a_body_exactly_at_the_limit_is_read() {
+        let body = r#"{"access_token":"abc","token_type":"Bearer","expires_in":60}"#;
+        let response = Response::new(body.as_bytes().to_vec());
+        let redactor = Redactor::default();
+        assert!(classify(&response, body.len(), &redactor, None).is_ok());
+        assert!(classify(&response, body.len() - 1, &redactor, None).is_err());
+    }
+
+    #[test]
+    fn blank_descriptions_are_dropped_and_debug_hides_the_token() {
+        let e = respond(
+            401,
+            r#"{"error":"invalid_client","error_description":"   "}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.description(), None);
+        let t = respond(200, r#"{"access_token":"s3cr3t-tok","expires_in":60}"#).unwrap();
+        let shown = format!("{t:?}");
+        assert!(shown.contains("expires_in"), "{shown}");
+        assert!(!shown.contains("s3cr3t-tok"), "{shown}");
+    }
+
+    #[test]
     fn body_limit_is_checked_before_parsing() {
         let response = Response::builder()
             .status(200)

@@ -299,6 +299,30 @@ mod tests {
     }
 
     #[test]
+    fn getters_return_what_was_configured() {
+        let timing = TimingPolicy::default().refresh_margin(Duration::from_secs(60));
+        let retry = RetryPolicy::default().max_retry_after(Duration::from_secs(5));
+        let c = builder()
+            .client_auth(ClientAuth::SecretBasic)
+            .extra_param("audience", "partner-api")
+            .timing(timing.clone())
+            .retry(retry.clone())
+            .refresh_mode(RefreshMode::Always)
+            .build()
+            .unwrap();
+        assert_eq!(c.client_auth(), ClientAuth::SecretBasic);
+        assert_eq!(
+            c.extra_params(),
+            [("audience".to_owned(), "partner-api".to_owned())]
+        );
+        assert_eq!(c.timing(), &timing);
+        assert_ne!(c.timing(), &TimingPolicy::default());
+        assert_eq!(c.retry(), &retry);
+        assert_ne!(c.retry(), &RetryPolicy::default());
+        assert_eq!(c.refresh_mode(), RefreshMode::Always);
+    }
+
+    #[test]
     fn empty_credentials_are_refused() {
         let e = Config::builder(Endpoint::staging(), Credentials::new("", "s"))
             .build()

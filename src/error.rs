@@ -684,5 +684,40 @@ mod tests {
         assert_eq!(t.status(), None);
         assert_eq!(t.code(), None);
         assert_eq!(t.class(), FailureClass::Transient);
+        let TokenError::Transport(inner) = &t else {
+            unreachable!()
+        };
+        assert_eq!(inner.detail(), "reset");
+        assert_eq!(inner.kind(), TransportErrorKind::Io);
+        assert_eq!(FailureClass::Transient.to_string(), "transient");
+        assert_eq!(FailureClass::Permanent.to_string(), "permanent");
+    }
+
+    #[test]
+    fn statuses_without_an_oauth_body_get_advice() {
+        let advice = |code: u16| {
+            TokenError::Status {
+                status: StatusCode::from_u16(code).unwrap(),
+                www_authenticate: None,
+                excerpt: None,
+            }
+            .to_string()
+        };
+        assert!(
+            advice(401).contains("check CLIENT_ID and CLIENT_SECRET"),
+            "{}",
+            advice(401)
+        );
+        assert!(advice(403).contains("check CLIENT_ID and CLIENT_SECRET"));
+        assert!(advice(404).contains("nothing answers token requests at this URL"));
+        assert!(advice(429).contains("rate limited"));
+        assert!(advice(503).contains("the server is having trouble"));
+        // 1xx as a final answer and codes past 599 are odd, but retried.
+        assert!(
+            advice(199).contains("unexpected status; retrying"),
+            "{}",
+            advice(199)
+        );
+        assert!(advice(418).contains("the server refused the request"));
     }
 }
