@@ -8,18 +8,23 @@ mod sim;
 
 use std::time::Duration;
 
-use seekpass_oauth::Time;
+use seekpass_oauth::{Time, TimingPolicy};
 use sim::{peak_and_mean, run, uniform_baseline, Fleet, Outage};
 
 const WARM_UP: usize = 600;
 
 fn fleet(jitter: bool, outage: Option<Outage>) -> Fleet {
+    let timing = if jitter {
+        TimingPolicy::default()
+    } else {
+        TimingPolicy::default().refresh_jitter(Duration::ZERO)
+    };
     Fleet {
         replicas: 1_000,
         start_window: Duration::from_secs(1),
         lifetime: Duration::from_secs(7200),
         length: Duration::from_secs(12 * 3600),
-        jitter,
+        timing,
         latency: Duration::from_millis(50),
         outage,
     }

@@ -11,7 +11,7 @@ mod sim;
 
 use std::time::{Duration, Instant};
 
-use seekpass_oauth::Time;
+use seekpass_oauth::{Time, TimingPolicy};
 use sim::{peak_and_mean, run, uniform_baseline, Fleet, Outage};
 
 const REPLICAS: u32 = 10_000;
@@ -19,13 +19,13 @@ const HOUR: u64 = 3600;
 /// The first ten minutes hold every replica's first fetch; the steady state is measured after.
 const WARM_UP: usize = 600;
 
-fn fleet(jitter: bool, outage: Option<Outage>) -> Fleet {
+fn fleet(timing: TimingPolicy, outage: Option<Outage>) -> Fleet {
     Fleet {
         replicas: REPLICAS,
         start_window: Duration::from_secs(1),
         lifetime: Duration::from_secs(2 * HOUR),
         length: Duration::from_secs(24 * HOUR),
-        jitter,
+        timing,
         latency: Duration::from_millis(50),
         outage,
     }
@@ -39,8 +39,22 @@ fn main() {
         "", "requests", "start second", "peak/s", "mean/s", "peak/min", "mean/min"
     );
     let mut steady_total = 0;
-    for (name, jitter) in [("default jitter", true), ("jitter off", false)] {
-        let report = run(&fleet(jitter, None));
+    let minutes = |m: u64| Duration::from_secs(m * 60);
+    for (name, timing) in [
+        ("defaults", TimingPolicy::default()),
+        (
+            "5 min margin, 5 min jitter",
+            TimingPolicy::default()
+                .refresh_margin(minutes(5))
+                .refresh_jitter(minutes(5)),
+        ),
+        (
+            "defaults, jitter off",
+            TimingPolicy::default().refresh_jitter(Duration::ZERO),
+        ),
+    ] {
+        let defaults = timing == TimingPolicy::default();
+        let report = run(&fleet(timing, None));
         let total: u64 = report.per_second.iter().map(|&c| u64::from(c)).sum();
         let (peak_s, mean_s) = peak_and_mean(&report.per_second, WARM_UP, 1);
         let (peak_m, mean_m) = peak_and_mean(&report.per_second, WARM_UP, 60);
@@ -50,7 +64,7 @@ fn main() {
             f64::from(peak_s) / mean_s,
             f64::from(peak_m) / mean_m,
         );
-        if jitter {
+        if defaults {
             steady_total = report.per_second[WARM_UP..]
                 .iter()
                 .map(|&c| u64::from(c))
@@ -70,7 +84,7 @@ fn main() {
     );
     println!("(peaks and means after the first {WARM_UP} s; the ideal row scatters the default run's steady-state requests uniformly at random)\n");
 
-    println!("10-minute outage (503) from hour 12, default jitter");
+    println!("10-minute outage (503) from hour 12, defaults");
     println!(
         "{:<28} {:>18} {:>18} {:>18} {:>22} {:>18}",
         "",
@@ -89,7 +103,7 @@ fn main() {
             duration: Duration::from_secs(600),
             retry_after,
         };
-        let report = run(&fleet(true, Some(outage)));
+        let report = run(&fleet(TimingPolicy::default(), Some(outage)));
         let retrying: Vec<u32> = report
             .outage_requests
             .iter()

@@ -34,8 +34,8 @@ pub struct Fleet {
     /// `expires_in` of every token issued.
     pub lifetime: Duration,
     pub length: Duration,
-    /// Refresh jitter as configured by default, or turned off.
-    pub jitter: bool,
+    /// Every replica's timing policy.
+    pub timing: TimingPolicy,
     /// Time between a request being sent and its answer being fed.
     pub latency: Duration,
     pub outage: Option<Outage>,
@@ -69,15 +69,11 @@ fn seed(replica: u32) -> u64 {
 }
 
 fn config(fleet: &Fleet, replica: u32) -> Config {
-    let mut timing = TimingPolicy::default();
-    if !fleet.jitter {
-        timing = timing.refresh_jitter(Duration::ZERO);
-    }
     Config::builder(
         Endpoint::staging(),
         Credentials::new("demo-client", "demo-secret"),
     )
-    .timing(timing)
+    .timing(fleet.timing.clone())
     .jitter_seed(seed(replica))
     .build()
     .expect("a valid configuration")
