@@ -23,7 +23,6 @@ fn references(row: &str) -> Vec<(&str, &str)> {
     row.split('`')
         .filter_map(|part| part.split_once(".rs::"))
         .filter(|(path, _)| path.starts_with("tests/") || path.starts_with("src/"))
-        .map(|(path, name)| (path, name))
         .collect()
 }
 

@@ -173,3 +173,28 @@ fn a_redirected_attempt_is_still_one_request_in_flight_with_one_deadline() {
         .handle_response(next, response(200, &token_body("late", 60)), s.now);
     assert!(late.is_err());
 }
+
+#[test]
+fn a_followed_redirect_waiting_to_be_sent_counts_as_fetching_and_needs_a_poll() {
+    let mut s = Scenario::new();
+    s.demand();
+    let first = s.expect_request();
+    redirect(&mut s, first, 307, "/api/partner/v1/oauth/token");
+    // The first request is answered, the second not yet emitted: still fetching.
+    assert!(
+        matches!(s.state(), TokenState::Unfetched { fetching: true }),
+        "{:?}",
+        s.state()
+    );
+    // Once the event is taken, the pending request alone still needs a poll.
+    let now = s.now;
+    assert!(matches!(
+        s.client.poll(now),
+        seekpass_oauth::Output::Event(Event::RedirectFollowed { .. })
+    ));
+    assert!(s.client.poll_needed(now));
+    assert!(matches!(
+        s.client.poll(now),
+        seekpass_oauth::Output::Transmit(_)
+    ));
+}
