@@ -394,6 +394,58 @@ mod tests {
     }
 
     #[test]
+    fn every_setter_changes_what_it_names() {
+        let l = Duration::from_secs(7200);
+        let t = TimingPolicy::default().expiry_margin(Duration::from_secs(90));
+        assert_eq!(schedule(&t, l, 1).serve_for, l - Duration::from_secs(90));
+        let t = TimingPolicy::default().min_request_interval(Duration::from_secs(7));
+        assert_eq!(t.min_interval(), Duration::from_secs(7));
+        assert_eq!(
+            TimingPolicy::default().min_interval(),
+            Duration::from_secs(1)
+        );
+
+        let mut rng = Rng::new(5);
+        let r = RetryPolicy::default()
+            .transient(Duration::from_secs(40), Duration::from_secs(40))
+            .permanent(Duration::from_secs(4000), Duration::from_secs(4000))
+            .max_retry_after(Duration::from_secs(1000));
+        let d = r.delay(FailureClass::Transient, 1, None, &mut rng);
+        assert!(
+            d >= Duration::from_secs(20) && d <= Duration::from_secs(40),
+            "{d:?}"
+        );
+        let d = r.delay(FailureClass::Permanent, 1, None, &mut rng);
+        assert!(
+            d >= Duration::from_secs(2000) && d <= Duration::from_secs(4000),
+            "{d:?}"
+        );
+        let wait = Some(Duration::from_secs(900));
+        let d = r.delay(FailureClass::Transient, 1, wait, &mut rng);
+        assert_eq!(
+            d,
+            Duration::from_secs(900),
+            "honoured: under the raised cap"
+        );
+        let d = RetryPolicy::default().delay(FailureClass::Transient, 1, wait, &mut rng);
+        assert_eq!(d, Duration::from_secs(600), "the default cap is 10 min");
+    }
+
+    #[test]
+    fn a_lifetime_exactly_at_the_maximum_is_believed() {
+        let p = TimingPolicy::default();
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            p.lifetime(ExpiresIn::Seconds(day)),
+            Ok((day, LifetimeSource::ExpiresIn))
+        );
+        assert_eq!(
+            p.lifetime(ExpiresIn::Seconds(day + Duration::from_millis(1))),
+            Ok((day, LifetimeSource::Capped))
+        );
+    }
+
+    #[test]
     fn permanent_backoff_is_long() {
         let r = RetryPolicy::default();
         let mut rng = Rng::new(3);

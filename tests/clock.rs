@@ -59,6 +59,31 @@ fn skew_is_reported_on_a_wall_clock() {
         vec![],
         "within the threshold"
     );
+    // The threshold is 5 s past either end of the round trip, inclusive.
+    assert_eq!(
+        wall_clock_scenario(now + 5, now),
+        vec![],
+        "at the threshold"
+    );
+    assert_eq!(
+        wall_clock_scenario(now - 5, now),
+        vec![],
+        "at the threshold"
+    );
+    assert_eq!(
+        wall_clock_scenario(now + 6, now),
+        vec![Event::ClockSkew {
+            created_at: now + 6,
+            skew_secs: 6
+        }]
+    );
+    assert_eq!(
+        wall_clock_scenario(now - 6, now),
+        vec![Event::ClockSkew {
+            created_at: now - 6,
+            skew_secs: -6
+        }]
+    );
     assert_eq!(
         wall_clock_scenario(now + 60, now),
         vec![Event::ClockSkew {

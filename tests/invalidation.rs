@@ -94,3 +94,19 @@ fn invalidation_waits_for_a_back_off_in_force() {
     s.sleep_until_wake();
     assert_eq!(s.sent.len(), 3);
 }
+
+#[test]
+fn an_invalidated_token_sets_no_alarm_for_its_own_expiry() {
+    let mut s = Scenario::new();
+    let token = s.drive_to_fresh(7200);
+    s.advance(secs(10));
+    assert!(s.client.invalidate(token.id(), s.now));
+    let id = s.expect_request();
+    // The refresh fails for good and nobody asks again: nothing is left to wake for, not even
+    // the dead token's expiry.
+    s.advance(secs(1))
+        .respond(id, 401, r#"{"error":"invalid_client"}"#);
+    s.poll();
+    assert_eq!(s.wake, None, "woken for {:?}", s.wake);
+    assert!(format!("{:?}", s.client).starts_with("TokenClient { endpoint: Endpoint(https://"));
+}
