@@ -580,6 +580,16 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_echoed_token_redacts_nothing() {
+        let e = respond(
+            400,
+            r#"{"error":"invalid_request","error_description":"bad grant","access_token":""}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.description(), Some("bad grant"));
+    }
+
+    #[test]
     fn blank_descriptions_are_dropped_and_debug_hides_the_token() {
         let e = respond(
             401,
