@@ -145,6 +145,16 @@ mod tests {
     }
 
     #[test]
+    fn default_ports_are_the_same_origin_as_explicit_ones() {
+        let same = |a: &str, b: &str| same_origin(&a.parse().unwrap(), &b.parse().unwrap());
+        assert!(same("http://127.0.0.1/a", "http://127.0.0.1:80/b"));
+        assert!(same("https://h.example/a", "https://h.example:443/b"));
+        assert!(!same("http://127.0.0.1/a", "http://127.0.0.1:443/b"));
+        assert!(!same("https://h.example/a", "https://h.example:80/b"));
+        assert!(!same("https://h.example/a", "http://h.example:443/b"));
+    }
+
+    #[test]
     fn same_origin_307_and_308_are_followed_with_every_reference_form() {
         let same = "https://app.seekpass-staging.com/api/partner/v1/oauth/token";
         assert_eq!(go(307, same).as_deref(), Ok(same));

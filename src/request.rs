@@ -286,11 +286,28 @@ mod tests {
     }
 
     #[test]
+    fn prepared_request_debug_shows_the_uri_only() {
+        let config = crate::Config::builder(
+            crate::Endpoint::staging(),
+            crate::Credentials::new("id", "hunter2"),
+        )
+        .build()
+        .unwrap();
+        let shown = format!("{:?}", PreparedRequest::new(&config));
+        assert_eq!(
+            shown,
+            "PreparedRequest { uri: https://app.seekpass-staging.com/api/partner/v1/oauth/token.json, .. }"
+        );
+    }
+
+    #[test]
     fn body_debug_hides_the_secret() {
         let body = RequestBody(b"client_secret=hunter2".to_vec());
         let shown = format!("{body:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!shown.contains("104"), "{shown}"); // not even as bytes
+        assert_eq!(shown, "RequestBody(21 bytes, redacted)");
+        assert_eq!(body.as_bytes(), b"client_secret=hunter2");
         assert_eq!(Vec::from(body.clone()), b"client_secret=hunter2".to_vec());
         assert_eq!(&*body, b"client_secret=hunter2");
     }

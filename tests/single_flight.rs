@@ -55,9 +55,16 @@ fn the_deadline_is_a_transport_failure() {
 #[test]
 fn the_deadline_is_configurable() {
     let mut s = Scenario::with(builder().request_deadline(secs(5)));
+    s.at_secs(2);
     s.demand();
-    s.expect_request();
-    assert_eq!(s.wake, Some(Time::from_secs(5)));
+    let now = s.now;
+    let seekpass_oauth::Output::Transmit(t) = s.client.poll(now) else {
+        panic!("no request")
+    };
+    // The transmit says when to give up, so the caller's HTTP timeout can match it.
+    assert_eq!(t.deadline(), Time::from_secs(7));
+    s.poll();
+    assert_eq!(s.wake, Some(Time::from_secs(7)));
 }
 
 #[test]
