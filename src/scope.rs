@@ -322,5 +322,33 @@ mod tests {
         assert_eq!(a.missing_from(&b).to_string(), "y");
         assert!(!a.same_set(&b));
         assert!(b.same_set(&Scopes::parse("x z").unwrap()));
+        // Same length, different members.
+        assert!(!b.same_set(&Scopes::parse("x w").unwrap()));
+
+        let x = Scope::new("x").unwrap();
+        let one = Scopes::from(x.clone());
+        assert_eq!(one.to_string(), "x");
+        let collected: Scopes = [x.clone(), Scope::new("q").unwrap(), x.clone()]
+            .into_iter()
+            .collect();
+        assert_eq!(collected.to_string(), "x q");
+        let listed: Vec<String> = (&collected).into_iter().map(|s| s.to_string()).collect();
+        assert_eq!(listed, ["x", "q"]);
+        assert_eq!(collected.iter().count(), 2);
+        assert_eq!(format!("{x}"), "x");
+    }
+
+    #[test]
+    fn each_kind_of_bad_character_has_its_own_reason() {
+        let reason = |s: &str| match Scope::new(s.to_owned()) {
+            Err(ConfigError::InvalidScope { reason, .. }) => reason,
+            other => panic!("{s:?}: {other:?}"),
+        };
+        assert!(reason("a b").contains("space"));
+        assert!(reason("a\"b").contains("double quote"));
+        assert!(reason("a\\b").contains("backslash"));
+        assert!(reason("a\tb").contains("control characters"));
+        assert!(reason("a\x7Fb").contains("control characters"));
+        assert!(reason("é").contains("printable ASCII"));
     }
 }
