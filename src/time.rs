@@ -149,6 +149,11 @@ mod tests {
             Time::from_millis(5).saturating_duration_since(Time::from_millis(9)),
             Duration::ZERO
         );
+        // And plain arithmetic away from the edges.
+        assert_eq!(
+            Time::from_secs(10).saturating_sub(Duration::from_millis(2500)),
+            Time::from_millis(7500)
+        );
     }
 
     #[test]

@@ -136,3 +136,25 @@ fn a_token_type_echoing_the_secret_is_redacted() {
         assert_clean("event", &format!("{e:?}"));
     }
 }
+
+#[test]
+fn token_ids_states_and_tokens_print_what_they_are() {
+    let mut s = common::Scenario::new();
+    let token = s.drive_to_fresh(7200);
+    assert_eq!(token.id().get(), 0);
+    assert_eq!(token.id().to_string(), "token #0");
+    assert_eq!(s.state().to_string(), "fresh");
+    let shown = format!("{token:?}");
+    assert!(
+        shown.starts_with("Token { id: TokenId(0), access_token: AccessToken([redacted]), scope: [\"write.education\"], lifetime: 7200s"),
+        "{shown}"
+    );
+    let second = {
+        s.client.invalidate(token.id(), s.now);
+        s.advance(common::secs(2));
+        let id = s.expect_request();
+        s.succeed(id, 7200);
+        s.demand().unwrap()
+    };
+    assert_eq!(second.id().get(), 1);
+}

@@ -226,6 +226,54 @@ fn refusals_each_have_their_own_error() {
 }
 
 #[test]
+fn a_head_exactly_at_the_limit_is_read_in_any_split() {
+    let response = b"HTTP/1.1 204 No Content\r\nServer: x\r\n\r\n";
+    for limit in [response.len(), response.len() - 1] {
+        let limits = Limits {
+            max_head: limit,
+            ..Limits::default()
+        };
+        for split in [1, 3, response.len()] {
+            let mut d = ResponseDecoder::new(limits);
+            let mut outcome = None;
+            for piece in response.chunks(split) {
+                match d.feed(piece) {
+                    Ok(Decoded::NeedMore) => {}
+                    Ok(Decoded::Complete { response, .. }) => {
+                        outcome = Some(Ok(response.status().as_u16()))
+                    }
+                    Err(e) => {
+                        outcome = Some(Err(e));
+                        break;
+                    }
+                }
+            }
+            let expected = if limit == response.len() {
+                Ok(204)
+            } else {
+                Err(DecodeError::HeadTooLarge { limit })
+            };
+            assert_eq!(outcome, Some(expected), "limit {limit}, pieces of {split}");
+        }
+    }
+}
+
+#[test]
+fn errors_say_what_was_wrong() {
+    for (e, text) in [
+        (
+            DecodeError::ContentLengthAndTransferEncoding,
+            "both Content-Length and Transfer-Encoding",
+        ),
+        (DecodeError::HeadTooLarge { limit: 7 }, "7"),
+        (DecodeError::Truncated, "closed"),
+    ] {
+        let shown = e.to_string();
+        assert!(shown.contains(text), "{shown:?} should mention {text:?}");
+    }
+}
+
+#[test]
 fn limits_have_their_own_errors_and_bound_memory() {
     let limits = Limits {
         max_head: 200,

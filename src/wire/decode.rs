@@ -245,8 +245,8 @@ impl ResponseDecoder {
     /// missing.
     pub fn finish(&mut self) -> Result<Response<Vec<u8>>, DecodeError> {
         match &self.stage {
+            // (A body-less response is complete as soon as its head is: `feed` returns it.)
             Stage::Body(Body::UntilClose) => self.complete(),
-            Stage::Body(Body::Length(0)) => self.complete(),
             Stage::Head if self.line.is_empty() => Err(DecodeError::ClosedBeforeResponse),
             _ => Err(DecodeError::Truncated),
         }
