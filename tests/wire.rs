@@ -496,3 +496,100 @@ fn empty_lines_before_the_status_line_are_skipped() {
         assert_eq!(used, bytes.len());
     }
 }
+
+/// Decodes with `limits`, whole and one byte at a time; both must agree.
+fn decode_with(limits: Limits, bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let run = |step: usize| {
+        let mut d = ResponseDecoder::new(limits);
+        for piece in bytes.chunks(step) {
+            if let Decoded::Complete { response, .. } = d.feed(piece)? {
+                return Ok(response.into_body());
+            }
+        }
+        d.finish().map(Response::into_body)
+    };
+    let whole = run(bytes.len().max(1));
+    assert_eq!(whole, run(1), "the split changed the outcome");
+    whole
+}
+
+#[test]
+fn every_limit_is_inclusive() {
+    let limits = Limits {
+        max_body: 10,
+        ..Limits::default()
+    };
+    let too_large = Err(DecodeError::BodyTooLarge { limit: 10 });
+    let length = |n: usize| {
+        let mut r = format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").into_bytes();
+        r.extend(std::iter::repeat(b'x').take(n));
+        r
+    };
+    assert_eq!(decode_with(limits, &length(10)), Ok(vec![b'x'; 10]));
+    assert_eq!(decode_with(limits, &length(11)), too_large);
+
+    let close = |n: usize| {
+        let mut r = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
+        r.extend(std::iter::repeat(b'y').take(n));
+        r
+    };
+    assert_eq!(decode_with(limits, &close(10)), Ok(vec![b'y'; 10]));
+    assert_eq!(decode_with(limits, &close(11)), too_large);
+
+    let chunked = |n: usize| {
+        let mut r = format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nzzzzz\r\n{:x}\r\n",
+            n - 5
+        )
+        .into_bytes();
+        r.extend(std::iter::repeat(b'z').take(n - 5));
+        r.extend_from_slice(b"\r\n0\r\n\r\n");
+        r
+    };
+    assert_eq!(decode_with(limits, &chunked(10)), Ok(vec![b'z'; 10]));
+    assert_eq!(decode_with(limits, &chunked(11)), too_large);
+
+    // A chunk-size line (extensions included) may be 1024 bytes before its CRLF.
+    let size_line = |len: usize| {
+        let ext = format!(";{}", "e".repeat(len - 2));
+        format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1{ext}\r\na\r\n0\r\n\r\n")
+            .into_bytes()
+    };
+    assert_eq!(
+        decode_with(Limits::default(), &size_line(1024)),
+        Ok(b"a".to_vec())
+    );
+    assert_eq!(
+        decode_with(Limits::default(), &size_line(1025)),
+        Err(DecodeError::InvalidChunkSize)
+    );
+}
+
+#[test]
+fn framing_edge_cases() {
+    let body = |head: &str| decode(format!("{head}\r\n\r\n3\r\nabc\r\n0\r\n\r\n").as_bytes());
+    // A trailing empty list element is still just `chunked` (RFC 9110 §5.6.1).
+    assert_eq!(
+        body("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,").map(Response::into_body),
+        Ok(b"abc".to_vec())
+    );
+    // HTTP/1.0 has no chunked coding, in whatever form it is written.
+    for te in ["chunked", "chunked,"] {
+        assert!(
+            matches!(
+                body(&format!("HTTP/1.0 200 OK\r\nTransfer-Encoding: {te}")),
+                Err(DecodeError::UnsupportedTransferCoding(_))
+            ),
+            "{te}"
+        );
+    }
+    // A length is digits only: no sign, no spaces inside.
+    for cl in ["+3", "-3", "3 3", ""] {
+        assert_eq!(
+            decode(format!("HTTP/1.1 200 OK\r\nContent-Length: {cl}\r\n\r\nabc").as_bytes())
+                .map(Response::into_body),
+            Err(DecodeError::InvalidContentLength),
+            "{cl:?}"
+        );
+    }
+}
