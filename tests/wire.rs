@@ -593,3 +593,29 @@ fn framing_edge_cases() {
         );
     }
 }
+
+#[test]
+fn chunk_sizes_have_at_most_sixteen_hex_digits() {
+    let with_size = |size: &str| {
+        decode(
+            format!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{size}\r\na\r\n0\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .map(Response::into_body)
+    };
+    assert_eq!(with_size(&format!("{:0>16}", 1)), Ok(b"a".to_vec()));
+    assert_eq!(
+        with_size(&format!("{:0>17}", 1)),
+        Err(DecodeError::InvalidChunkSize)
+    );
+    for bad in ["", ";ext", "x", "1 x", "-1"] {
+        assert_eq!(
+            with_size(bad),
+            Err(DecodeError::InvalidChunkSize),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(with_size("1 ; name=value"), Ok(b"a".to_vec()));
+}

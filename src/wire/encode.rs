@@ -175,6 +175,14 @@ mod tests {
             encode_request(&r, Connection::KeepAlive),
             Err(EncodeError::NoHost)
         );
+        assert_eq!(
+            EncodeError::NoHost.to_string(),
+            "the request URI has no host; use an absolute URI"
+        );
+        assert_eq!(
+            EncodeError::InvalidHeaderValue("x-a".into()).to_string(),
+            "header x-a has a value with CR, LF or NUL"
+        );
     }
 
     #[test]
