@@ -82,7 +82,8 @@
 //! 2. A refresh is due some margin before expiry while the old token keeps being served; the
 //!    token stops being served a smaller margin before expiry. Margins scale down for short
 //!    lifetimes ([`TimingPolicy`] has the defaults and their reasons).
-//! 3. The refresh moment carries seeded jitter, so replicas started together spread out.
+//! 3. The refresh moment is drawn from a seed, evenly between half the lifetime and the refresh
+//!    margin, so replicas started together spread out within a lifetime or two.
 //! 4. At most one request is ever in flight; no two requests are emitted closer together than
 //!    the minimum request interval (1 s).
 //! 5. Each request has a deadline (30 s); passing it is a transport failure. Answers for requests
