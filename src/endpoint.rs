@@ -161,6 +161,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_and_display_show_the_token_url() {
+        let e = Endpoint::staging();
+        let url = "https://app.seekpass-staging.com/api/partner/v1/oauth/token.json";
+        assert_eq!(e.to_string(), url);
+        assert_eq!(format!("{e:?}"), format!("Endpoint({url})"));
+    }
+
+    #[test]
     fn presets_append_the_token_path() {
         assert_eq!(
             Endpoint::staging().token_uri().to_string(),
