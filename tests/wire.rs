@@ -619,3 +619,25 @@ fn chunk_sizes_have_at_most_sixteen_hex_digits() {
     }
     assert_eq!(with_size("1 ; name=value"), Ok(b"a".to_vec()));
 }
+
+#[test]
+fn an_endless_head_is_refused_at_the_limit_whatever_the_pieces() {
+    let limits = Limits {
+        max_head: 200,
+        ..Limits::default()
+    };
+    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+    head.extend(std::iter::repeat(b'a').take(5_000));
+    for step in [1, 7, 199, 200, 201, 1_000, head.len()] {
+        let mut d = ResponseDecoder::new(limits);
+        let outcome = head
+            .chunks(step)
+            .map(|piece| d.feed(piece))
+            .find(|r| !matches!(r, Ok(Decoded::NeedMore)));
+        assert_eq!(
+            outcome.map(|r| r.map(|_| ())),
+            Some(Err(DecodeError::HeadTooLarge { limit: 200 })),
+            "pieces of {step}"
+        );
+    }
+}
