@@ -132,22 +132,18 @@ impl PreparedRequest {
         );
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
 
+        let scope = config.scopes.to_string();
         // Sized up front (every byte encodes to at most 3), so growing never leaves a copy of
         // the secret in a freed buffer.
-        let raw_len = [
-            credentials.client_id().len(),
-            secret.len(),
-            config.scopes.to_string().len(),
-            64,
-        ]
-        .into_iter()
-        .chain(
-            config
-                .extra_params
-                .iter()
-                .map(|(n, v)| n.len().saturating_add(v.len()).saturating_add(2)),
-        )
-        .fold(0usize, usize::saturating_add);
+        let raw_len = [credentials.client_id().len(), secret.len(), scope.len(), 64]
+            .into_iter()
+            .chain(
+                config
+                    .extra_params
+                    .iter()
+                    .map(|(n, v)| n.len().saturating_add(v.len()).saturating_add(2)),
+            )
+            .fold(0usize, usize::saturating_add);
         let mut form =
             form_urlencoded::Serializer::new(String::with_capacity(raw_len.saturating_mul(3)));
         form.append_pair("grant_type", "client_credentials");
@@ -169,8 +165,8 @@ impl PreparedRequest {
                 headers.extend(basic(credentials.client_id(), secret).map(|v| (AUTHORIZATION, v)));
             }
         }
-        if !config.scopes.is_empty() {
-            form.append_pair("scope", &config.scopes.to_string());
+        if !scope.is_empty() {
+            form.append_pair("scope", &scope);
         }
         for (name, value) in &config.extra_params {
             form.append_pair(name, value);
