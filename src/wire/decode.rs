@@ -407,28 +407,26 @@ impl ResponseDecoder {
             if has_length {
                 return Err(DecodeError::ContentLengthAndTransferEncoding);
             }
-            // The common case, a single `chunked`, without allocating.
-            let mut values = headers.get_all(TRANSFER_ENCODING).iter();
-            if let (Some(only), None) = (values.next(), values.next()) {
-                if trim(only.as_bytes()).eq_ignore_ascii_case(b"chunked")
-                    && version != Version::HTTP_10
-                {
-                    return Ok(Body::Chunked(Chunk::Size));
-                }
-            }
-            let codings: Vec<String> = headers
-                .get_all(TRANSFER_ENCODING)
-                .iter()
-                .flat_map(|v| {
-                    String::from_utf8_lossy(v.as_bytes())
-                        .split(',')
-                        .map(|c| c.trim().to_ascii_lowercase())
-                        .collect::<Vec<_>>()
-                })
-                .filter(|c| !c.is_empty())
-                .collect();
-            if codings != ["chunked"] || version == Version::HTTP_10 {
-                return Err(DecodeError::UnsupportedTransferCoding(codings.join(", ")));
+            // The list elements of every Transfer-Encoding field, empty ones dropped
+            // (RFC 9110 §5.6.1); only a lone `chunked` is accepted, and never on HTTP/1.0.
+            let codings = || {
+                headers
+                    .get_all(TRANSFER_ENCODING)
+                    .iter()
+                    .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+                    .map(trim)
+                    .filter(|c| !c.is_empty())
+            };
+            let mut all = codings();
+            let only_chunked = matches!(
+                (all.next(), all.next()),
+                (Some(c), None) if c.eq_ignore_ascii_case(b"chunked")
+            );
+            if !only_chunked || version == Version::HTTP_10 {
+                let named: Vec<String> = codings()
+                    .map(|c| String::from_utf8_lossy(c).to_ascii_lowercase())
+                    .collect();
+                return Err(DecodeError::UnsupportedTransferCoding(named.join(", ")));
             }
             return Ok(Body::Chunked(Chunk::Size));
         }
