@@ -76,12 +76,7 @@ fn a_ten_minute_outage_is_bounded_by_the_back_off_and_costs_no_replica_its_token
             retry_after,
         };
         let report = run(&fleet(true, Some(outage)));
-        let retrying: Vec<u32> = report
-            .outage_requests
-            .iter()
-            .copied()
-            .filter(|&c| c > 0)
-            .collect();
+        let retrying = report.outage_retries();
         assert!(
             retrying.len() > 50,
             "{retry_after:?}: only {} retried",

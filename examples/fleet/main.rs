@@ -104,12 +104,7 @@ fn main() {
             retry_after,
         };
         let report = run(&fleet(TimingPolicy::default(), Some(outage)));
-        let retrying: Vec<u32> = report
-            .outage_requests
-            .iter()
-            .copied()
-            .filter(|&c| c > 0)
-            .collect();
+        let retrying = report.outage_retries();
         let max = retrying.iter().copied().max().unwrap_or(0);
         let mean =
             retrying.iter().map(|&c| f64::from(c)).sum::<f64>() / retrying.len().max(1) as f64;

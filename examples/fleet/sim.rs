@@ -60,12 +60,18 @@ enum Step {
     Answer,
 }
 
-/// A replica's seed, as a driver derives it from its host name and process id.
-fn seed(replica: u32) -> u64 {
-    let mut z = u64::from(replica).wrapping_add(0x9E37_79B9_7F4A_7C15);
+const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's output function: a well-spread 64-bit value from any input.
+fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// A replica's seed, as a driver derives it from its host name and process id.
+fn seed(replica: u32) -> u64 {
+    mix(u64::from(replica).wrapping_add(GOLDEN_GAMMA))
 }
 
 fn config(fleet: &Fleet, replica: u32) -> Config {
@@ -177,6 +183,17 @@ pub fn run(fleet: &Fleet) -> Report {
     report
 }
 
+impl Report {
+    /// The requests sent during the outage by each replica that sent any.
+    pub fn outage_retries(&self) -> Vec<u32> {
+        self.outage_requests
+            .iter()
+            .copied()
+            .filter(|&c| c > 0)
+            .collect()
+    }
+}
+
 /// Peak and mean of per-window counts over `counts[from..]`, windows of `width` seconds.
 pub fn peak_and_mean(counts: &[u32], from: usize, width: usize) -> (u32, f64) {
     let windows: Vec<u32> = counts
@@ -197,12 +214,8 @@ pub fn uniform_baseline(total: u64, seconds: usize, seed: u64) -> Vec<u32> {
     let mut counts = vec![0; seconds];
     let mut state = seed;
     for _ in 0..total {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        counts[(z % seconds as u64) as usize] += 1;
+        state = state.wrapping_add(GOLDEN_GAMMA);
+        counts[(mix(state) % seconds as u64) as usize] += 1;
     }
     counts
 }
