@@ -22,35 +22,33 @@ fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Runs `check` on every input of `target`; returns their paths.
+fn replay(target: &str, check: fn(&[u8])) -> Vec<String> {
+    inputs(target)
+        .into_iter()
+        .map(|(path, data)| {
+            eprintln!("{path}");
+            check(&data);
+            path
+        })
+        .collect()
+}
+
 #[test]
 fn response_corpus_and_regressions() {
-    let all = inputs("response");
+    let replayed = replay("response", checks::response);
     assert!(
-        all.iter().any(|(p, _)| p.contains("regressions")),
+        replayed.iter().any(|p| p.contains("regressions")),
         "the regression inputs are replayed"
     );
-    for (path, data) in all {
-        eprintln!("{path}");
-        checks::response(&data);
-    }
 }
 
 #[test]
 fn decode_corpus() {
-    let all = inputs("decode");
-    assert!(!all.is_empty());
-    for (path, data) in all {
-        eprintln!("{path}");
-        checks::decode(&data);
-    }
+    assert!(!replay("decode", checks::decode).is_empty());
 }
 
 #[test]
 fn machine_corpus() {
-    let all = inputs("machine");
-    assert!(!all.is_empty());
-    for (path, data) in all {
-        eprintln!("{path}");
-        checks::machine(&data);
-    }
+    assert!(!replay("machine", checks::machine).is_empty());
 }

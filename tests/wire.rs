@@ -25,7 +25,16 @@ fn fixture(name: &str) -> Vec<u8> {
 /// Decodes `bytes` fed in pieces of `step` bytes; returns the response and the bytes used of
 /// the whole input.
 fn decode_in_steps(bytes: &[u8], step: usize) -> Result<(Response<Vec<u8>>, usize), DecodeError> {
-    let mut d = ResponseDecoder::new(Limits::default());
+    decode_in_steps_with(Limits::default(), bytes, step)
+}
+
+/// [`decode_in_steps`] under `limits`.
+fn decode_in_steps_with(
+    limits: Limits,
+    bytes: &[u8],
+    step: usize,
+) -> Result<(Response<Vec<u8>>, usize), DecodeError> {
+    let mut d = ResponseDecoder::new(limits);
     let mut offset = 0;
     for piece in bytes.chunks(step.max(1)) {
         if let Decoded::Complete { response, used } = d.feed(piece)? {
@@ -500,13 +509,7 @@ fn empty_lines_before_the_status_line_are_skipped() {
 /// Decodes with `limits`, whole and one byte at a time; both must agree.
 fn decode_with(limits: Limits, bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let run = |step: usize| {
-        let mut d = ResponseDecoder::new(limits);
-        for piece in bytes.chunks(step) {
-            if let Decoded::Complete { response, .. } = d.feed(piece)? {
-                return Ok(response.into_body());
-            }
-        }
-        d.finish().map(Response::into_body)
+        decode_in_steps_with(limits, bytes, step).map(|(response, _)| response.into_body())
     };
     let whole = run(bytes.len().max(1));
     assert_eq!(whole, run(1), "the split changed the outcome");
