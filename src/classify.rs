@@ -62,7 +62,10 @@ pub(crate) fn classify<B: AsRef<[u8]>>(
             limit: max_body,
         });
     }
-    let parsed = parse_object(body);
+    let (parsed, duplicate) = match parse_object(body) {
+        Ok(raw) => (Some(raw), None),
+        Err(duplicate) => (None, duplicate),
+    };
     // The common case first: a token, with no server text to make safe.
     if status.is_success() {
         if let Some(raw) = parsed
@@ -78,6 +81,12 @@ pub(crate) fn classify<B: AsRef<[u8]>>(
     let mut redactor = redactor.with_token(latest_token);
     if let Some(Scalar::Str(token)) = parsed.as_ref().and_then(|p| p.access_token.as_ref()) {
         redactor.to_mut().add(token);
+    }
+    if duplicate.is_some() {
+        // Every copy of a repeated access_token is a token to keep out of the excerpt.
+        for token in every_access_token(body) {
+            redactor.to_mut().add(&token);
+        }
     }
     if let Some(raw) = &parsed {
         if let Some(Scalar::Str(code)) = &raw.error {
@@ -97,7 +106,14 @@ pub(crate) fn classify<B: AsRef<[u8]>>(
         excerpt: redactor.excerpt(body),
     };
     let Some(raw) = parsed else {
-        return Err(invalid(ResponseProblem::NotJson));
+        return Err(invalid(match duplicate {
+            // A server that repeats a field will repeat it: nothing to retry soon.
+            Some(field) => ResponseProblem::InvalidField {
+                field,
+                detail: "appears more than once in the JSON object".to_owned(),
+            },
+            None => ResponseProblem::NotJson,
+        }));
     };
     raw.to_token()
         .map_err(|problem| invalid(redact_problem(problem, &redactor)))
@@ -117,14 +133,64 @@ fn redact_problem(problem: ResponseProblem, redactor: &Redactor) -> ResponseProb
     }
 }
 
+/// The fields a token response is read for; a duplicate of one of them is named in the error.
+const FIELDS: [&str; 8] = [
+    "access_token",
+    "token_type",
+    "expires_in",
+    "scope",
+    "created_at",
+    "error",
+    "error_description",
+    "error_uri",
+];
+
 /// The body as a JSON object. serde's derive would also read a JSON array positionally, which a
-/// token response never is, so anything not starting with `{` is refused first.
-fn parse_object(body: &[u8]) -> Option<RawResponse<'_>> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+/// token response never is, so anything not starting with `{` is refused first. `Err` holds the
+/// field a well-formed object repeats (`Some`), or `None` when the body is no JSON object.
+fn parse_object(body: &[u8]) -> Result<RawResponse<'_>, Option<&'static str>> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).ok_or(None)?;
     if *first != b'{' {
-        return None;
+        return Err(None);
     }
-    serde_json::from_slice(body).ok()
+    serde_json::from_slice(body).map_err(|e| duplicated_field(&e))
+}
+
+/// Every string value of an `access_token` key at the top level of a JSON object, repeats
+/// included (serde's derive and `serde_json::Value` keep only one).
+fn every_access_token(body: &[u8]) -> Vec<String> {
+    struct Tokens(Vec<String>);
+    impl<'de> Deserialize<'de> for Tokens {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Tokens, D::Error> {
+            deserializer.deserialize_map(Tokens(Vec::new()))
+        }
+    }
+    impl<'de> Visitor<'de> for Tokens {
+        type Value = Tokens;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Tokens, A::Error> {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == "access_token" {
+                    if let Scalar::Str(token) = map.next_value::<Scalar<'de>>()? {
+                        self.0.push(token.into_owned());
+                    }
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(self)
+        }
+    }
+    serde_json::from_slice::<Tokens>(body).map_or_else(|_| Vec::new(), |t| t.0)
+}
+
+/// The field serde's derive refused as repeated: its message is "duplicate field `name`".
+fn duplicated_field(error: &serde_json::Error) -> Option<&'static str> {
+    let message = error.to_string();
+    let name = message.strip_prefix("duplicate field `")?.split('`').next()?;
+    FIELDS.iter().copied().find(|field| *field == name)
 }
 
 fn oauth_error(
@@ -502,6 +568,36 @@ mod tests {
                 .contains("scope: expected a string, found an array"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_repeated_field_is_named_permanent_and_both_tokens_redacted() {
+        let e = respond(
+            200,
+            r#"{"access_token":"firstTok","token_type":"Bearer","access_token":"secondTok"}"#,
+        )
+        .unwrap_err();
+        let TokenError::InvalidResponse { problem, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(
+            problem,
+            &ResponseProblem::InvalidField {
+                field: "access_token",
+                detail: "appears more than once in the JSON object".into(),
+            }
+        );
+        assert_eq!(e.class(), crate::error::FailureClass::Permanent);
+        let shown = format!("{e} {e:?}");
+        assert!(shown.contains("access_token"), "{shown}");
+        assert!(!shown.contains("firstTok") && !shown.contains("secondTok"), "{shown}");
+        let e = respond(200, r#"{"access_token":"abc","expires_in":1,"expires_in":2}"#);
+        assert!(e.unwrap_err().to_string().contains("field expires_in"));
+        // A repeated field the token response does not read stays harmless.
+        assert!(respond(200, r#"{"access_token":"abc","foo":1,"foo":2}"#).is_ok());
+        // Not JSON at all is still NotJson, and transient.
+        let e = respond(200, r#"{"access_token":"#).unwrap_err();
+        assert!(e.to_string().contains("not a JSON object"), "{e}");
     }
 
     #[test]
