@@ -63,6 +63,14 @@ impl Config {
         }
     }
 
+    /// A builder holding this configuration, to change a part of it (rotated credentials,
+    /// other scopes) for [`TokenClient::reconfigure`](crate::TokenClient::reconfigure).
+    pub fn to_builder(&self) -> ConfigBuilder {
+        ConfigBuilder {
+            config: self.clone(),
+        }
+    }
+
     /// The token endpoint.
     #[must_use]
     pub fn endpoint(&self) -> &Endpoint {
@@ -365,6 +373,24 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(c.extra_params().len(), 1);
+    }
+
+    #[test]
+    fn to_builder_keeps_everything_but_what_is_changed() {
+        let config = Config::builder(Endpoint::staging(), Credentials::new("id", "old"))
+            .scope(Scope::WRITE_EDUCATION)
+            .request_deadline(Duration::from_secs(7))
+            .build()
+            .unwrap();
+        assert_eq!(config.to_builder().build().unwrap(), config);
+        let rotated = config
+            .to_builder()
+            .credentials(Credentials::new("id", "new"))
+            .build()
+            .unwrap();
+        assert_eq!(rotated.credentials().client_secret().expose_secret(), "new");
+        assert_eq!(rotated.scopes(), config.scopes());
+        assert_eq!(rotated.request_deadline(), Duration::from_secs(7));
     }
 
     #[test]

@@ -70,6 +70,19 @@ impl Token {
         &self.authorization
     }
 
+    /// A copy of [`Token::authorization`] in an allocation of its own, marked sensitive and
+    /// wiped when its last clone is dropped.
+    ///
+    /// Clones of one `HeaderValue` share a reference count, so threads that clone the same value
+    /// on every call contend for that count's cache line. A driver that serves many threads keeps
+    /// one copy per thread and clones that instead.
+    #[must_use]
+    pub fn authorization_copy(&self) -> HeaderValue {
+        crate::secret::sensitive_header(self.authorization.as_bytes().to_vec())
+            // The bytes came from a valid header value, so this branch is never taken.
+            .unwrap_or_else(|| self.authorization.clone())
+    }
+
     /// The access token itself.
     #[must_use]
     pub fn access_token(&self) -> &AccessToken {
