@@ -1,7 +1,18 @@
 //! A loopback token endpoint that answers like the SEEK Pass one (Rails + Doorkeeper) as measured
 //! in the project's Doorkeeper captures: chunked JSON with `created_at`, 401 `invalid_client`,
-//! 400 `invalid_scope` and `unsupported_grant_type`, `WWW-Authenticate` on every error. For demos
-//! and tests only: plain http on 127.0.0.1, in-memory tokens.
+//! 400 `invalid_scope` and `unsupported_grant_type`, `WWW-Authenticate` on every error; the API
+//! side too: `GET …/oauth/token/info` (200, or 401 `invalid_token`) and RFC 7009 revocation at
+//! `POST …/oauth/revoke`. For demos and tests only: plain http on 127.0.0.1, in-memory tokens.
+//!
+//! ```
+//! let server = seekpass_oauth_demo::DemoServer::start(std::time::Duration::from_secs(30))?;
+//! assert!(server.base_url().starts_with("http://127.0.0.1:"));
+//! assert_eq!(server.token_requests(), 0);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -10,7 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// The demo client's id.
 pub const CLIENT_ID: &str = "demo-client";
+/// The demo client's secret.
 pub const CLIENT_SECRET: &str = "demo-secret";
 const SCOPES: [&str; 5] = [
     "write.education",
@@ -60,9 +73,17 @@ impl DemoServer {
         self.requests.load(Ordering::SeqCst)
     }
 
-    /// How many tokens it has issued.
+    /// How many tokens it has issued and not revoked.
     pub fn issued(&self) -> usize {
         self.issued.lock().map(|m| m.len()).unwrap_or_default()
+    }
+
+    /// Revokes every token issued so far, as an administrator would: the API answers 401 for
+    /// them from now on, while clients still believe them fresh.
+    pub fn revoke_all(&self) {
+        if let Ok(mut m) = self.issued.lock() {
+            m.clear();
+        }
     }
 }
 
@@ -128,6 +149,14 @@ fn serve(
                 &json,
                 www,
             )
+        }
+        ("POST", "/api/partner/v1/oauth/revoke") => {
+            // RFC 7009 §2.2: 200 whether or not the token was known.
+            let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+            if let (Some(token), Ok(mut m)) = (form.get("token"), issued.lock()) {
+                m.remove(token);
+            }
+            respond(stream, 200, "application/json; charset=utf-8", "{}", None)
         }
         ("GET", "/api/partner/v1/oauth/token/info") => {
             let bearer = authorization

@@ -1,25 +1,33 @@
-//! What the two socket drivers (`blocking_raw`, `async_std`) share around the crate's wire
-//! codec: which URLs they can reach, the request bytes, and turning each read into progress.
+//! What the wire senders (blocking over `Read + Write`, async over any byte stream) share
+//! around the core's wire codec: which URLs a plain socket reaches, the request bytes, and
+//! turning each read into progress.
 
 use seekpass_oauth::http::{Request, Response, Uri};
 use seekpass_oauth::wire::{encode_request, Connection, Decoded, Limits, ResponseDecoder};
 use seekpass_oauth::{TransportError, TransportErrorKind};
 
-/// Host and port of a plain-http URL; these drivers carry no TLS.
-pub fn plain_http_target(uri: &Uri, driver: &str) -> Result<(String, u16), TransportError> {
-    if uri.scheme_str() != Some("http") {
-        return Err(TransportError::new(
-            TransportErrorKind::Tls,
-            format!("{driver} speaks plain http only; use seekpass-token for https"),
-        ));
-    }
+/// Host and port of a URL, for a connector that opens the socket. `tls` says whether the
+/// connector brings TLS: without it, only `http` URLs are reachable.
+pub fn target(uri: &Uri, tls: bool) -> Result<(String, u16), TransportError> {
+    let default_port = match (uri.scheme_str(), tls) {
+        (Some("http"), _) => 80,
+        (Some("https"), true) => 443,
+        _ => {
+            return Err(TransportError::new(
+                TransportErrorKind::Tls,
+                format!(
+                    "{uri}: this connector speaks plain http only; connect a TLS stream for https"
+                ),
+            ))
+        }
+    };
     let host = uri.host().unwrap_or("127.0.0.1");
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    Ok((host.to_owned(), uri.port_u16().unwrap_or(80)))
+    Ok((host.to_owned(), uri.port_u16().unwrap_or(default_port)))
 }
 
 /// The request's bytes, asking the server to close after answering.
-pub fn request_bytes(request: &Request<Vec<u8>>) -> Result<Vec<u8>, TransportError> {
+pub fn request_bytes<B: AsRef<[u8]>>(request: &Request<B>) -> Result<Vec<u8>, TransportError> {
     encode_request(request, Connection::Close)
         .map_err(|e| TransportError::new(TransportErrorKind::Other, e.to_string()))
 }

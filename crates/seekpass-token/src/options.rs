@@ -1,4 +1,4 @@
-//! The command-line options shared by `seekpass-token` and the drivers.
+//! The command line: options, their parsing and the usage text.
 
 use seekpass_oauth::ClientAuth;
 

@@ -1,0 +1,320 @@
+//! The token source: a cheap handle for any number of tasks, and the one driver task that
+//! does the machine's I/O.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use event_listener::Event as Signal;
+use futures_lite::future;
+use seekpass_oauth::http::HeaderValue;
+use seekpass_oauth::{Config, Event, Token, TokenId, TransportError, TransportErrorKind};
+use seekpass_oauth_driver::{Engine, Error, Kick, Served, Settings, State};
+
+use crate::sender::Sender;
+use crate::timer::Timer;
+
+/// A SEEK Pass token for any number of tasks. Cheap to clone (`Send + Sync`); every clone
+/// shares one machine and one driver task, so fifty tasks asking at once cause one token
+/// request. The driver task ends when the last clone is dropped.
+///
+/// See the [crate docs](crate) for an example.
+#[derive(Clone)]
+pub struct TokenSource {
+    handle: Arc<Handle>,
+}
+
+/// Held by every clone of a source; its drop (the last clone's) stops the driver.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    engine: Engine,
+    timer: Box<dyn Timer>,
+    /// Callers → driver: the machine has something to do.
+    wake: Signal,
+    /// Driver → callers: a step or an answer changed what is served.
+    changed: Signal,
+    /// Every handle is gone: the driver ends.
+    closed: AtomicBool,
+    /// The driver future was dropped or finished: waiting is pointless.
+    stopped: AtomicBool,
+}
+
+/// The driver task: spawn it on your runtime. It ends when the last [`TokenSource`] clone is
+/// dropped; if it is dropped first (its runtime shut down), callers get
+/// [`Error::DriverStopped`].
+#[must_use = "the driver does nothing unless spawned"]
+pub struct Driver {
+    future: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.future.as_mut().poll(cx)
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`TokenSource`].
+#[must_use = "a builder does nothing until built"]
+pub struct Builder {
+    config: Config,
+    settings: Settings,
+}
+
+impl Builder {
+    /// Transient failures in a row after which waiting callers get [`Error::GaveUp`]
+    /// (default 5). The machine keeps retrying on its back-off while callers keep asking.
+    pub fn max_attempts(mut self, attempts: u32) -> Builder {
+        self.settings.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The longest a caller waits for a token before [`Error::TimedOut`] (default 60 s).
+    pub fn max_wait(mut self, wait: Duration) -> Builder {
+        self.settings.max_wait = wait;
+        self
+    }
+
+    /// Called with each of the machine's events, on the driver task: hand them to `log`,
+    /// `tracing` or metrics. No event holds a secret.
+    pub fn on_event(mut self, handler: impl Fn(&Event) + Send + Sync + 'static) -> Builder {
+        self.settings.on_event = Some(Arc::new(handler));
+        self
+    }
+
+    /// The source and its driver, sending with `sender` and waiting on `timer`. Spawn the
+    /// driver on the runtime the timer belongs to.
+    pub fn build(self, sender: impl Sender, timer: impl Timer) -> (TokenSource, Driver) {
+        let shared = Arc::new(Shared {
+            engine: Engine::new(self.config, self.settings),
+            timer: Box::new(timer),
+            wake: Signal::new(),
+            changed: Signal::new(),
+            closed: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
+        });
+        let driver = Driver {
+            // The guard is made here, not in the task, so even a driver dropped before its first
+            // poll tells the callers.
+            future: Box::pin(drive(Running(Arc::clone(&shared)), sender)),
+        };
+        let source = TokenSource {
+            handle: Arc::new(Handle { shared }),
+        };
+        (source, driver)
+    }
+
+    /// The source, with its driver spawned on the current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, as `tokio::spawn` does.
+    #[cfg(feature = "tokio")]
+    pub fn spawn(self, sender: impl Sender) -> TokenSource {
+        let (source, driver) = self.build(sender, crate::TokioTimer);
+        tokio::spawn(driver);
+        source
+    }
+
+    /// The source and its driver on async-io's timer, for smol or async-std:
+    /// `smol::spawn(driver).detach()` or `async_std::task::spawn(driver)`.
+    #[cfg(feature = "smol")]
+    pub fn build_smol(self, sender: impl Sender) -> (TokenSource, Driver) {
+        self.build(sender, crate::AsyncIoTimer)
+    }
+}
+
+impl TokenSource {
+    /// A builder for a source with `config`.
+    pub fn builder(config: Config) -> Builder {
+        Builder {
+            config,
+            settings: Settings::default(),
+        }
+    }
+
+    /// The `Authorization` value to send with an API call: `Bearer …`, marked sensitive.
+    ///
+    /// With a usable token held this returns at once: no lock, no allocation, no wait, even
+    /// while the driver is refreshing. Otherwise it waits (at most the configured `max_wait`)
+    /// for the driver's answer.
+    pub async fn authorization(&self) -> Result<HeaderValue, Error> {
+        self.served().await.map(|served| served.authorization)
+    }
+
+    /// Like [`TokenSource::authorization`], with the token's id to pass to
+    /// [`TokenSource::invalidate`] if the API rejects it.
+    pub async fn served(&self) -> Result<Served, Error> {
+        let shared = &self.handle.shared;
+        let (served, kick) = shared.engine.read();
+        if kick == Kick::Yes {
+            shared.wake.notify(1);
+        }
+        match served {
+            Some(served) => Ok(served),
+            None => shared.wait_for_token().await,
+        }
+    }
+
+    /// The usable token at once, or `None`: never waits. Records demand like
+    /// [`TokenSource::authorization`], so the driver fetches one.
+    #[must_use]
+    pub fn try_served(&self) -> Option<Served> {
+        let shared = &self.handle.shared;
+        let (served, kick) = shared.engine.read();
+        if kick == Kick::Yes || served.is_none() {
+            shared.wake.notify(1);
+        }
+        served
+    }
+
+    /// The whole token (its scope, lifetime, times), waiting for one like
+    /// [`TokenSource::authorization`].
+    pub async fn token(&self) -> Result<Token, Error> {
+        loop {
+            let served = self.served().await?;
+            if let Some(token) = self.handle.shared.engine.state().token() {
+                if token.id() >= served.token {
+                    return Ok(token.clone());
+                }
+            }
+        }
+    }
+
+    /// Reports that the API rejected `token` (a 401): it is no longer served and one new
+    /// token is fetched, however many tasks report it. Returns whether this report was the
+    /// one taken.
+    pub fn invalidate(&self, token: TokenId) -> bool {
+        let shared = &self.handle.shared;
+        let taken = shared.engine.invalidate(token);
+        shared.wake.notify(1);
+        taken
+    }
+
+    /// Replaces the configuration (rotated credentials, other scopes): the old token is
+    /// dropped if what is sent changes, and a give-up is cleared.
+    pub fn reconfigure(&self, config: Config) {
+        let shared = &self.handle.shared;
+        shared.engine.reconfigure(config);
+        shared.wake.notify(1);
+        shared.changed.notify(usize::MAX);
+    }
+
+    /// The token's state now.
+    #[must_use]
+    pub fn state(&self) -> State {
+        self.handle.shared.engine.state()
+    }
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("engine", &self.handle.shared.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.wake.notify(usize::MAX);
+    }
+}
+
+impl Shared {
+    /// No usable token: wait for the driver's answer, bounded by `max_wait`.
+    async fn wait_for_token(&self) -> Result<Served, Error> {
+        let started = Instant::now();
+        let mut timeout = self
+            .timer
+            .sleep_until(started + self.engine.settings().max_wait);
+        loop {
+            let changed = self.changed.listen();
+            if let Some(served) = self.engine.read().0 {
+                return Ok(served);
+            }
+            if let Some(error) = self.engine.gave_up() {
+                return Err(error);
+            }
+            if self.stopped.load(Ordering::Acquire) {
+                return Err(Error::DriverStopped);
+            }
+            self.wake.notify(1);
+            let timed_out = future::or(
+                async {
+                    changed.await;
+                    false
+                },
+                async {
+                    (&mut timeout).await;
+                    true
+                },
+            )
+            .await;
+            if timed_out {
+                return Err(Error::TimedOut {
+                    waited: started.elapsed(),
+                });
+            }
+        }
+    }
+}
+
+/// Marks the driver stopped however its future ends, so no caller waits for it in vain.
+struct Running(Arc<Shared>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.stopped.store(true, Ordering::Release);
+        self.0.changed.notify(usize::MAX);
+    }
+}
+
+/// The driver task: step, send, feed, and sleep until the machine's next moment or a
+/// caller's nudge; end when every handle is gone.
+async fn drive(running: Running, sender: impl Sender) {
+    let shared = &running.0;
+    loop {
+        if shared.closed.load(Ordering::Acquire) {
+            return;
+        }
+        // Listen before stepping, so a nudge that arrives meanwhile is not lost.
+        let wake = shared.wake.listen();
+        let step = shared.engine.step();
+        shared.changed.notify(usize::MAX);
+        if let Some(outgoing) = step.transmit {
+            let deadline = shared.timer.sleep_until(outgoing.deadline);
+            let answer = future::or(sender.send(outgoing.request, outgoing.max_body), async {
+                deadline.await;
+                Err(TransportError::new(
+                    TransportErrorKind::Timeout,
+                    "no answer by the request deadline",
+                ))
+            })
+            .await;
+            shared.engine.feed(outgoing.id, answer);
+            continue;
+        }
+        match step.wake_at {
+            Some(at) => {
+                let sleep = shared.timer.sleep_until(at);
+                future::or(wake, sleep).await;
+            }
+            None => wake.await,
+        }
+    }
+}

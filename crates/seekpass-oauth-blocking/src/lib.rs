@@ -1,0 +1,54 @@
+//! The blocking driver for [`seekpass-oauth`](seekpass_oauth): a SEEK Pass bearer token for
+//! any number of threads, with no background thread.
+//!
+//! ```
+//! use seekpass_oauth::{Config, Credentials, Endpoint, Scope};
+//! use seekpass_oauth_blocking::TokenSource;
+//! # let demo = seekpass_oauth_demo::DemoServer::start(std::time::Duration::from_secs(60))?;
+//! # let seek_pass_url = demo.base_url(); // SEEK_PASS_URL, say https://app.seekpass-staging.com
+//!
+//! let config = Config::builder(
+//!     Endpoint::base_url(&seek_pass_url)?,
+//!     Credentials::new("demo-client", "demo-secret"),
+//! )
+//! .scope(Scope::WRITE_EDUCATION)
+//! .build()?;
+//! let source = TokenSource::new(config); // ureq with rustls; clone it into every thread
+//!
+//! // On every API call: no lock, no allocation, no wait while a token is usable.
+//! let authorization = source.authorization()?;
+//! assert!(authorization.is_sensitive());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! - **Single flight across threads.** The first caller that finds work due (the first token,
+//!   a refresh, a retry) sends the request itself; the others keep getting the still-valid
+//!   token, or wait for the new one. The wait is bounded ([`Builder::max_wait`]), and a
+//!   permanent failure, or transient ones past [`Builder::max_attempts`], reach every waiting
+//!   caller at once as [`Error::GaveUp`].
+//! - **A token the API rejected**: pass [`Served::token`] to [`TokenSource::invalidate`];
+//!   however many threads report it, one new token is fetched.
+//! - **Events**: [`Builder::on_event`] receives each of the machine's events for `log`,
+//!   `tracing` or metrics; the crate picks none of them.
+//! - **Senders**: [`UreqSender`] (feature `ureq`, the default) or [`WireSender`] (feature
+//!   `wire`: the core's HTTP/1.1 codec over any `Read + Write`), or any [`Sender`] of yours.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod sender;
+mod source;
+#[cfg(feature = "ureq")]
+mod ureq;
+#[cfg(feature = "wire")]
+mod wire;
+
+pub use sender::Sender;
+pub use source::{Builder, TokenSource};
+#[cfg(feature = "ureq")]
+pub use ureq::UreqSender;
+#[cfg(feature = "wire")]
+pub use wire::{Connect, PlainTcp, WireSender};
+
+pub use seekpass_oauth;
+pub use seekpass_oauth_driver::{Error, Served, State};

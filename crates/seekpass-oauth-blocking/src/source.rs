@@ -1,0 +1,254 @@
+//! The token source: a handle any number of threads share. No background thread: the caller
+//! that finds work due does it, one at a time, while the others keep getting the still-valid
+//! token or wait for the new one.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::{Duration, Instant};
+
+use seekpass_oauth::http::HeaderValue;
+use seekpass_oauth::{Config, Event, Token, TokenId};
+use seekpass_oauth_driver::{Engine, Error, Kick, Served, Settings, State};
+
+use crate::sender::Sender;
+
+/// A SEEK Pass token for any number of threads. Cheap to clone; every clone shares one
+/// machine, so fifty threads asking at once cause one token request.
+///
+/// See the [crate docs](crate) for an example.
+#[derive(Clone)]
+pub struct TokenSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    sender: Box<dyn Sender>,
+    /// Held by the one thread doing the machine's I/O; never by the hot path.
+    io: Mutex<()>,
+    /// Bumped after every step and answer; waiting threads sleep on it.
+    changed: Mutex<u64>,
+    changed_signal: Condvar,
+}
+
+/// Configures a [`TokenSource`]: `TokenSource::builder(config)…build(sender)`.
+#[must_use = "a builder does nothing until built"]
+pub struct Builder {
+    config: Config,
+    settings: Settings,
+}
+
+impl Builder {
+    /// Transient failures in a row after which callers get [`Error::GaveUp`] (default 5).
+    /// The machine keeps retrying on its back-off while callers keep asking.
+    pub fn max_attempts(mut self, attempts: u32) -> Builder {
+        self.settings.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The longest a caller waits for a token before [`Error::TimedOut`] (default 60 s).
+    pub fn max_wait(mut self, wait: Duration) -> Builder {
+        self.settings.max_wait = wait;
+        self
+    }
+
+    /// Called with each of the machine's events, on the thread that drives it: hand them to
+    /// `log`, `tracing` or metrics. No event holds a secret.
+    pub fn on_event(mut self, handler: impl Fn(&Event) + Send + Sync + 'static) -> Builder {
+        self.settings.on_event = Some(Arc::new(handler));
+        self
+    }
+
+    /// The source, sending with `sender`. Nothing is sent before the first demand (or at once
+    /// with `RefreshMode::Always`, on the first call).
+    pub fn build(self, sender: impl Sender) -> TokenSource {
+        TokenSource {
+            inner: Arc::new(Inner {
+                engine: Engine::new(self.config, self.settings),
+                sender: Box::new(sender),
+                io: Mutex::new(()),
+                changed: Mutex::new(0),
+                changed_signal: Condvar::new(),
+            }),
+        }
+    }
+
+    /// The source, sending with ureq (rustls) and the configuration's request deadline.
+    #[cfg(feature = "ureq")]
+    pub fn build_with_ureq(self) -> TokenSource {
+        let sender = crate::UreqSender::new();
+        self.build(sender)
+    }
+}
+
+impl TokenSource {
+    /// A builder for a source with `config`.
+    pub fn builder(config: Config) -> Builder {
+        Builder {
+            config,
+            settings: Settings::default(),
+        }
+    }
+
+    /// A source for `config` with the default settings, sending with ureq (rustls).
+    #[cfg(feature = "ureq")]
+    #[must_use]
+    pub fn new(config: Config) -> TokenSource {
+        TokenSource::builder(config).build_with_ureq()
+    }
+
+    /// The `Authorization` value to send with an API call: `Bearer …`, marked sensitive.
+    ///
+    /// With a usable token held this takes no lock, allocates nothing and never waits, even
+    /// while another thread is refreshing. Otherwise it waits (at most the configured
+    /// `max_wait`) for a token, fetching it itself if no other thread is.
+    pub fn authorization(&self) -> Result<HeaderValue, Error> {
+        self.served().map(|served| served.authorization)
+    }
+
+    /// Like [`TokenSource::authorization`], with the token's id to pass to
+    /// [`TokenSource::invalidate`] if the API rejects it.
+    pub fn served(&self) -> Result<Served, Error> {
+        let (served, kick) = self.inner.engine.read();
+        match served {
+            Some(served) if kick == Kick::No => Ok(served),
+            Some(served) => {
+                // Work is due (a refresh, say): do it if no other thread is, then serve the
+                // newest token; a caller that finds the I/O taken is served at once.
+                if let Ok(io) = self.inner.io.try_lock() {
+                    self.inner.drive(io);
+                }
+                Ok(self.inner.engine.read().0.unwrap_or(served))
+            }
+            None => self.inner.wait_for_token(),
+        }
+    }
+
+    /// The whole token (its scope, lifetime, times), waiting for one like
+    /// [`TokenSource::authorization`].
+    pub fn token(&self) -> Result<Token, Error> {
+        let served = self.served()?;
+        match self.inner.engine.state().token() {
+            Some(token) if token.id() == served.token => Ok(token.clone()),
+            // Replaced between the two reads: the newer one.
+            _ => self.inner.engine.state().token().cloned().ok_or(Error::TimedOut {
+                waited: Duration::ZERO,
+            }),
+        }
+    }
+
+    /// Reports that the API rejected `token` (a 401): it is no longer served and one new
+    /// token is fetched, however many threads report it. Returns whether this report was the
+    /// one taken.
+    pub fn invalidate(&self, token: TokenId) -> bool {
+        let taken = self.inner.engine.invalidate(token);
+        self.inner.bump();
+        taken
+    }
+
+    /// Replaces the configuration (rotated credentials, other scopes): the old token is
+    /// dropped if what is sent changes, and a give-up is cleared.
+    pub fn reconfigure(&self, config: Config) {
+        self.inner.engine.reconfigure(config);
+        self.inner.bump();
+    }
+
+    /// The token's state now.
+    #[must_use]
+    pub fn state(&self) -> State {
+        self.inner.engine.state()
+    }
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("engine", &self.inner.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// Steps and sends until the machine has nothing to do before a later moment; returns
+    /// that moment. Holding `io` makes this the one thread doing I/O.
+    fn drive(&self, io: MutexGuard<'_, ()>) -> Option<Instant> {
+        let wake_at = loop {
+            let step = self.engine.step();
+            let Some(send) = step.transmit else {
+                break step.wake_at;
+            };
+            let answer = self.sender.send(send.request, send.deadline, send.max_body);
+            self.engine.feed(send.id, answer);
+            self.bump();
+        };
+        drop(io);
+        self.bump();
+        wake_at
+    }
+
+    /// No usable token: fetch one (or wait for the thread fetching it), bounded by `max_wait`.
+    fn wait_for_token(&self) -> Result<Served, Error> {
+        let started = Instant::now();
+        let give_up_at = started + self.engine.settings().max_wait;
+        loop {
+            let mut seen = *self.changed();
+            if let Some(served) = self.engine.read().0 {
+                return Ok(served);
+            }
+            if let Some(error) = self.engine.gave_up() {
+                return Err(error);
+            }
+            let now = Instant::now();
+            if now >= give_up_at {
+                return Err(Error::TimedOut {
+                    waited: now - started,
+                });
+            }
+            let io = match self.io.try_lock() {
+                Ok(io) => Some(io),
+                Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                // Another thread is sending: wait for its answer.
+                Err(TryLockError::WouldBlock) => None,
+            };
+            let wake_at = match io {
+                Some(io) => {
+                    let wake_at = self.drive(io);
+                    seen = *self.changed();
+                    wake_at
+                }
+                None => Some(give_up_at),
+            };
+            if self.engine.read().0.is_some() || self.engine.gave_up().is_some() {
+                continue;
+            }
+            // A back-off is in force (or another thread is sending): sleep until the machine's
+            // next moment, an answer, or the end of the wait.
+            let until = wake_at.unwrap_or(give_up_at).min(give_up_at);
+            self.wait_for_change(seen, until);
+        }
+    }
+
+    fn changed(&self) -> MutexGuard<'_, u64> {
+        self.changed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn bump(&self) {
+        let mut changed = self.changed();
+        *changed = changed.wrapping_add(1);
+        self.changed_signal.notify_all();
+    }
+
+    fn wait_for_change(&self, seen: u64, until: Instant) {
+        let mut changed = self.changed();
+        while *changed == seen {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            changed = self
+                .changed_signal
+                .wait_timeout(changed, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The machine behind a mutex, as every driver runs it: each step transfers the callers'
+//! demand, polls the machine, delivers its events, counts failures towards giving up and
+//! publishes the usable token to the [`TokenCell`]. A driver adds only the I/O: sending the
+//! request a step returns, and waiting until the moment it names.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use seekpass_oauth::http::{Request, Response};
+use seekpass_oauth::{
+    Config, Event, FailureClass, Origin, Output, RequestBody, RequestId, Time, TokenClient,
+    TokenId, TransportError,
+};
+
+use crate::cell::{Kick, Served, TokenCell};
+use crate::error::Error;
+use crate::state::State;
+
+/// Called with each of the machine's events, on the thread or task that drives it.
+pub type EventHandler = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// How a driver behaves, beyond the machine's own configuration.
+#[derive(Clone)]
+pub struct Settings {
+    /// Transient failures in a row after which waiting callers get the error.
+    pub max_attempts: u32,
+    /// The longest a caller waits for a token before [`Error::TimedOut`].
+    pub max_wait: Duration,
+    /// Receives every event.
+    pub on_event: Option<EventHandler>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            max_attempts: 5,
+            max_wait: Duration::from_secs(60),
+            on_event: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("max_attempts", &self.max_attempts)
+            .field("max_wait", &self.max_wait)
+            .field("on_event", &self.on_event.as_ref().map(|_| "Fn(&Event)"))
+            .finish()
+    }
+}
+
+/// A request to send now; feed its answer with [`Engine::feed`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Outgoing {
+    /// Names the answer when it is fed.
+    pub id: RequestId,
+    /// The token request.
+    pub request: Request<RequestBody>,
+    /// Past this the machine counts the request as failed: give up on the answer then.
+    pub deadline: Instant,
+    /// Read at most this many bytes of the body (one more tells the machine it was too long).
+    pub max_body: usize,
+}
+
+/// What a step leaves the driver to do.
+#[derive(Debug)]
+#[must_use = "a request to send or a moment to wait for"]
+pub struct Step {
+    /// A request to send now.
+    pub transmit: Option<Outgoing>,
+    /// When to step again at the latest (`None`: only when a caller asks).
+    pub wake_at: Option<Instant>,
+}
+
+/// Failures counted towards giving up.
+#[derive(Default)]
+struct Attempts {
+    transient_in_a_row: u32,
+    gave_up: Option<Error>,
+}
+
+/// The machine shared by a driver and its callers.
+pub struct Engine {
+    machine: Mutex<TokenClient>,
+    origin: Origin,
+    cell: TokenCell,
+    attempts: Mutex<Attempts>,
+    settings: Settings,
+}
+
+impl Engine {
+    /// A machine for `config`, created now.
+    #[must_use]
+    pub fn new(config: Config, settings: Settings) -> Engine {
+        let start = Instant::now();
+        let origin = Origin::new(start);
+        Engine {
+            machine: Mutex::new(TokenClient::new(config, origin.time(start))),
+            origin,
+            cell: TokenCell::new(),
+            attempts: Mutex::new(Attempts::default()),
+            settings,
+        }
+    }
+
+    /// The driver's settings.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Now, on the machine's clock.
+    #[inline]
+    #[must_use]
+    pub fn now(&self) -> Time {
+        self.origin.time(Instant::now())
+    }
+
+    /// `time` as an `Instant` (saturating far in the future).
+    #[must_use]
+    pub fn instant(&self, time: Time) -> Instant {
+        self.origin
+            .instant(time)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365))
+    }
+
+    /// The hot path: the usable token and whether the driver needs a nudge.
+    #[inline]
+    pub fn read(&self) -> (Option<Served>, Kick) {
+        self.cell.read(self.now())
+    }
+
+    /// Why callers are being turned away, if they are.
+    #[must_use]
+    pub fn gave_up(&self) -> Option<Error> {
+        self.attempts().gave_up.clone()
+    }
+
+    /// The token's state now.
+    #[must_use]
+    pub fn state(&self) -> State {
+        let machine = self.machine();
+        State::of(&machine.state(self.now()))
+    }
+
+    /// Runs the machine until it has a request to send or nothing to do before a later moment.
+    pub fn step(&self) -> Step {
+        let mut events = Vec::new();
+        let step = {
+            let mut machine = self.machine();
+            let now = self.now();
+            if self.cell.take_demand() {
+                let _ = machine.token(now);
+            }
+            let step = loop {
+                match machine.poll(now) {
+                    Output::Transmit(transmit) => {
+                        let (id, request) = transmit.into_parts();
+                        let deadline = now.saturating_add(machine.config().request_deadline());
+                        break Step {
+                            transmit: Some(Outgoing {
+                                id,
+                                request,
+                                deadline: self.instant(deadline),
+                                max_body: machine.config().max_response_body().saturating_add(1),
+                            }),
+                            wake_at: None,
+                        };
+                    }
+                    Output::Event(event) => events.push(event),
+                    Output::Timeout(at) => {
+                        break Step {
+                            transmit: None,
+                            wake_at: Some(self.instant(at)),
+                        }
+                    }
+                    Output::Idle => {
+                        break Step {
+                            transmit: None,
+                            wake_at: None,
+                        }
+                    }
+                    // `Output` may grow; anything new is handled on the next step.
+                    #[allow(unreachable_patterns)]
+                    _ => {
+                        break Step {
+                            transmit: None,
+                            wake_at: Some(Instant::now()),
+                        }
+                    }
+                }
+            };
+            let wake_at = match &step.transmit {
+                Some(send) => Some(send.deadline),
+                None => step.wake_at,
+            };
+            self.publish(&machine, Some(wake_at));
+            step
+        };
+        self.deliver(&events);
+        step
+    }
+
+    /// Feeds the answer to a request a step returned.
+    pub fn feed(&self, id: RequestId, answer: Result<Response<Vec<u8>>, TransportError>) {
+        let mut machine = self.machine();
+        let now = self.now();
+        // An answer that came after its deadline, or for an abandoned request, is refused and
+        // changes nothing: the machine has moved on.
+        let _ = match answer {
+            Ok(response) => machine.handle_response(id, response, now),
+            Err(error) => machine.handle_transport_error(id, error, now),
+        };
+        // The driver steps again at once; the moment to wake is set then.
+        self.publish(&machine, None);
+    }
+
+    /// Reports that the API rejected `token`; see [`TokenClient::invalidate`]. Returns
+    /// whether the report was taken (false for repeats and older tokens).
+    pub fn invalidate(&self, token: TokenId) -> bool {
+        let mut machine = self.machine();
+        let taken = machine.invalidate(token, self.now());
+        if taken {
+            self.publish(&machine, Some(Some(Instant::now())));
+        }
+        taken
+    }
+
+    /// Replaces the configuration; see [`TokenClient::reconfigure`]. Clears a give-up.
+    pub fn reconfigure(&self, config: Config) {
+        let mut machine = self.machine();
+        machine.reconfigure(config, self.now());
+        *self.attempts() = Attempts::default();
+        self.publish(&machine, Some(Some(Instant::now())));
+    }
+
+    fn publish(&self, machine: &TokenClient, wake_at: Option<Option<Instant>>) {
+        let now = self.now();
+        self.cell.publish(machine.state(now).token());
+        if let Some(wake_at) = wake_at {
+            self.cell
+                .set_wake_at(wake_at.map(|at| self.origin.time(at)));
+        }
+    }
+
+    fn deliver(&self, events: &[Event]) {
+        for event in events {
+            match event {
+                Event::TokenAcquired { .. } => *self.attempts() = Attempts::default(),
+                Event::AttemptFailed { class, error, .. } => {
+                    let mut attempts = self.attempts();
+                    if *class == FailureClass::Transient {
+                        attempts.transient_in_a_row = attempts.transient_in_a_row.saturating_add(1);
+                    }
+                    if *class == FailureClass::Permanent
+                        || attempts.transient_in_a_row >= self.settings.max_attempts
+                    {
+                        attempts.gave_up = Some(Error::GaveUp {
+                            class: *class,
+                            attempts: attempts.transient_in_a_row.max(1),
+                            error: error.clone(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+            if let Some(handler) = &self.settings.on_event {
+                handler(event);
+            }
+        }
+    }
+
+    fn machine(&self) -> MutexGuard<'_, TokenClient> {
+        self.machine.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn attempts(&self) -> MutexGuard<'_, Attempts> {
+        self.attempts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("state", &self.state().name())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}

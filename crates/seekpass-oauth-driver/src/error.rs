@@ -1,0 +1,84 @@
+//! What a caller gets instead of a token.
+
+use std::fmt;
+use std::time::Duration;
+
+use seekpass_oauth::{FailureClass, TokenError};
+
+/// Why [`authorization`](crate) returned no token. The same value reaches every caller waiting
+/// at the time, and every caller after them until a token arrives or the configuration changes.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The token endpoint failed permanently (wrong credentials, scope or URL: fix the
+    /// configuration), or transiently `attempts` times in a row. The driver keeps retrying
+    /// on its back-off while callers keep asking; the first token clears this.
+    GaveUp {
+        /// Permanent, or transient past the configured attempts.
+        class: FailureClass,
+        /// Transient failures in a row (1 for a permanent failure).
+        attempts: u32,
+        /// The last failure, with what to do about it.
+        error: TokenError,
+    },
+    /// No token arrived within the configured wait and nothing failed for good: the token
+    /// endpoint is slow or unreachable. Retry later, or raise `max_wait`.
+    TimedOut {
+        /// How long the caller waited.
+        waited: Duration,
+    },
+    /// The task that drives the machine is gone: its runtime shut down.
+    DriverStopped,
+}
+
+impl Error {
+    /// Transient (worth retrying soon) or permanent (needs a configuration change).
+    #[must_use]
+    pub fn class(&self) -> FailureClass {
+        match self {
+            Error::GaveUp { class, .. } => *class,
+            Error::TimedOut { .. } | Error::DriverStopped => FailureClass::Transient,
+        }
+    }
+
+    /// The token endpoint's failure, if one was the cause.
+    #[must_use]
+    pub fn token_error(&self) -> Option<&TokenError> {
+        match self {
+            Error::GaveUp { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::GaveUp {
+                class: FailureClass::Permanent,
+                error,
+                ..
+            } => write!(f, "no token: {error}"),
+            Error::GaveUp {
+                attempts, error, ..
+            } => write!(
+                f,
+                "no token: gave up after {attempts} failed attempts in a row; the last: {error}"
+            ),
+            Error::TimedOut { waited } => write!(
+                f,
+                "no token within {:.1} s: the token endpoint is slow or unreachable",
+                waited.as_secs_f64()
+            ),
+            Error::DriverStopped => f.write_str(
+                "no token: the driver task has stopped (its runtime shut down)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.token_error().map(|e| e as _)
+    }
+}

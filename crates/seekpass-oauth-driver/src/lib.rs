@@ -1,0 +1,40 @@
+//! What the [`seekpass-oauth`](seekpass_oauth) drivers share, so each of them adds only its
+//! I/O: the blocking driver (`seekpass-oauth-blocking`) and the async one
+//! (`seekpass-oauth-async`) are thin loops around this crate. Use one of those; this crate is
+//! for writing a driver of your own.
+//!
+//! - [`Engine`]: the sans-IO machine behind a mutex. [`Engine::step`] transfers callers'
+//!   demand, polls, delivers events, counts failures towards giving up and publishes the usable
+//!   token; it returns the request to send (if any) and the moment to step again.
+//! - [`TokenCell`]: the hot path. Callers read the published token without a lock, an
+//!   allocation or a write to memory another core reads, whatever the driver is doing.
+//! - [`Error`]: what a caller gets instead of a token; [`State`]: the token's state, owned.
+//! - [`wire`]: the pieces a sender needs around the core's HTTP/1.1 codec.
+//!
+//! ```
+//! use seekpass_oauth::{Config, Credentials, Endpoint};
+//! use seekpass_oauth_driver::{Engine, Settings};
+//!
+//! let config = Config::builder(Endpoint::staging(), Credentials::new("id", "secret")).build()?;
+//! let engine = Engine::new(config, Settings::default());
+//! let (token, _kick) = engine.read(); // a caller: no token yet, demand recorded
+//! assert!(token.is_none());
+//! let step = engine.step(); // the driver: a request to send
+//! let send = step.transmit.expect("the first demand sends a request");
+//! assert_eq!(send.request.uri().path(), "/api/partner/v1/oauth/token.json");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod cell;
+mod engine;
+mod error;
+mod state;
+pub mod wire;
+
+pub use cell::{Kick, Served, TokenCell};
+pub use engine::{Engine, EventHandler, Outgoing, Settings, Step};
+pub use error::Error;
+pub use state::State;

@@ -1,0 +1,101 @@
+//! What the command prints: the token (as `export ACCESS_TOKEN=…` or one JSON object), the
+//! failure, and the events.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use seekpass_oauth::{Event, Token};
+use seekpass_oauth_blocking::Error;
+
+/// The token: a summary on stderr and `export ACCESS_TOKEN=…` on stdout, or one JSON object.
+pub fn print_token(token: &Token, state: &str, json: bool) {
+    let secret = token.access_token().expose_secret();
+    if json {
+        let mut out = serde_json::json!({
+            "ok": true,
+            "access_token": secret,
+            "token_type": "Bearer",
+            "expires_in": token.lifetime().as_secs(),
+            "scope": token.scope().to_string(),
+            "state": state,
+        });
+        if let Some(created_at) = token.created_at() {
+            out["created_at"] = created_at.into();
+        }
+        println!("{out}");
+        return;
+    }
+    eprintln!("state:      {state}");
+    eprintln!("token_type: Bearer");
+    eprintln!(
+        "expires_in: {}s (counted from when the request was sent)",
+        token.lifetime().as_secs()
+    );
+    eprintln!(
+        "scope:      {}",
+        if token.scope().is_empty() {
+            "(none)".into()
+        } else {
+            token.scope().to_string()
+        }
+    );
+    if let Some(created_at) = token.created_at() {
+        eprintln!("created_at: {created_at}");
+    }
+    println!("export ACCESS_TOKEN={secret}");
+}
+
+/// The failure: one line on stderr, or one JSON object on stdout.
+pub fn print_failure(name: &str, error: &Error, json: bool) {
+    if json {
+        let token_error = error.token_error();
+        let out = serde_json::json!({
+            "ok": false,
+            "class": error.class().to_string(),
+            "status": token_error.and_then(|e| e.status()).map(|s| s.as_u16()),
+            "error": token_error.and_then(|e| e.code()).map(|c| c.as_str().to_owned()),
+            "description": token_error.map_or_else(|| error.to_string(), ToString::to_string),
+        });
+        println!("{out}");
+    } else {
+        eprintln!("{name}: {} failure: {error}", error.class());
+    }
+}
+
+/// A line for `event`: every event while watching, otherwise only failed attempts (so a user
+/// waiting on a back-off sees why).
+pub fn describe(event: &Event, watching: bool) -> Option<String> {
+    Some(match event {
+        Event::AttemptFailed {
+            error,
+            next_attempt,
+            ..
+        } => format!("attempt failed: {error}; next attempt at {next_attempt}"),
+        _ if !watching => return None,
+        Event::TokenAcquired {
+            token,
+            lifetime,
+            scope,
+            ..
+        } => format!(
+            "acquired {token}, lifetime {}s, scope {:?}",
+            lifetime.as_secs(),
+            scope.to_string()
+        ),
+        Event::RefreshScheduled { token, at } => format!("refresh of {token} due at {at}"),
+        other => format!("{other:?}"),
+    })
+}
+
+/// Wall-clock time of day, UTC.
+pub fn timestamp() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!(
+        "{:02}:{:02}:{:02}Z",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}

@@ -1,0 +1,57 @@
+//! The configuration from the environment and the flags, with the embedded demo server when
+//! no endpoint is given.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use seekpass_oauth::{Config, ConfigBuilder, Credentials, Endpoint, Scopes};
+use seekpass_oauth_demo::DemoServer;
+
+use crate::options::Options;
+
+/// The configuration, and the demo server if one was started (keep it alive).
+pub fn configure(
+    options: &Options,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Config, Option<DemoServer>), String> {
+    let mut demo = None;
+    let builder = if let Some(url) = &options.token_url {
+        let endpoint = Endpoint::token_url(url).map_err(|e| e.to_string())?;
+        let id = env("CLIENT_ID").ok_or("CLIENT_ID is not set")?;
+        let secret = env("CLIENT_SECRET").ok_or("CLIENT_SECRET is not set")?;
+        Config::builder(endpoint, Credentials::new(id, secret))
+    } else if env("SEEK_PASS_URL").is_some() {
+        ConfigBuilder::from_env(env).map_err(|e| e.to_string())?
+    } else {
+        let server =
+            DemoServer::start(Duration::from_secs(30)).map_err(|e| format!("demo server: {e}"))?;
+        if !options.json {
+            eprintln!(
+                "DEMO: SEEK_PASS_URL is not set, so an embedded demo server answers at {} with\n      \
+                 demo credentials and 30-second tokens. Set SEEK_PASS_URL, CLIENT_ID and CLIENT_SECRET\n      \
+                 for the real endpoint.",
+                server.base_url()
+            );
+        }
+        let endpoint = Endpoint::base_url(&server.base_url()).map_err(|e| e.to_string())?;
+        let credentials = Credentials::new(
+            env("CLIENT_ID").unwrap_or_else(|| seekpass_oauth_demo::CLIENT_ID.into()),
+            env("CLIENT_SECRET").unwrap_or_else(|| seekpass_oauth_demo::CLIENT_SECRET.into()),
+        );
+        demo = Some(server);
+        Config::builder(endpoint, credentials)
+    };
+    let scopes = Scopes::parse(&options.scopes.join(" ")).map_err(|e| e.to_string())?;
+    // Each process its own refresh moment: replicas started together spread out.
+    let seed = u64::from(std::process::id())
+        ^ SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+    let config = builder
+        .scopes(scopes.iter().cloned())
+        .client_auth(options.auth)
+        .jitter_seed(seed)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok((config, demo))
+}
