@@ -1,0 +1,222 @@
+//! The blocking driver against the embedded demo server: single flight across threads,
+//! failures that reach every waiting thread, bounded waits, refresh ahead of expiry.
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use seekpass_oauth::{Config, Credentials, Endpoint, Event, FailureClass, Scope};
+use seekpass_oauth_blocking::{Error, TokenSource, UreqSender, WireSender};
+use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
+
+fn config(base: &str, secret: &str) -> Config {
+    Config::builder(
+        Endpoint::base_url(base).unwrap(),
+        Credentials::new(CLIENT_ID, secret),
+    )
+    .scope(Scope::WRITE_EDUCATION)
+    .build()
+    .unwrap()
+}
+
+fn demo(lifetime: Duration) -> (DemoServer, Config) {
+    let server = DemoServer::start(lifetime).unwrap();
+    let config = config(&server.base_url(), CLIENT_SECRET);
+    (server, config)
+}
+
+/// Runs `f` on `n` threads released together; their results.
+fn together<T: Send + 'static>(
+    n: usize,
+    f: impl Fn() -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let f = Arc::new(f);
+    let barrier = Arc::new(Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let (f, barrier) = (Arc::clone(&f), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                f()
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn fifty_threads_on_a_cold_source_cause_exactly_one_token_request() {
+    for sender in ["ureq", "wire"] {
+        let (server, config) = demo(Duration::from_secs(60));
+        let source = match sender {
+            "ureq" => TokenSource::builder(config).build(UreqSender::new()),
+            _ => TokenSource::builder(config).build(WireSender::plain_tcp()),
+        };
+        let s = source.clone();
+        let mut ids: Vec<_> = together(50, move || s.served().unwrap().token);
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "{sender}: every thread got the same token");
+        assert_eq!(server.token_requests(), 1, "{sender}");
+        for _ in 0..1000 {
+            source.authorization().unwrap();
+        }
+        assert_eq!(server.token_requests(), 1, "{sender}");
+    }
+}
+
+#[test]
+fn a_permanent_failure_reaches_every_waiting_thread_at_once() {
+    let (server, _) = demo(Duration::from_secs(60));
+    let source =
+        TokenSource::builder(config(&server.base_url(), "wrong")).build(UreqSender::new());
+    let started = Instant::now();
+    let s = source.clone();
+    for result in together(20, move || s.authorization()) {
+        let error = result.unwrap_err();
+        assert_eq!(error.class(), FailureClass::Permanent, "{error}");
+        assert!(error.to_string().contains("invalid_client"), "{error}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(server.token_requests(), 1);
+}
+
+#[test]
+fn a_server_that_never_answers_meets_the_deadline_and_the_attempt_limit() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().flatten().collect();
+        drop(held);
+    });
+    let config = config(&base, CLIENT_SECRET)
+        .to_builder()
+        .request_deadline(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let failures = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&failures);
+    let source = TokenSource::builder(config)
+        .max_attempts(2)
+        .on_event(move |e| {
+            if matches!(e, Event::AttemptFailed { .. }) {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .build(WireSender::plain_tcp());
+    let started = Instant::now();
+    let s = source.clone();
+    for result in together(10, move || s.authorization()) {
+        match result.unwrap_err() {
+            Error::GaveUp {
+                class, attempts, ..
+            } => assert_eq!((class, attempts), (FailureClass::Transient, 2)),
+            other => panic!("{other}"),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert_eq!(failures.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn the_wait_is_bounded_while_another_thread_is_stuck_sending() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().flatten().collect();
+        drop(held);
+    });
+    let config = config(&base, CLIENT_SECRET)
+        .to_builder()
+        .request_deadline(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let source = TokenSource::builder(config)
+        .max_wait(Duration::from_millis(300))
+        .build(WireSender::plain_tcp());
+    let s = source.clone();
+    let started = Instant::now();
+    let results = together(4, move || (s.authorization(), Instant::now()));
+    // The thread that sends is held by its request's deadline; the others are released at
+    // the end of their wait.
+    let released_early = results
+        .iter()
+        .filter(|(r, at)| {
+            matches!(r, Err(Error::TimedOut { .. })) && *at - started < Duration::from_secs(1)
+        })
+        .count();
+    assert_eq!(released_early, 3, "{results:?}");
+    assert!(results.iter().all(|(r, _)| r.is_err()));
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn a_busy_source_refreshes_ahead_and_no_thread_waits_after_the_first_token() {
+    // 4-second tokens: refreshed from 2 s on, served until 3.6 s.
+    let (server, config) = demo(Duration::from_secs(4));
+    let source = TokenSource::builder(config).build(UreqSender::new());
+    source.authorization().unwrap();
+    let slowest = Arc::new(Mutex::new(Duration::ZERO));
+    let seen = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+    let (s, slow, ids) = (source.clone(), Arc::clone(&slowest), Arc::clone(&seen));
+    together(4, move || {
+        let end = Instant::now() + Duration::from_secs(9);
+        let mut waited_without_a_token = Duration::ZERO;
+        while Instant::now() < end {
+            let asked = Instant::now();
+            let served = s.served().unwrap();
+            let took = asked.elapsed();
+            ids.lock().unwrap().insert(served.token);
+            // The thread that does a refresh waits for it; every other call is served at once.
+            if took > Duration::from_millis(50) {
+                waited_without_a_token += took;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut slowest = slow.lock().unwrap();
+        *slowest = (*slowest).max(waited_without_a_token);
+    });
+    let seen = seen.lock().unwrap().len();
+    assert!(seen >= 3, "{seen} tokens in 9 s of 4 s tokens");
+    assert_eq!(server.token_requests(), seen);
+    assert!(
+        *slowest.lock().unwrap() < Duration::from_secs(1),
+        "a thread waited {:?} in all",
+        slowest.lock().unwrap()
+    );
+}
+
+#[test]
+fn invalidation_fetches_one_new_token_however_many_threads_report_it() {
+    let (server, config) = demo(Duration::from_secs(60));
+    let source = TokenSource::builder(config).build(UreqSender::new());
+    let first = source.served().unwrap();
+    let s = source.clone();
+    let token = first.token;
+    let taken: usize = together(20, move || usize::from(s.invalidate(token)))
+        .into_iter()
+        .sum();
+    assert_eq!(taken, 1);
+    let s = source.clone();
+    let mut after: Vec<_> = together(20, move || s.served().unwrap().token);
+    after.dedup();
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0], first.token);
+    assert_eq!(server.token_requests(), 2);
+}
+
+#[test]
+fn reconfigure_clears_a_give_up_and_rotates_the_credentials() {
+    let (server, good) = demo(Duration::from_secs(60));
+    let bad = good
+        .to_builder()
+        .credentials(Credentials::new(CLIENT_ID, "wrong"))
+        .build()
+        .unwrap();
+    let source = TokenSource::builder(bad).build(UreqSender::new());
+    assert!(source.authorization().is_err());
+    assert_eq!(source.state().name(), "failed");
+    source.reconfigure(good);
+    assert!(source.authorization().is_ok());
+    assert_eq!(server.token_requests(), 2);
+}
