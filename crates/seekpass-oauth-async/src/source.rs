@@ -242,6 +242,7 @@ impl Shared {
         let mut timeout = self
             .timer
             .sleep_until(started + self.engine.settings().max_wait);
+        let _waiting = self.engine.waiting();
         loop {
             let changed = self.changed.listen();
             if let Some(served) = self.engine.read().0 {

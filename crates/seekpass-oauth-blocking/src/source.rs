@@ -189,6 +189,7 @@ impl Inner {
     fn wait_for_token(&self) -> Result<Served, Error> {
         let started = Instant::now();
         let give_up_at = started + self.engine.settings().max_wait;
+        let _waiting = self.engine.waiting();
         loop {
             let mut seen = *self.changed();
             if let Some(served) = self.engine.read().0 {

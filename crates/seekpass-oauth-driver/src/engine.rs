@@ -3,6 +3,7 @@
 //! publishes the usable token to the [`TokenCell`]. A driver adds only the I/O: sending the
 //! request a step returns, and waiting until the moment it names.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -88,6 +89,20 @@ pub struct Engine {
     cell: TokenCell,
     attempts: Mutex<Attempts>,
     settings: Settings,
+    /// Callers waiting for a token: demand that lasts until they are served or give up, so a
+    /// retry after a failed attempt is scheduled for them.
+    waiting: AtomicUsize,
+}
+
+/// A caller waiting for a token, from [`Engine::waiting`]; dropped when it stops waiting.
+#[derive(Debug)]
+#[must_use = "the caller counts as waiting only while this is held"]
+pub struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Engine {
@@ -102,6 +117,7 @@ impl Engine {
             cell: TokenCell::new(),
             attempts: Mutex::new(Attempts::default()),
             settings,
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -132,6 +148,13 @@ impl Engine {
         self.cell.read(self.now())
     }
 
+    /// Counts the caller as waiting for a token until the guard is dropped: while anyone waits,
+    /// every step counts as demand, so failed attempts are retried for them.
+    pub fn waiting(&self) -> Waiting<'_> {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        Waiting(&self.waiting)
+    }
+
     /// Why callers are being turned away, if they are.
     #[must_use]
     pub fn gave_up(&self) -> Option<Error> {
@@ -151,7 +174,7 @@ impl Engine {
         let step = {
             let mut machine = self.machine();
             let now = self.now();
-            if self.cell.take_demand() {
+            if self.cell.take_demand() | (self.waiting.load(Ordering::Acquire) > 0) {
                 let _ = machine.token(now);
             }
             let step = loop {

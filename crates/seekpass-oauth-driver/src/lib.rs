@@ -35,6 +35,6 @@ mod state;
 pub mod wire;
 
 pub use cell::{Kick, Served, TokenCell};
-pub use engine::{Engine, EventHandler, Outgoing, Settings, Step};
+pub use engine::{Engine, EventHandler, Outgoing, Settings, Step, Waiting};
 pub use error::Error;
 pub use state::State;

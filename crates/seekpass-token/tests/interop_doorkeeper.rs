@@ -1,39 +1,18 @@
 //! Against a real Doorkeeper, the server software behind SEEK Pass. `.ci/run` starts two
 //! (`interop/doorkeeper/server.sh`): `DOORKEEPER_URL` with two-hour tokens and
-//! `DOORKEEPER_SHORT_URL` with 20-second tokens, and builds the `seekpass-token` example
-//! (`SEEKPASS_TOKEN_BIN`). In CI a missing server fails these tests; elsewhere they say they
-//! were skipped.
-
-#[path = "../examples/common/blocking.rs"]
-mod blocking;
+//! `DOORKEEPER_SHORT_URL` with 20-second tokens. In CI a missing server fails these tests;
+//! elsewhere they say they were skipped.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use blocking::BlockingDriver;
-use seekpass_oauth::http::Request;
-use seekpass_oauth::{
-    ClientAuth, Config, Credentials, Endpoint, ErrorCode, FailureClass, Origin, Scopes, Token,
-    TokenClient,
-};
+use seekpass_oauth::{ClientAuth, Config, Credentials, Endpoint, ErrorCode, FailureClass, Scopes, Token};
+use seekpass_oauth_blocking::TokenSource;
+use seekpass_oauth_demo::interop::{server_url as server, token_info};
 
 const SPECIAL_SECRET: &str = "s+e/c=r:e%t &x";
 
-/// The server's base URL, or `None` (after saying so) outside CI.
-fn server(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("{var} is not set: .ci/run must start the Doorkeeper server")
-        }
-        _ => {
-            eprintln!("SKIPPED: {var} is not set; run `bash .ci/run` or see README (interop)");
-            None
-        }
-    }
-}
-
-fn driver(base: &str, id: &str, secret: &str, auth: ClientAuth, scopes: &str) -> BlockingDriver {
+fn source(base: &str, id: &str, secret: &str, auth: ClientAuth, scopes: &str) -> TokenSource {
     let config = Config::builder(
         Endpoint::base_url(base).unwrap(),
         Credentials::new(id, secret),
@@ -42,9 +21,7 @@ fn driver(base: &str, id: &str, secret: &str, auth: ClientAuth, scopes: &str) ->
     .client_auth(auth)
     .build()
     .unwrap();
-    let start = Instant::now();
-    let origin = Origin::new(start);
-    BlockingDriver::new(TokenClient::new(config, origin.time(start)), origin, 3)
+    TokenSource::builder(config).max_attempts(3).build_with_ureq()
 }
 
 fn fetch(
@@ -54,27 +31,9 @@ fn fetch(
     auth: ClientAuth,
     scopes: &str,
 ) -> Result<Token, (FailureClass, Option<ErrorCode>)> {
-    driver(base, id, secret, auth, scopes)
+    source(base, id, secret, auth, scopes)
         .token()
-        .map_err(|g| (g.class, g.error.code().cloned()))
-}
-
-/// `GET /api/partner/v1/oauth/token/info` with the token's header: the status and the body.
-fn token_info(base: &str, token: &Token) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let request = Request::get(format!("{base}/api/partner/v1/oauth/token/info"))
-        .header("authorization", token.authorization().clone())
-        .body(())
-        .unwrap();
-    let mut response = agent.run(request).unwrap();
-    let status = response.status().as_u16();
-    (
-        status,
-        response.body_mut().read_to_string().unwrap_or_default(),
-    )
+        .map_err(|e| (e.class(), e.token_error().and_then(|t| t.code()).cloned()))
 }
 
 #[test]
@@ -205,7 +164,7 @@ fn the_token_works_at_the_api() {
         "write.education write.microcredential",
     )
     .unwrap();
-    let (status, body) = token_info(&base, &token);
+    let (status, body) = token_info(&base, token.authorization().as_bytes()).unwrap();
     assert_eq!(status, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
@@ -214,55 +173,10 @@ fn the_token_works_at_the_api() {
     );
 }
 
-#[test]
-fn twenty_second_tokens_are_refreshed_before_the_api_sees_them_expire() {
-    let Some(base) = server("DOORKEEPER_SHORT_URL") else {
-        return;
-    };
-    let mut d = driver(
-        &base,
-        "demo-client",
-        "demo-secret",
-        ClientAuth::SecretPost,
-        "write.education",
-    );
-    let end = Instant::now() + Duration::from_secs(45);
-    let mut seen = std::collections::BTreeSet::new();
-    while Instant::now() < end {
-        let token = d.token().unwrap();
-        let (status, body) = token_info(&base, &token);
-        assert_eq!(
-            status,
-            200,
-            "the API saw an expired token ({}): {body}",
-            token.id()
-        );
-        seen.insert(token.id());
-        d.drive_for(Duration::from_millis(500)).unwrap();
-    }
-    assert!(
-        seen.len() >= 3,
-        "only {} tokens in 45 s of 20 s tokens",
-        seen.len()
-    );
-}
-
+/// Runs the command with the guide's variables and `args`; its exit code and its one line of
+/// JSON.
 fn cli(base: &str, secret: &str, args: &[&str]) -> Option<(i32, serde_json::Value)> {
-    example("SEEKPASS_TOKEN_BIN", base, secret, args)
-}
-
-/// Runs the example binary named by `var` with the guide's variables and `args`; its exit
-/// code and its one line of JSON.
-fn example(var: &str, base: &str, secret: &str, args: &[&str]) -> Option<(i32, serde_json::Value)> {
-    let bin = match std::env::var(var) {
-        Ok(b) => b,
-        Err(_) if std::env::var_os("CI").is_some() => panic!("{var} is not set"),
-        Err(_) => {
-            eprintln!("SKIPPED: {var} is not set");
-            return None;
-        }
-    };
-    let out = Command::new(bin)
+    let out = Command::new(env!("CARGO_BIN_EXE_seekpass-token"))
         .args(args)
         .env("SEEK_PASS_URL", base)
         .env("CLIENT_ID", "demo-client")
@@ -325,47 +239,4 @@ fn seekpass_token_transient_failures_exit_3() {
     assert_eq!(code, 3, "{out}");
     assert_eq!(out["class"], "transient");
     assert_eq!(out["status"], serde_json::Value::Null);
-}
-
-/// Each driver example: a token with the scopes asked for, and a permanent failure with its code.
-#[test]
-fn every_driver_against_doorkeeper() {
-    let Some(base) = server("DOORKEEPER_URL") else {
-        return;
-    };
-    let drivers = [
-        (
-            "BLOCKING_RAW_BIN",
-            "write.education write.digital_identity",
-            ("wrong", "--auth", "basic-raw"),
-            "invalid_client",
-        ),
-        (
-            "TOKIO_REQWEST_BIN",
-            "write.education",
-            ("wrong", "--auth", "post"),
-            "invalid_client",
-        ),
-        (
-            "ASYNC_STD_BIN",
-            "write.english_proficiency",
-            ("demo-secret", "--scope", "write.bogus"),
-            "invalid_scope",
-        ),
-    ];
-    for (var, scope, (secret, flag, value), code) in drivers {
-        let Some((exit, ok)) = example(var, &base, "demo-secret", &["--json", "--scope", scope])
-        else {
-            return;
-        };
-        assert_eq!(exit, 0, "{var}: {ok}");
-        assert_eq!(ok["scope"], scope, "{var}");
-        assert_eq!(ok["expires_in"], 7200, "{var}");
-        let (exit, bad) = example(var, &base, secret, &["--json", flag, value]).unwrap();
-        assert_eq!(
-            (exit, bad["error"].as_str()),
-            (2, Some(code)),
-            "{var}: {bad}"
-        );
-    }
 }

@@ -1,0 +1,83 @@
+//! Helpers for tests against a real Doorkeeper (`interop/doorkeeper/server.sh`) and the demo
+//! server: where the server is, and the API side — `token/info` and revocation — spoken with
+//! plain HTTP/1.0 over a `TcpStream`, so they share no code with the clients they check.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// The base URL in the variable `var`, or `None` (after saying so) outside CI. In CI (`CI` is
+/// set) a missing server is a failure, never a skip.
+///
+/// # Panics
+///
+/// In CI, when `var` is unset.
+#[must_use]
+pub fn server_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{var} is not set: .ci/run must start the Doorkeeper server")
+        }
+        _ => {
+            eprintln!("SKIPPED: {var} is not set; run `bash .ci/run` or interop/doorkeeper/server.sh");
+            None
+        }
+    }
+}
+
+/// `GET {base}/api/partner/v1/oauth/token/info` with `authorization` (`Bearer …`): the
+/// status and the body. 200 for a live token, 401 for a revoked or expired one.
+///
+/// # Errors
+///
+/// When the server cannot be reached.
+pub fn token_info(base: &str, authorization: &[u8]) -> std::io::Result<(u16, String)> {
+    let mut head = b"GET /api/partner/v1/oauth/token/info HTTP/1.0\r\nAuthorization: ".to_vec();
+    head.extend_from_slice(authorization);
+    head.extend_from_slice(b"\r\n");
+    exchange(base, &head, b"")
+}
+
+/// RFC 7009 revocation: `POST {base}/api/partner/v1/oauth/revoke` with `token` and the client's
+/// credentials in the form. The status (200 whether or not the token was known).
+///
+/// # Errors
+///
+/// When the server cannot be reached.
+pub fn revoke(base: &str, token: &str, client_id: &str, client_secret: &str) -> std::io::Result<u16> {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", token)
+        .append_pair("client_id", client_id)
+        .append_pair("client_secret", client_secret)
+        .finish();
+    let head = format!(
+        "POST /api/partner/v1/oauth/revoke HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    exchange(base, head.as_bytes(), body.as_bytes()).map(|(status, _)| status)
+}
+
+/// One HTTP/1.0 exchange with a plain-http `base`: the status and the body.
+fn exchange(base: &str, head: &[u8], body: &[u8]) -> std::io::Result<(u16, String)> {
+    let authority = base
+        .strip_prefix("http://")
+        .ok_or_else(|| std::io::Error::other(format!("{base}: plain http only")))?
+        .trim_end_matches('/');
+    let mut stream = TcpStream::connect(authority)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut request = head.to_vec();
+    request.extend_from_slice(format!("Host: {authority}\r\n\r\n").as_bytes());
+    request.extend_from_slice(body);
+    stream.write_all(&request)?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {text:?}")))?;
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    Ok((status, body))
+}

@@ -1,0 +1,112 @@
+//! The command as a user meets it: no setup (the embedded demo server), the output forms and
+//! the exit codes scripts rely on.
+
+use std::process::{Command, Output};
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_seekpass-token"));
+    command
+        .args(args)
+        .env_remove("SEEK_PASS_URL")
+        .env_remove("CLIENT_ID")
+        .env_remove("CLIENT_SECRET");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn with_no_setup_the_demo_server_answers_and_the_token_is_exported() {
+    let out = run(&["--scope", "write.education"], &[]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("DEMO: SEEK_PASS_URL is not set"), "{stderr}");
+    assert!(stderr.contains("scope:      write.education"), "{stderr}");
+    let line = stdout.trim();
+    let token = line.strip_prefix("export ACCESS_TOKEN=").expect(line);
+    assert_eq!(token.len(), 43, "a Doorkeeper-shaped token");
+    assert!(!stderr.contains(token), "the token goes to stdout only");
+}
+
+#[test]
+fn json_is_exactly_one_object_on_stdout() {
+    let out = run(&["--json", "--scope", "write.education write.microcredential"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["expires_in"], 30);
+    assert_eq!(json["scope"], "write.education write.microcredential");
+    assert_eq!(json["state"], "fresh");
+    assert!(json["created_at"].is_u64());
+    assert!(text(&out.stderr).is_empty(), "--json is quiet");
+}
+
+#[test]
+fn a_wrong_secret_exits_2_and_says_what_to_fix() {
+    let out = run(&[], &[("CLIENT_SECRET", "wrong")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("permanent failure"), "{stderr}");
+    assert!(stderr.contains("check CLIENT_ID and CLIENT_SECRET"), "{stderr}");
+    assert!(!stderr.contains("wrong"), "the secret is never shown: {stderr}");
+    let out = run(&["--json", "--scope", "write.bogus"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"], "invalid_scope");
+    assert_eq!(json["status"], 400);
+}
+
+#[test]
+fn transient_failures_past_max_attempts_exit_3_and_say_they_gave_up() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let env = [
+        ("SEEK_PASS_URL", base.as_str()),
+        ("CLIENT_ID", "id"),
+        ("CLIENT_SECRET", "secret"),
+    ];
+    let out = run(&["--max-attempts", "2"], &env);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("gave up after 2 failed attempts"), "{stderr}");
+    let out = run(&["--json", "--max-attempts", "1"], &env);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["class"], "transient");
+    assert_eq!(json["status"], serde_json::Value::Null);
+}
+
+#[test]
+fn bad_usage_exits_64_and_help_exits_0() {
+    for args in [&["--bogus"][..], &["--auth", "digest"], &["--max-attempts", "0"], &["--scope", "a\"b"]] {
+        let out = run(args, &[]);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {}", text(&out.stderr));
+    }
+    let out = run(&["--help"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("Exit status:"));
+    let out = run(&[], &[("SEEK_PASS_URL", "http://example.com")]);
+    assert_eq!(out.status.code(), Some(64), "plain http only to loopback");
+}
+
+#[test]
+fn watch_keeps_the_token_fresh_and_prints_each_change() {
+    // Demo tokens live 30 s and are refreshed from 15 s on: 17 s sees one refresh at least.
+    let out = run(&["--watch", "17", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    let acquired = stderr.matches("acquired").count();
+    assert!(acquired >= 2, "{stderr}");
+    assert!(stderr.contains("state fresh"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+}
