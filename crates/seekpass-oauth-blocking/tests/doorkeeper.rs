@@ -1,0 +1,123 @@
+//! The blocking driver against a real Doorkeeper (`.ci/run` starts it; see
+//! `interop/doorkeeper/server.sh`). In CI a missing server fails these tests.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use seekpass_oauth::http::{Request, Response};
+use seekpass_oauth::{Config, Credentials, Endpoint, FailureClass, RequestBody, Scope, TransportError};
+use seekpass_oauth_blocking::{Sender, TokenSource, UreqSender};
+use seekpass_oauth_demo::interop::{server_url, token_info};
+
+/// Counts the requests it sends.
+#[derive(Clone, Default)]
+struct Counting(Arc<AtomicUsize>, UreqSender);
+
+impl Sender for Counting {
+    fn send(
+        &self,
+        request: Request<RequestBody>,
+        deadline: Instant,
+        max_body: usize,
+    ) -> Result<Response<Vec<u8>>, TransportError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        self.1.send(request, deadline, max_body)
+    }
+}
+
+fn config(base: &str, secret: &str) -> Config {
+    Config::builder(
+        Endpoint::base_url(base).unwrap(),
+        Credentials::new("demo-client", secret),
+    )
+    .scope(Scope::WRITE_EDUCATION)
+    .build()
+    .unwrap()
+}
+
+fn together<T: Send + 'static>(n: usize, f: impl Fn() -> T + Send + Sync + 'static) -> Vec<T> {
+    let f = Arc::new(f);
+    let barrier = Arc::new(Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let (f, barrier) = (Arc::clone(&f), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                f()
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn fifty_threads_on_a_cold_source_cause_exactly_one_token_request() {
+    let Some(base) = server_url("DOORKEEPER_URL") else {
+        return;
+    };
+    let sender = Counting::default();
+    let source = TokenSource::builder(config(&base, "demo-secret")).build(sender.clone());
+    let s = source.clone();
+    let mut tokens: Vec<_> = together(50, move || s.served().unwrap());
+    tokens.dedup_by_key(|t| t.token);
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(sender.0.load(Ordering::SeqCst), 1);
+    let (status, body) = token_info(&base, tokens[0].authorization.as_bytes()).unwrap();
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn a_wrong_secret_reaches_every_waiting_thread_promptly() {
+    let Some(base) = server_url("DOORKEEPER_URL") else {
+        return;
+    };
+    let sender = Counting::default();
+    let source = TokenSource::builder(config(&base, "wrong")).build(sender.clone());
+    let started = Instant::now();
+    let s = source.clone();
+    for result in together(20, move || s.authorization()) {
+        let error = result.unwrap_err();
+        assert_eq!(error.class(), FailureClass::Permanent);
+        assert!(error.to_string().contains("invalid_client"), "{error}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(sender.0.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_busy_source_on_twenty_second_tokens_is_refreshed_ahead_and_every_token_is_accepted() {
+    let Some(base) = server_url("DOORKEEPER_SHORT_URL") else {
+        return;
+    };
+    let sender = Counting::default();
+    let source = TokenSource::builder(config(&base, "demo-secret")).build(sender.clone());
+    source.authorization().unwrap();
+    let seen = Arc::new(Mutex::new(BTreeSet::new()));
+    let slow = Arc::new(AtomicUsize::new(0));
+    let (s, ids, slow_calls, b) = (source.clone(), Arc::clone(&seen), Arc::clone(&slow), base.clone());
+    together(4, move || {
+        let end = Instant::now() + Duration::from_secs(45);
+        let mut checked = Instant::now();
+        while Instant::now() < end {
+            let asked = Instant::now();
+            let served = s.served().expect("a token at every call");
+            // Only the call that sends a refresh waits, for that one round trip.
+            if asked.elapsed() > Duration::from_millis(200) {
+                slow_calls.fetch_add(1, Ordering::SeqCst);
+            }
+            ids.lock().unwrap().insert(served.token);
+            if checked.elapsed() > Duration::from_secs(1) {
+                let (status, body) = token_info(&b, served.authorization.as_bytes()).unwrap();
+                assert_eq!(status, 200, "Doorkeeper refused a served token: {body}");
+                checked = Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let tokens = seen.lock().unwrap().len();
+    assert!(tokens >= 3, "{tokens} tokens in 45 s of 20 s tokens");
+    assert_eq!(sender.0.load(Ordering::SeqCst), tokens, "one request per token");
+    assert_eq!(slow.load(Ordering::SeqCst), 0, "no call waited on a refresh");
+}
