@@ -189,7 +189,10 @@ fn every_access_token(body: &[u8]) -> Vec<String> {
 /// The field serde's derive refused as repeated: its message is "duplicate field `name`".
 fn duplicated_field(error: &serde_json::Error) -> Option<&'static str> {
     let message = error.to_string();
-    let name = message.strip_prefix("duplicate field `")?.split('`').next()?;
+    let name = message
+        .strip_prefix("duplicate field `")?
+        .split('`')
+        .next()?;
     FIELDS.iter().copied().find(|field| *field == name)
 }
 
@@ -590,8 +593,14 @@ mod tests {
         assert_eq!(e.class(), crate::error::FailureClass::Permanent);
         let shown = format!("{e} {e:?}");
         assert!(shown.contains("access_token"), "{shown}");
-        assert!(!shown.contains("firstTok") && !shown.contains("secondTok"), "{shown}");
-        let e = respond(200, r#"{"access_token":"abc","expires_in":1,"expires_in":2}"#);
+        assert!(
+            !shown.contains("firstTok") && !shown.contains("secondTok"),
+            "{shown}"
+        );
+        let e = respond(
+            200,
+            r#"{"access_token":"abc","expires_in":1,"expires_in":2}"#,
+        );
         assert!(e.unwrap_err().to_string().contains("field expires_in"));
         // A repeated field the token response does not read stays harmless.
         assert!(respond(200, r#"{"access_token":"abc","foo":1,"foo":2}"#).is_ok());

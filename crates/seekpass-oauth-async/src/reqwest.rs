@@ -43,7 +43,11 @@ impl Sender for ReqwestSender {
     ) -> Result<Response<Vec<u8>>, TransportError> {
         let request = reqwest::Request::try_from(request.map(Vec::from))
             .map_err(|e| TransportError::new(TransportErrorKind::Other, e.to_string()))?;
-        let mut response = self.client.execute(request).await.map_err(transport_error)?;
+        let mut response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(transport_error)?;
         let mut builder = Response::builder().status(response.status());
         if let Some(headers) = builder.headers_mut() {
             *headers = std::mem::take(response.headers_mut());

@@ -17,7 +17,11 @@ pub trait Connect: Send + Sync + 'static {
     /// The stream.
     type Stream: AsyncRead + AsyncWrite + Unpin + Send;
     /// Connects to `host:port` (taken from the token URL).
-    fn connect(&self, host: &str, port: u16) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+    fn connect(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send;
     /// Whether the stream carries TLS (so `https` URLs are reachable).
     fn tls(&self) -> bool;
 }
@@ -33,10 +37,9 @@ impl Connect for PlainTcp {
 
     async fn connect(&self, host: &str, port: u16) -> io::Result<Self::Stream> {
         use std::net::ToSocketAddrs;
-        let address = (host, port)
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address")))?;
+        let address = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
+        })?;
         async_io::Async::<std::net::TcpStream>::connect(address).await
     }
 

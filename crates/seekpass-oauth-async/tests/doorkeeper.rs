@@ -113,7 +113,11 @@ async fn a_busy_source_on_twenty_second_tokens_never_makes_a_caller_wait() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(seen.len() >= 3, "{} tokens in 45 s of 20 s tokens", seen.len());
+    assert!(
+        seen.len() >= 3,
+        "{} tokens in 45 s of 20 s tokens",
+        seen.len()
+    );
     assert_eq!(sender.sent(), seen.len(), "one request per token");
 }
 
@@ -128,11 +132,17 @@ async fn a_revoked_token_meets_fifty_callers_through_the_middleware_and_is_repla
         .with(BearerAuth::new(source.clone()).only_for(&base.parse().unwrap()))
         .build();
     let info = format!("{base}/api/partner/v1/oauth/token/info");
-    assert_eq!(api.get(&info).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        api.get(&info).send().await.unwrap().status(),
+        StatusCode::OK
+    );
     let revoked = source.token().await.unwrap();
     assert_eq!(sender.sent(), 1);
 
-    let (b, t) = (base.clone(), revoked.access_token().expose_secret().to_owned());
+    let (b, t) = (
+        base.clone(),
+        revoked.access_token().expose_secret().to_owned(),
+    );
     let status = tokio::task::spawn_blocking(move || revoke(&b, &t, "demo-client", "demo-secret"))
         .await
         .unwrap()

@@ -48,7 +48,10 @@ async fn other_origins_never_see_the_token() {
     let source = TokenSource::builder(config).spawn(ReqwestSender::new().unwrap());
     let api = api(&source, &server.base_url());
     let status = api
-        .get(format!("{}/api/partner/v1/oauth/token/info", other.base_url()))
+        .get(format!(
+            "{}/api/partner/v1/oauth/token/info",
+            other.base_url()
+        ))
         .send()
         .await
         .unwrap()
@@ -89,10 +92,18 @@ fn only_a_refused_token_counts_as_a_rejection() {
     assert!(rejects_token(&response(401, None)));
     assert!(rejects_token(&response(
         401,
-        Some(r#"Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid""#)
+        Some(
+            r#"Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid""#
+        )
     )));
     assert!(rejects_token(&response(401, Some(r#"Bearer realm="api""#))));
-    assert!(!rejects_token(&response(401, Some(r#"Bearer error="invalid_request""#))));
-    assert!(!rejects_token(&response(403, Some(r#"Bearer error="insufficient_scope""#))));
+    assert!(!rejects_token(&response(
+        401,
+        Some(r#"Bearer error="invalid_request""#)
+    )));
+    assert!(!rejects_token(&response(
+        403,
+        Some(r#"Bearer error="insufficient_scope""#)
+    )));
     assert!(!rejects_token(&response(200, None)));
 }

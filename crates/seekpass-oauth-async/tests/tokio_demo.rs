@@ -41,7 +41,8 @@ async fn fifty_concurrent_tasks_on_a_cold_source_cause_exactly_one_token_request
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_failure_reaches_every_waiting_task_at_once() {
     let (server, config) = demo(Duration::from_secs(60));
-    let config = config.to_builder()
+    let config = config
+        .to_builder()
         .credentials(seekpass_oauth::Credentials::new("demo-client", "wrong"))
         .build()
         .unwrap();
@@ -68,7 +69,8 @@ async fn a_permanent_failure_reaches_every_waiting_task_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_never_answers_meets_the_deadline_and_the_attempt_limit() {
     let base = silent_server();
-    let config = common::config(&base, CLIENT_SECRET).to_builder()
+    let config = common::config(&base, CLIENT_SECRET)
+        .to_builder()
         .request_deadline(Duration::from_millis(300))
         .build()
         .unwrap();
@@ -96,7 +98,11 @@ async fn a_server_that_never_answers_meets_the_deadline_and_the_attempt_limit() 
         }
     }
     // Two deadlines of 0.3 s and a back-off of about a second between them.
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(
         events.count(|e| matches!(e, Event::AttemptFailed { .. })),
         2
@@ -176,7 +182,8 @@ async fn invalidation_fetches_one_new_token_however_many_report_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconfigure_clears_a_give_up_and_fetches_with_the_new_credentials() {
     let (server, good) = demo(Duration::from_secs(60));
-    let bad = good.to_builder()
+    let bad = good
+        .to_builder()
         .credentials(seekpass_oauth::Credentials::new("demo-client", "wrong"))
         .build()
         .unwrap();
@@ -202,6 +209,10 @@ async fn a_busy_source_refreshes_ahead_and_no_caller_waits_after_the_first_token
         seen.insert(served.token);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(seen.len() >= 3, "{} tokens in 9 s of 4 s tokens", seen.len());
+    assert!(
+        seen.len() >= 3,
+        "{} tokens in 9 s of 4 s tokens",
+        seen.len()
+    );
     assert_eq!(server.token_requests(), seen.len());
 }

@@ -101,12 +101,14 @@ impl TokenSource {
     /// With a usable token held this takes no lock, allocates nothing and never waits, even
     /// while another thread is refreshing. Otherwise it waits (at most the configured
     /// `max_wait`) for a token, fetching it itself if no other thread is.
+    #[inline]
     pub fn authorization(&self) -> Result<HeaderValue, Error> {
         self.served().map(|served| served.authorization)
     }
 
     /// Like [`TokenSource::authorization`], with the token's id to pass to
     /// [`TokenSource::invalidate`] if the API rejects it.
+    #[inline]
     pub fn served(&self) -> Result<Served, Error> {
         let (served, kick) = self.inner.engine.read();
         match served {
@@ -130,9 +132,15 @@ impl TokenSource {
         match self.inner.engine.state().token() {
             Some(token) if token.id() == served.token => Ok(token.clone()),
             // Replaced between the two reads: the newer one.
-            _ => self.inner.engine.state().token().cloned().ok_or(Error::TimedOut {
-                waited: Duration::ZERO,
-            }),
+            _ => self
+                .inner
+                .engine
+                .state()
+                .token()
+                .cloned()
+                .ok_or(Error::TimedOut {
+                    waited: Duration::ZERO,
+                }),
         }
     }
 

@@ -34,8 +34,12 @@ impl Connect for PlainTcp {
         let address = (host.as_str(), port)
             .to_socket_addrs()?
             .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address")))?;
-        let timeout = deadline.saturating_duration_since(Instant::now()).max(std::time::Duration::from_millis(1));
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
+            })?;
+        let timeout = deadline
+            .saturating_duration_since(Instant::now())
+            .max(std::time::Duration::from_millis(1));
         let stream = TcpStream::connect_timeout(&address, timeout)?;
         stream.set_read_timeout(Some(timeout))?;
         stream.set_write_timeout(Some(timeout))?;
@@ -77,18 +81,23 @@ impl<C: Connect> Sender for WireSender<C> {
         max_body: usize,
     ) -> Result<Response<Vec<u8>>, TransportError> {
         wire::target(request.uri(), self.connect.tls())?;
-        let mut stream = self
-            .connect
-            .connect(request.uri(), deadline)
-            .map_err(|e| TransportError::new(kind_of(&e, TransportErrorKind::Connect), e.to_string()))?;
-        let io = |e: io::Error| TransportError::new(kind_of(&e, TransportErrorKind::Io), e.to_string());
-        stream.write_all(&wire::request_bytes(&request)?).map_err(io)?;
+        let mut stream = self.connect.connect(request.uri(), deadline).map_err(|e| {
+            TransportError::new(kind_of(&e, TransportErrorKind::Connect), e.to_string())
+        })?;
+        let io =
+            |e: io::Error| TransportError::new(kind_of(&e, TransportErrorKind::Io), e.to_string());
+        stream
+            .write_all(&wire::request_bytes(&request)?)
+            .map_err(io)?;
         stream.flush().map_err(io)?;
         let mut decoder = wire::decoder(max_body);
         let mut buf = [0u8; 4096];
         loop {
             if Instant::now() >= deadline {
-                return Err(TransportError::new(TransportErrorKind::Timeout, "no answer by the request deadline"));
+                return Err(TransportError::new(
+                    TransportErrorKind::Timeout,
+                    "no answer by the request deadline",
+                ));
             }
             let n = stream.read(&mut buf).map_err(io)?;
             if let Some(response) = wire::on_read(&mut decoder, buf.get(..n).unwrap_or_default())? {

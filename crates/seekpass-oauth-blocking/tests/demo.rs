@@ -27,10 +27,7 @@ fn demo(lifetime: Duration) -> (DemoServer, Config) {
 }
 
 /// Runs `f` on `n` threads released together; their results.
-fn together<T: Send + 'static>(
-    n: usize,
-    f: impl Fn() -> T + Send + Sync + 'static,
-) -> Vec<T> {
+fn together<T: Send + 'static>(n: usize, f: impl Fn() -> T + Send + Sync + 'static) -> Vec<T> {
     let f = Arc::new(f);
     let barrier = Arc::new(Barrier::new(n));
     let threads: Vec<_> = (0..n)
@@ -68,8 +65,7 @@ fn fifty_threads_on_a_cold_source_cause_exactly_one_token_request() {
 #[test]
 fn a_permanent_failure_reaches_every_waiting_thread_at_once() {
     let (server, _) = demo(Duration::from_secs(60));
-    let source =
-        TokenSource::builder(config(&server.base_url(), "wrong")).build(UreqSender::new());
+    let source = TokenSource::builder(config(&server.base_url(), "wrong")).build(UreqSender::new());
     let started = Instant::now();
     let s = source.clone();
     for result in together(20, move || s.authorization()) {
@@ -114,7 +110,11 @@ fn a_server_that_never_answers_meets_the_deadline_and_the_attempt_limit() {
             other => panic!("{other}"),
         }
     }
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(failures.load(Ordering::SeqCst), 2);
 }
 

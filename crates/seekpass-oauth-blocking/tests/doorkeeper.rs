@@ -7,7 +7,9 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::{Request, Response};
-use seekpass_oauth::{Config, Credentials, Endpoint, FailureClass, RequestBody, Scope, TransportError};
+use seekpass_oauth::{
+    Config, Credentials, Endpoint, FailureClass, RequestBody, Scope, TransportError,
+};
 use seekpass_oauth_blocking::{Sender, TokenSource, UreqSender};
 use seekpass_oauth_demo::interop::{server_url, token_info};
 
@@ -96,7 +98,12 @@ fn a_busy_source_on_twenty_second_tokens_is_refreshed_ahead_and_every_token_is_a
     source.authorization().unwrap();
     let seen = Arc::new(Mutex::new(BTreeSet::new()));
     let slow = Arc::new(AtomicUsize::new(0));
-    let (s, ids, slow_calls, b) = (source.clone(), Arc::clone(&seen), Arc::clone(&slow), base.clone());
+    let (s, ids, slow_calls, b) = (
+        source.clone(),
+        Arc::clone(&seen),
+        Arc::clone(&slow),
+        base.clone(),
+    );
     together(4, move || {
         let end = Instant::now() + Duration::from_secs(45);
         let mut checked = Instant::now();
@@ -118,6 +125,14 @@ fn a_busy_source_on_twenty_second_tokens_is_refreshed_ahead_and_every_token_is_a
     });
     let tokens = seen.lock().unwrap().len();
     assert!(tokens >= 3, "{tokens} tokens in 45 s of 20 s tokens");
-    assert_eq!(sender.0.load(Ordering::SeqCst), tokens, "one request per token");
-    assert_eq!(slow.load(Ordering::SeqCst), 0, "no call waited on a refresh");
+    assert_eq!(
+        sender.0.load(Ordering::SeqCst),
+        tokens,
+        "one request per token"
+    );
+    assert_eq!(
+        slow.load(Ordering::SeqCst),
+        0,
+        "no call waited on a refresh"
+    );
 }

@@ -20,7 +20,9 @@ pub fn server_url(var: &str) -> Option<String> {
             panic!("{var} is not set: .ci/run must start the Doorkeeper server")
         }
         _ => {
-            eprintln!("SKIPPED: {var} is not set; run `bash .ci/run` or interop/doorkeeper/server.sh");
+            eprintln!(
+                "SKIPPED: {var} is not set; run `bash .ci/run` or interop/doorkeeper/server.sh"
+            );
             None
         }
     }
@@ -45,7 +47,12 @@ pub fn token_info(base: &str, authorization: &[u8]) -> std::io::Result<(u16, Str
 /// # Errors
 ///
 /// When the server cannot be reached.
-pub fn revoke(base: &str, token: &str, client_id: &str, client_secret: &str) -> std::io::Result<u16> {
+pub fn revoke(
+    base: &str,
+    token: &str,
+    client_id: &str,
+    client_secret: &str,
+) -> std::io::Result<u16> {
     let body: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("token", token)
         .append_pair("client_id", client_id)
@@ -78,6 +85,9 @@ fn exchange(base: &str, head: &[u8], body: &[u8]) -> std::io::Result<(u16, Strin
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {text:?}")))?;
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
     Ok((status, body))
 }

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod interop;
+pub mod load;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -154,7 +155,8 @@ fn serve(
         }
         ("POST", "/api/partner/v1/oauth/revoke") => {
             // RFC 7009 §2.2: 200 whether or not the token was known.
-            let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+            let form: HashMap<String, String> =
+                form_urlencoded::parse(&body).into_owned().collect();
             if let (Some(token), Ok(mut m)) = (form.get("token"), issued.lock()) {
                 m.remove(token);
             }

@@ -1,54 +1,68 @@
 //! The hot path: the usable token, published by whoever drives the machine and read by every
-//! caller without a lock, an allocation or a shared write.
+//! caller without a lock, an allocation or a write to memory another core reads.
 //!
-//! The driver publishes a [`Published`] snapshot under a small mutex it never holds while
-//! sending, and bumps a generation counter. A caller reads the counter (a load of a cache line
-//! that changes a few times per token lifetime) and compares it with its thread's cached copy;
-//! only when they differ does it take the mutex, once per thread per token, to copy the new
-//! snapshot. Each thread's copy of the `Authorization` value is an allocation of its own
-//! ([`Token::authorization_copy`]), so cloning it on every call touches a reference count no
-//! other thread touches: the per-call cost stays flat as cores are added.
+//! The driver publishes a snapshot (the token, when to stop serving it, when the driver must
+//! step next) under a small mutex it never holds while sending, and bumps a generation counter.
+//! A caller loads the counter (a cache line that changes a few times per token lifetime),
+//! compares it with its thread's copy of the snapshot and reads a cheap clock once (see
+//! `clock.rs`): while the
+//! generation matches and the copy's deadline has not passed, the token is served from the
+//! copy. Only a new generation takes the mutex, once per thread. Each thread's copy of the
+//! `Authorization` value is an allocation of its own ([`Token::authorization_copy`]), made
+//! once per thread per token, so cloning it touches a reference count no other core touches:
+//! the per-call cost stays flat as cores are added.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::HeaderValue;
-use seekpass_oauth::{Time, Token, TokenId};
+use seekpass_oauth::{Origin, Time, Token, TokenId};
 
-/// `Time` that never comes.
-const NEVER: u64 = u64::MAX;
+use crate::clock;
 
 /// Gives each cell an identity for the thread caches.
 static NEXT_CELL: AtomicU64 = AtomicU64::new(1);
 
 /// The cells alive now, and how many have been dropped: a thread that sees the count change
-/// drops its copies of tokens from dead cells on its next read.
+/// drops its copies of tokens from dead cells when it next copies a snapshot.
 static LIVE: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
-/// The usable token as the driver last published it (copied per thread on first use).
-struct Published {
-    token: Token,
+/// What the driver last published.
+/// Its moments are on the hot path's clock ([`clock::now`]); `serve_until` is already moved
+/// earlier by the clock's [`clock::SAFETY`] margin.
+struct Snapshot {
+    generation: u64,
+    token: Option<Token>,
+    serve_until: Duration,
+    refresh_at: Duration,
+    wake_at: Duration,
 }
 
 /// One thread's copy of one cell's snapshot.
-struct Cached {
+struct Copy {
     cell: u64,
     generation: u64,
-    token: Option<(TokenId, HeaderValue, Time)>,
+    token: Option<(TokenId, HeaderValue)>,
+    serve_until: Duration,
+    refresh_at: Duration,
+    wake_at: Duration,
+    /// Before this, with demand already recorded, the copy is served with no other check.
+    fast_until: Duration,
 }
 
-/// One thread's copies: an entry per cell it has read (a handful at most in practice).
-struct Cache {
-    entries: Vec<Cached>,
+/// One thread's copies: one per cell it has read (a handful at most in practice).
+struct Copies {
+    entries: Vec<Copy>,
     /// `DROPPED` when this thread last pruned.
     seen_dropped: u64,
 }
 
 thread_local! {
-    static CACHE: RefCell<Cache> = const {
-        RefCell::new(Cache { entries: Vec::new(), seen_dropped: 0 })
+    static COPIES: RefCell<Copies> = const {
+        RefCell::new(Copies { entries: Vec::new(), seen_dropped: 0 })
     };
 }
 
@@ -61,161 +75,185 @@ pub struct Served {
     pub authorization: HeaderValue,
 }
 
-/// The published token and the caller-side signals, shared by the driver and every caller.
-pub struct TokenCell {
-    id: u64,
-    generation: AtomicU64,
-    slot: Mutex<(u64, Option<Published>)>,
-    /// A caller asked since the driver last looked (the machine's demand, batched).
-    demand: AtomicBool,
-    /// The machine's next moment, as `Time` milliseconds: a caller who sees it passed wakes the
-    /// driver (or, without a driver task, drives).
-    wake_at: AtomicU64,
-    /// The published token's refresh moment: the first demand after it wakes the driver, so a
-    /// token that was idle at its refresh moment is refreshed as soon as it is used again.
-    refresh_at: AtomicU64,
-}
-
-/// What [`TokenCell::read`] tells the caller beyond the token.
+/// Whether the driver needs a nudge, from [`TokenCell::read`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kick {
     /// Nothing for the driver to do.
     No,
-    /// The driver should step now.
+    /// The driver should step now: there is no usable token, its moment has passed, or a
+    /// token idle at its refresh moment is in use again.
     Yes,
 }
 
+/// The published token and the callers' demand, shared by the driver and every caller.
+pub struct TokenCell {
+    id: u64,
+    origin: Origin,
+    generation: AtomicU64,
+    snapshot: Mutex<Snapshot>,
+    /// A caller asked since the driver last looked (the machine's demand, batched).
+    demand: AtomicBool,
+}
+
 impl TokenCell {
-    /// An empty cell.
+    /// An empty cell whose `Time`s count from `origin`.
     #[must_use]
-    pub fn new() -> TokenCell {
+    pub fn new(origin: Origin) -> TokenCell {
         let id = NEXT_CELL.fetch_add(1, Ordering::Relaxed);
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(id);
+        let never = clock::NEVER;
         TokenCell {
             id,
+            origin,
             generation: AtomicU64::new(0),
-            slot: Mutex::new((0, None)),
+            snapshot: Mutex::new(Snapshot {
+                generation: 0,
+                token: None,
+                serve_until: never,
+                refresh_at: never,
+                wake_at: never,
+            }),
             demand: AtomicBool::new(false),
-            wake_at: AtomicU64::new(NEVER),
-            refresh_at: AtomicU64::new(NEVER),
         }
     }
 
-    /// The hot path: records demand, returns the usable token at `now` (if any) and whether
-    /// the driver needs a nudge. No lock, no allocation and no shared write once this thread
-    /// has read the current token; a thread's first read of a new token copies it.
+    /// The hot path: records demand and returns the usable token (if any) and whether the
+    /// driver needs a nudge. Once this thread has copied the current snapshot: one atomic load,
+    /// one clock read and the clone of this thread's own copy of the header value.
     #[inline]
-    pub fn read(&self, now: Time) -> (Option<Served>, Kick) {
-        let first_demand =
-            !self.demand.load(Ordering::Relaxed) && !self.demand.swap(true, Ordering::AcqRel);
-        let ms = now.as_millis();
-        let kick = if ms >= self.wake_at.load(Ordering::Acquire)
-            || (first_demand && ms >= self.refresh_at.load(Ordering::Acquire))
-        {
-            Kick::Yes
-        } else {
-            Kick::No
-        };
-        (self.current(now), kick)
-    }
-
-    /// The usable token at `now`, without recording demand.
-    pub fn current(&self, now: Time) -> Option<Served> {
+    pub fn read(&self) -> (Option<Served>, Kick) {
         let generation = self.generation.load(Ordering::Acquire);
-        CACHE.with(|cache| {
-            let mut cache = cache.borrow_mut();
-            let dropped = DROPPED.load(Ordering::Acquire);
-            if cache.seen_dropped != dropped {
-                cache.seen_dropped = dropped;
-                let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-                cache.entries.retain(|c| live.contains(&c.cell));
-            }
-            let cache = &mut cache.entries;
-            let index = match cache.iter().position(|c| c.cell == self.id) {
-                Some(i) => i,
-                None => {
-                    cache.push(Cached {
-                        cell: self.id,
-                        generation: u64::MAX,
-                        token: None,
-                    });
-                    cache.len() - 1
+        let demanded = self.demand.load(Ordering::Relaxed);
+        COPIES.with(|copies| {
+            let mut copies = copies.borrow_mut();
+            let copy = self.copy(&mut copies, generation);
+            let now = clock::now();
+            if demanded && now < copy.fast_until {
+                if let Some((token, authorization)) = &copy.token {
+                    return (
+                        Some(Served {
+                            token: *token,
+                            authorization: authorization.clone(),
+                        }),
+                        Kick::No,
+                    );
                 }
-            };
-            let entry = &mut cache[index];
-            if entry.generation != generation {
-                let slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
-                entry.generation = slot.0;
-                entry.token = slot.1.as_ref().map(|p| {
-                    (
-                        p.token.id(),
-                        p.token.authorization_copy(),
-                        p.token.serve_until(),
-                    )
-                });
             }
-            match &entry.token {
-                Some((token, authorization, serve_until)) if now < *serve_until => Some(Served {
+            // The first demand since the driver looked, a deadline passed, or no token.
+            let first_demand = !demanded && !self.demand.swap(true, Ordering::AcqRel);
+            let served = match &copy.token {
+                Some((token, authorization)) if now < copy.serve_until => Some(Served {
                     token: *token,
                     authorization: authorization.clone(),
                 }),
                 _ => None,
-            }
+            };
+            let kick = if served.is_none()
+                || now >= copy.wake_at
+                || (first_demand && now >= copy.refresh_at)
+            {
+                Kick::Yes
+            } else {
+                Kick::No
+            };
+            (served, kick)
         })
     }
 
-    /// Publishes `token` (or that there is none) if it differs from what is published.
-    /// Returns whether anything changed.
-    pub fn publish(&self, token: Option<&Token>) -> bool {
-        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
-        let same = match (&slot.1, token) {
-            (Some(p), Some(t)) => p.token.id() == t.id(),
-            (None, None) => true,
-            _ => false,
+    /// This thread's copy of the snapshot of `generation`, brought up to date if needed.
+    #[inline]
+    fn copy<'a>(&self, copies: &'a mut Copies, generation: u64) -> &'a Copy {
+        let index = match copies.entries.iter().position(|c| c.cell == self.id) {
+            Some(i) if copies.entries[i].generation == generation => i,
+            found => self.recopy(copies, found),
         };
-        self.refresh_at.store(
-            token.map_or(NEVER, |t| t.refresh_at().as_millis()),
-            Ordering::Release,
-        );
-        if same {
+        &copies.entries[index]
+    }
+
+    /// Copies the snapshot into this thread's entry (made if missing); its index. A new token
+    /// is copied into an allocation of this thread's own; the same token is kept.
+    #[cold]
+    fn recopy(&self, copies: &mut Copies, found: Option<usize>) -> usize {
+        let snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept = found.and_then(|i| copies.entries[i].token.take());
+        let token = snapshot.token.as_ref().map(|t| match kept {
+            Some((id, authorization)) if id == t.id() => (id, authorization),
+            _ => (t.id(), t.authorization_copy()),
+        });
+        let copy = Copy {
+            cell: self.id,
+            generation: snapshot.generation,
+            token,
+            serve_until: snapshot.serve_until,
+            refresh_at: snapshot.refresh_at,
+            wake_at: snapshot.wake_at,
+            fast_until: snapshot.serve_until.min(snapshot.wake_at),
+        };
+        drop(snapshot);
+        let dropped = DROPPED.load(Ordering::Acquire);
+        if copies.seen_dropped != dropped {
+            copies.seen_dropped = dropped;
+            let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+            copies.entries.retain(|c| live.contains(&c.cell));
+        }
+        match copies.entries.iter().position(|c| c.cell == self.id) {
+            Some(i) => {
+                copies.entries[i] = copy;
+                i
+            }
+            None => {
+                copies.entries.push(copy);
+                copies.entries.len() - 1
+            }
+        }
+    }
+
+    /// Publishes the usable token (or that there is none) and, if given, the moment the driver
+    /// must step next (`Some(None)`: nothing scheduled). Returns whether the token changed.
+    pub fn publish(&self, token: Option<&Token>, wake_at: Option<Option<Instant>>) -> bool {
+        let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        let changed = snapshot.token.as_ref().map(Token::id) != token.map(Token::id);
+        let at = |t: Time| self.origin.instant(t).map_or(clock::NEVER, clock::at);
+        let never = clock::NEVER;
+        let serve_until =
+            token.map_or(never, |t| at(t.serve_until()).saturating_sub(clock::SAFETY));
+        let refresh_at = token.map_or(never, |t| at(t.refresh_at()));
+        let wake_at = wake_at.map_or(snapshot.wake_at, |w| w.map_or(never, clock::at));
+        if !changed
+            && (serve_until, refresh_at, wake_at)
+                == (snapshot.serve_until, snapshot.refresh_at, snapshot.wake_at)
+        {
             return false;
         }
-        slot.1 = token.map(|t| Published { token: t.clone() });
-        slot.0 = slot.0.wrapping_add(1);
-        self.generation.store(slot.0, Ordering::Release);
-        true
+        if changed {
+            snapshot.token = token.cloned();
+        }
+        snapshot.serve_until = serve_until;
+        snapshot.refresh_at = refresh_at;
+        snapshot.wake_at = wake_at;
+        snapshot.generation = snapshot.generation.wrapping_add(1);
+        self.generation
+            .store(snapshot.generation, Ordering::Release);
+        changed
     }
 
     /// Takes the demand recorded since the last call.
     pub fn take_demand(&self) -> bool {
         self.demand.swap(false, Ordering::AcqRel)
     }
-
-    /// Records the machine's next moment (`None`: nothing scheduled).
-    pub fn set_wake_at(&self, at: Option<Time>) {
-        self.wake_at
-            .store(at.map_or(NEVER, Time::as_millis), Ordering::Release);
-    }
-
-}
-
-impl Default for TokenCell {
-    fn default() -> Self {
-        TokenCell::new()
-    }
 }
 
 impl Drop for TokenCell {
-    /// Other threads drop their copies on their next read of any cell (or when they exit);
+    /// Other threads drop their copies when they next copy a snapshot (or when they exit);
     /// this thread drops its copy now.
     fn drop(&mut self) {
         LIVE.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|id| *id != self.id);
         DROPPED.fetch_add(1, Ordering::AcqRel);
-        let _ = CACHE.try_with(|cache| {
-            if let Ok(mut cache) = cache.try_borrow_mut() {
-                cache.entries.retain(|c| c.cell != self.id);
+        let _ = COPIES.try_with(|copies| {
+            if let Ok(mut copies) = copies.try_borrow_mut() {
+                copies.entries.retain(|c| c.cell != self.id);
             }
         });
     }

@@ -114,7 +114,7 @@ impl Engine {
         Engine {
             machine: Mutex::new(TokenClient::new(config, origin.time(start))),
             origin,
-            cell: TokenCell::new(),
+            cell: TokenCell::new(origin),
             attempts: Mutex::new(Attempts::default()),
             settings,
             waiting: AtomicUsize::new(0),
@@ -145,7 +145,7 @@ impl Engine {
     /// The hot path: the usable token and whether the driver needs a nudge.
     #[inline]
     pub fn read(&self) -> (Option<Served>, Kick) {
-        self.cell.read(self.now())
+        self.cell.read()
     }
 
     /// Counts the caller as waiting for a token until the guard is dropped: while anyone waits,
@@ -193,16 +193,20 @@ impl Engine {
                         };
                     }
                     Output::Event(event) => events.push(event),
+                    // The machine refreshes only if the token was asked for since its request,
+                    // and callers record demand in the cell, not in the machine: so the driver
+                    // also steps at the refresh moment, to hand the machine that demand.
                     Output::Timeout(at) => {
                         break Step {
                             transmit: None,
-                            wake_at: Some(self.instant(at)),
+                            wake_at: refresh_first(&machine, now, Some(at))
+                                .map(|at| self.instant(at)),
                         }
                     }
                     Output::Idle => {
                         break Step {
                             transmit: None,
-                            wake_at: None,
+                            wake_at: refresh_first(&machine, now, None).map(|at| self.instant(at)),
                         }
                     }
                     // `Output` may grow; anything new is handled on the next step.
@@ -260,12 +264,8 @@ impl Engine {
     }
 
     fn publish(&self, machine: &TokenClient, wake_at: Option<Option<Instant>>) {
-        let now = self.now();
-        self.cell.publish(machine.state(now).token());
-        if let Some(wake_at) = wake_at {
-            self.cell
-                .set_wake_at(wake_at.map(|at| self.origin.time(at)));
-        }
+        self.cell
+            .publish(machine.state(self.now()).token(), wake_at);
     }
 
     fn deliver(&self, events: &[Event]) {
@@ -283,7 +283,7 @@ impl Engine {
                         attempts.gave_up = Some(Error::GaveUp {
                             class: *class,
                             attempts: attempts.transient_in_a_row.max(1),
-                            error: error.clone(),
+                            error: Box::new(error.clone()),
                         });
                     }
                 }
@@ -301,6 +301,19 @@ impl Engine {
 
     fn attempts(&self) -> MutexGuard<'_, Attempts> {
         self.attempts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The earlier of `at` and the usable token's refresh moment, if that is still to come.
+fn refresh_first(machine: &TokenClient, now: Time, at: Option<Time>) -> Option<Time> {
+    let refresh = machine
+        .state(now)
+        .token()
+        .map(|t| t.refresh_at())
+        .filter(|r| *r > now);
+    match (at, refresh) {
+        (Some(a), Some(r)) => Some(a.min(r)),
+        (a, r) => a.or(r),
     }
 }
 

@@ -18,8 +18,8 @@ pub enum Error {
         class: FailureClass,
         /// Transient failures in a row (1 for a permanent failure).
         attempts: u32,
-        /// The last failure, with what to do about it.
-        error: TokenError,
+        /// The last failure, with what to do about it (boxed: the hot path returns this type).
+        error: Box<TokenError>,
     },
     /// No token arrived within the configured wait and nothing failed for good: the token
     /// endpoint is slow or unreachable. Retry later, or raise `max_wait`.
@@ -45,7 +45,7 @@ impl Error {
     #[must_use]
     pub fn token_error(&self) -> Option<&TokenError> {
         match self {
-            Error::GaveUp { error, .. } => Some(error),
+            Error::GaveUp { error, .. } => Some(error.as_ref()),
             _ => None,
         }
     }
@@ -70,15 +70,18 @@ impl fmt::Display for Error {
                 "no token within {:.1} s: the token endpoint is slow or unreachable",
                 waited.as_secs_f64()
             ),
-            Error::DriverStopped => f.write_str(
-                "no token: the driver task has stopped (its runtime shut down)",
-            ),
+            Error::DriverStopped => {
+                f.write_str("no token: the driver task has stopped (its runtime shut down)")
+            }
         }
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.token_error().map(|e| e as _)
+        match self {
+            Error::GaveUp { error, .. } => Some(error.as_ref()),
+            _ => None,
+        }
     }
 }

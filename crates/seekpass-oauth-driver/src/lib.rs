@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 mod cell;
+mod clock;
 mod engine;
 mod error;
 mod state;

@@ -25,7 +25,10 @@ fn with_no_setup_the_demo_server_answers_and_the_token_is_exported() {
     let out = run(&["--scope", "write.education"], &[]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("DEMO: SEEK_PASS_URL is not set"), "{stderr}");
+    assert!(
+        stderr.contains("DEMO: SEEK_PASS_URL is not set"),
+        "{stderr}"
+    );
     assert!(stderr.contains("scope:      write.education"), "{stderr}");
     let line = stdout.trim();
     let token = line.strip_prefix("export ACCESS_TOKEN=").expect(line);
@@ -35,7 +38,10 @@ fn with_no_setup_the_demo_server_answers_and_the_token_is_exported() {
 
 #[test]
 fn json_is_exactly_one_object_on_stdout() {
-    let out = run(&["--json", "--scope", "write.education write.microcredential"], &[]);
+    let out = run(
+        &["--json", "--scope", "write.education write.microcredential"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
@@ -55,8 +61,14 @@ fn a_wrong_secret_exits_2_and_says_what_to_fix() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("permanent failure"), "{stderr}");
-    assert!(stderr.contains("check CLIENT_ID and CLIENT_SECRET"), "{stderr}");
-    assert!(!stderr.contains("wrong"), "the secret is never shown: {stderr}");
+    assert!(
+        stderr.contains("check CLIENT_ID and CLIENT_SECRET"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong"),
+        "the secret is never shown: {stderr}"
+    );
     let out = run(&["--json", "--scope", "write.bogus"], &[]);
     assert_eq!(out.status.code(), Some(2));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -87,9 +99,19 @@ fn transient_failures_past_max_attempts_exit_3_and_say_they_gave_up() {
 
 #[test]
 fn bad_usage_exits_64_and_help_exits_0() {
-    for args in [&["--bogus"][..], &["--auth", "digest"], &["--max-attempts", "0"], &["--scope", "a\"b"]] {
+    for args in [
+        &["--bogus"][..],
+        &["--auth", "digest"],
+        &["--max-attempts", "0"],
+        &["--scope", "a\"b"],
+    ] {
         let out = run(args, &[]);
-        assert_eq!(out.status.code(), Some(64), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(64),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
     }
     let out = run(&["--help"], &[]);
     assert_eq!(out.status.code(), Some(0));

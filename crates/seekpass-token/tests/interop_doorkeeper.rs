@@ -6,7 +6,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use seekpass_oauth::{ClientAuth, Config, Credentials, Endpoint, ErrorCode, FailureClass, Scopes, Token};
+use seekpass_oauth::{
+    ClientAuth, Config, Credentials, Endpoint, ErrorCode, FailureClass, Scopes, Token,
+};
 use seekpass_oauth_blocking::TokenSource;
 use seekpass_oauth_demo::interop::{server_url as server, token_info};
 
@@ -21,7 +23,9 @@ fn source(base: &str, id: &str, secret: &str, auth: ClientAuth, scopes: &str) ->
     .client_auth(auth)
     .build()
     .unwrap();
-    TokenSource::builder(config).max_attempts(3).build_with_ureq()
+    TokenSource::builder(config)
+        .max_attempts(3)
+        .build_with_ureq()
 }
 
 fn fetch(
