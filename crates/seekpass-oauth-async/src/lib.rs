@@ -66,7 +66,7 @@ pub use middleware::{rejects_token, BearerAuth};
 #[cfg(feature = "reqwest")]
 pub use reqwest::ReqwestSender;
 pub use sender::Sender;
-pub use source::{Builder, Driver, TokenSource};
+pub use source::{Builder, Driver, FromServed, TokenFuture, TokenSource};
 #[cfg(feature = "smol")]
 pub use timer::AsyncIoTimer;
 #[cfg(feature = "tokio")]

@@ -2,6 +2,7 @@
 //! does the machine's I/O.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -64,6 +65,69 @@ impl Future for Driver {
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Driver").finish_non_exhaustive()
+    }
+}
+
+/// The answer of [`TokenSource::authorization`] or [`TokenSource::served`]: ready at once
+/// with a usable token held; otherwise it waits for the driver (boxing that wait, so the
+/// ready case stays small and allocation-free).
+#[must_use = "futures do nothing unless awaited"]
+pub struct TokenFuture<'a, T> {
+    ready: Option<Served>,
+    wait: Option<Pin<Box<dyn Future<Output = Result<Served, Error>> + Send + 'a>>>,
+    shared: &'a Shared,
+    output: PhantomData<fn() -> T>,
+}
+
+/// What a [`TokenFuture`] can answer with: the header value alone, or with the token's id.
+pub trait FromServed: private::Sealed {
+    /// Takes what it needs.
+    fn from_served(served: Served) -> Self;
+}
+
+impl FromServed for HeaderValue {
+    #[inline]
+    fn from_served(served: Served) -> HeaderValue {
+        served.authorization
+    }
+}
+
+impl FromServed for Served {
+    #[inline]
+    fn from_served(served: Served) -> Served {
+        served
+    }
+}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for seekpass_oauth::http::HeaderValue {}
+    impl Sealed for seekpass_oauth_driver::Served {}
+}
+
+impl<T: FromServed> Future for TokenFuture<'_, T> {
+    type Output = Result<T, Error>;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(served) = self.ready.take() {
+            return Poll::Ready(Ok(T::from_served(served)));
+        }
+        let shared = self.shared;
+        let wait = self
+            .wait
+            .get_or_insert_with(|| Box::pin(shared.wait_for_token()));
+        wait.as_mut()
+            .poll(cx)
+            .map(|result| result.map(T::from_served))
+    }
+}
+
+impl<T> std::fmt::Debug for TokenFuture<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenFuture")
+            .field("ready", &self.ready.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -148,24 +212,34 @@ impl TokenSource {
 
     /// The `Authorization` value to send with an API call: `Bearer …`, marked sensitive.
     ///
-    /// With a usable token held this returns at once: no lock, no allocation, no wait, even
-    /// while the driver is refreshing. Otherwise it waits (at most the configured `max_wait`)
-    /// for the driver's answer.
-    pub async fn authorization(&self) -> Result<HeaderValue, Error> {
-        self.served().await.map(|served| served.authorization)
+    /// With a usable token held the future is ready at once: no lock, no allocation, no wait,
+    /// even while the driver is refreshing. Otherwise it waits (at most the configured
+    /// `max_wait`) for the driver's answer.
+    #[inline]
+    pub fn authorization(&self) -> TokenFuture<'_, HeaderValue> {
+        self.future()
     }
 
     /// Like [`TokenSource::authorization`], with the token's id to pass to
     /// [`TokenSource::invalidate`] if the API rejects it.
-    pub async fn served(&self) -> Result<Served, Error> {
+    #[inline]
+    pub fn served(&self) -> TokenFuture<'_, Served> {
+        self.future()
+    }
+
+    /// Reads the cell now; the wait, if any, happens when the future is polled.
+    #[inline]
+    fn future<T: FromServed>(&self) -> TokenFuture<'_, T> {
         let shared = &self.handle.shared;
         let (served, kick) = shared.engine.read();
-        if kick == Kick::Yes {
+        if kick == Kick::Yes && served.is_some() {
             shared.wake.notify(1);
         }
-        match served {
-            Some(served) => Ok(served),
-            None => shared.wait_for_token().await,
+        TokenFuture {
+            ready: served,
+            wait: None,
+            shared,
+            output: PhantomData,
         }
     }
 
