@@ -55,7 +55,9 @@
 //!
 //! A long-running service runs the inner loop in a task of its own, woken at each
 //! [`Output::Timeout`] and whenever [`TokenClient::poll_needed`] turns true after a call to
-//! [`TokenClient::token`]; callers share the machine behind a mutex.
+//! [`TokenClient::token`]. The driver crates do exactly that, with a lock-free hot path:
+//! `seekpass-oauth-blocking` for threads and `seekpass-oauth-async` for tokio, smol and
+//! async-std; the `seekpass-token` command is built on the first.
 //!
 //! # States
 //!

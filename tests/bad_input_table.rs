@@ -22,7 +22,11 @@ fn rows(readme: &str) -> Vec<&str> {
 fn references(row: &str) -> Vec<(&str, &str)> {
     row.split('`')
         .filter_map(|part| part.split_once(".rs::"))
-        .filter(|(path, _)| path.starts_with("tests/") || path.starts_with("src/"))
+        .filter(|(path, _)| {
+            ["tests/", "src/", "crates/"]
+                .iter()
+                .any(|root| path.starts_with(root))
+        })
         .collect()
 }
 
