@@ -68,13 +68,16 @@ impl std::fmt::Debug for Driver {
     }
 }
 
+/// A caller's wait for the driver, boxed so a ready [`TokenFuture`] stays small.
+type Waiting<'a> = Pin<Box<dyn Future<Output = Result<Served, Error>> + Send + 'a>>;
+
 /// The answer of [`TokenSource::authorization`] or [`TokenSource::served`]: ready at once
 /// with a usable token held; otherwise it waits for the driver (boxing that wait, so the
 /// ready case stays small and allocation-free).
 #[must_use = "futures do nothing unless awaited"]
 pub struct TokenFuture<'a, T> {
     ready: Option<Served>,
-    wait: Option<Pin<Box<dyn Future<Output = Result<Served, Error>> + Send + 'a>>>,
+    wait: Option<Waiting<'a>>,
     shared: &'a Shared,
     output: PhantomData<fn() -> T>,
 }

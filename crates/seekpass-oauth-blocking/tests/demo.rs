@@ -220,3 +220,29 @@ fn reconfigure_clears_a_give_up_and_rotates_the_credentials() {
     assert!(source.authorization().is_ok());
     assert_eq!(server.token_requests(), 2);
 }
+
+#[test]
+fn a_revoked_token_met_by_fifty_threads_is_replaced_once() {
+    let (server, config) = demo(Duration::from_secs(600));
+    let base = server.base_url();
+    let source = TokenSource::builder(config).build(UreqSender::new());
+    source.authorization().unwrap();
+    server.revoke_all();
+    let s = source.clone();
+    let statuses = together(50, move || {
+        let served = s.served().unwrap();
+        let info = |h: &seekpass_oauth::http::HeaderValue| {
+            seekpass_oauth_demo::interop::token_info(&base, h.as_bytes())
+                .unwrap()
+                .0
+        };
+        let first = info(&served.authorization);
+        if first != 401 {
+            return first;
+        }
+        s.invalidate(served.token);
+        info(&s.served().unwrap().authorization)
+    });
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(server.token_requests(), 2, "one new token for fifty 401s");
+}

@@ -136,3 +136,39 @@ fn a_busy_source_on_twenty_second_tokens_is_refreshed_ahead_and_every_token_is_a
         "no call waited on a refresh"
     );
 }
+
+#[test]
+fn a_revoked_token_met_by_fifty_threads_is_replaced_once() {
+    let Some(base) = server_url("DOORKEEPER_URL") else {
+        return;
+    };
+    let sender = Counting::default();
+    let source = TokenSource::builder(config(&base, "demo-secret")).build(sender.clone());
+    let revoked = source.token().unwrap();
+    let status = seekpass_oauth_demo::interop::revoke(
+        &base,
+        revoked.access_token().expose_secret(),
+        "demo-client",
+        "demo-secret",
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let (s, b) = (source.clone(), base.clone());
+    let statuses = together(50, move || {
+        // What an API client does: the call, and after a 401 for the token, one retry.
+        let served = s.served().unwrap();
+        let (status, _) = token_info(&b, served.authorization.as_bytes()).unwrap();
+        if status != 401 {
+            return status;
+        }
+        s.invalidate(served.token);
+        let served = s.served().unwrap();
+        token_info(&b, served.authorization.as_bytes()).unwrap().0
+    });
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        sender.0.load(Ordering::SeqCst),
+        2,
+        "one invalidation, one new token"
+    );
+}
