@@ -3,33 +3,22 @@
 
 mod common;
 
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use common::{demo, silent_server};
 use seekpass_oauth::FailureClass;
 use seekpass_oauth_async::{Error, TokenSource, WireSender};
+use seekpass_oauth_demo::load::together;
 use seekpass_oauth_demo::CLIENT_SECRET;
 
-/// The driver on a thread of its own under async-io's `block_on`; `n` callers on their own
-/// threads, released together. Their results.
+/// `n` callers on threads of their own, released together; their results.
 fn run<T: Send + 'static>(
     source: &TokenSource,
     n: usize,
     call: impl Fn(TokenSource) -> T + Send + Sync + 'static,
 ) -> Vec<T> {
-    let call = Arc::new(call);
-    let barrier = Arc::new(Barrier::new(n));
-    let threads: Vec<_> = (0..n)
-        .map(|_| {
-            let (call, barrier, source) = (Arc::clone(&call), Arc::clone(&barrier), source.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                call(source)
-            })
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).collect()
+    let source = source.clone();
+    together(n, move || call(source.clone()))
 }
 
 #[test]

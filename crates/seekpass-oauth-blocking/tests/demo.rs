@@ -3,11 +3,12 @@
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::{Config, Credentials, Endpoint, Event, FailureClass, Scope};
 use seekpass_oauth_blocking::{Error, TokenSource, UreqSender, WireSender};
+use seekpass_oauth_demo::load::together;
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
 
 fn config(base: &str, secret: &str) -> Config {
@@ -24,22 +25,6 @@ fn demo(lifetime: Duration) -> (DemoServer, Config) {
     let server = DemoServer::start(lifetime).unwrap();
     let config = config(&server.base_url(), CLIENT_SECRET);
     (server, config)
-}
-
-/// Runs `f` on `n` threads released together; their results.
-fn together<T: Send + 'static>(n: usize, f: impl Fn() -> T + Send + Sync + 'static) -> Vec<T> {
-    let f = Arc::new(f);
-    let barrier = Arc::new(Barrier::new(n));
-    let threads: Vec<_> = (0..n)
-        .map(|_| {
-            let (f, barrier) = (Arc::clone(&f), Arc::clone(&barrier));
-            std::thread::spawn(move || {
-                barrier.wait();
-                f()
-            })
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).collect()
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::{Request, Response};
@@ -12,6 +12,7 @@ use seekpass_oauth::{
 };
 use seekpass_oauth_blocking::{Sender, TokenSource, UreqSender};
 use seekpass_oauth_demo::interop::{server_url, token_info};
+use seekpass_oauth_demo::load::together;
 
 /// Counts the requests it sends.
 #[derive(Clone, Default)]
@@ -37,21 +38,6 @@ fn config(base: &str, secret: &str) -> Config {
     .scope(Scope::WRITE_EDUCATION)
     .build()
     .unwrap()
-}
-
-fn together<T: Send + 'static>(n: usize, f: impl Fn() -> T + Send + Sync + 'static) -> Vec<T> {
-    let f = Arc::new(f);
-    let barrier = Arc::new(Barrier::new(n));
-    let threads: Vec<_> = (0..n)
-        .map(|_| {
-            let (f, barrier) = (Arc::clone(&f), Arc::clone(&barrier));
-            std::thread::spawn(move || {
-                barrier.wait();
-                f()
-            })
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).collect()
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Load for the drivers' benchmarks: the same call on every core at once.
+//! Load for the drivers' tests and benchmarks: many callers at once.
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -7,6 +7,34 @@ use std::time::{Duration, Instant};
 #[must_use]
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+/// Runs `f` on `n` threads released together (a barrier), and returns their results in
+/// order: the way tests make fifty callers arrive at once.
+///
+/// # Panics
+///
+/// When a thread panics (a failed assertion inside `f`).
+pub fn together<T, F>(n: usize, f: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn() -> T + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    let barrier = Arc::new(Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let (f, barrier) = (Arc::clone(&f), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                f()
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        .collect()
 }
 
 /// Runs `call` `iters` times on each of `threads` threads released together, and returns the
