@@ -258,16 +258,42 @@ impl fmt::Display for ResponseProblem {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
-    /// Could not connect (DNS, refused, unreachable).
+    /// Could not connect, for a reason not named below (unreachable, reset while connecting).
     Connect,
-    /// The TLS handshake or session failed.
+    /// The host name does not resolve. Transient: DNS can come back.
+    Dns,
+    /// Nothing accepts connections at that address and port. Transient.
+    ConnectionRefused,
+    /// The TLS handshake or session failed for a reason other than the certificate.
     Tls,
+    /// The server's certificate is not trusted: signed by a CA the client does not trust (a
+    /// TLS-inspecting proxy's, say), expired, or for another name. **Permanent**: retrying
+    /// cannot help until the trust configuration or the URL changes.
+    Certificate,
+    /// The proxy refused to open the tunnel (`CONNECT` answered with an error). Transient.
+    ProxyRefused,
+    /// The proxy asks for credentials (`407`). **Permanent** until they are configured.
+    ProxyAuthRequired,
     /// Reading or writing failed, or the connection closed early.
     Io,
     /// The caller's own timeout fired.
     Timeout,
     /// Anything else.
     Other,
+}
+
+impl TransportErrorKind {
+    /// Transient, or permanent for a certificate that is not trusted and a proxy that wants
+    /// credentials: those need a change of configuration, not another attempt.
+    #[must_use]
+    pub fn class(self) -> FailureClass {
+        match self {
+            TransportErrorKind::Certificate | TransportErrorKind::ProxyAuthRequired => {
+                FailureClass::Permanent
+            }
+            _ => FailureClass::Transient,
+        }
+    }
 }
 
 /// A failure of the caller's transport, fed to
@@ -305,14 +331,37 @@ impl TransportError {
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            TransportErrorKind::Connect => "connect",
-            TransportErrorKind::Tls => "tls",
-            TransportErrorKind::Io => "i/o",
-            TransportErrorKind::Timeout => "timeout",
-            TransportErrorKind::Other => "transport",
-        };
-        write!(f, "{kind} error: {}", self.detail)
+        let detail = &self.detail;
+        match self.kind {
+            TransportErrorKind::Connect => write!(f, "connect error: {detail}"),
+            TransportErrorKind::Dns => write!(
+                f,
+                "the host name does not resolve ({detail}): check the URL (SEEK_PASS_URL) and this machine's DNS"
+            ),
+            TransportErrorKind::ConnectionRefused => write!(
+                f,
+                "connection refused ({detail}): nothing accepts connections at that address and port"
+            ),
+            TransportErrorKind::Tls => write!(f, "tls error: {detail}"),
+            TransportErrorKind::Certificate => write!(
+                f,
+                "the server's certificate is not trusted ({detail}): it is expired, for another \
+                 name, or signed by a CA this client does not trust, such as a TLS-inspecting \
+                 proxy's; check the URL, or make that CA trusted"
+            ),
+            TransportErrorKind::ProxyRefused => write!(
+                f,
+                "the proxy refused the tunnel ({detail}): check HTTPS_PROXY and NO_PROXY"
+            ),
+            TransportErrorKind::ProxyAuthRequired => write!(
+                f,
+                "the proxy asks for credentials ({detail}): put them in the proxy URL, \
+                 http://user:password@proxy:port"
+            ),
+            TransportErrorKind::Io => write!(f, "i/o error: {detail}"),
+            TransportErrorKind::Timeout => write!(f, "timed out: {detail}"),
+            TransportErrorKind::Other => write!(f, "transport error: {detail}"),
+        }
     }
 }
 
@@ -415,9 +464,8 @@ impl TokenError {
             TokenError::BodyTooLarge { status, .. } => {
                 status.is_success() || transient_status(*status)
             }
-            TokenError::Transport(_)
-            | TokenError::DeadlineExceeded { .. }
-            | TokenError::RejectedTokenReissued => true,
+            TokenError::Transport(e) => e.kind().class() == FailureClass::Transient,
+            TokenError::DeadlineExceeded { .. } | TokenError::RejectedTokenReissued => true,
         };
         if transient {
             FailureClass::Transient
@@ -535,6 +583,9 @@ impl fmt::Display for TokenError {
                 f,
                 "HTTP {status} with a body over the {limit}-byte limit; not parsed"
             ),
+            TokenError::Transport(e) if e.kind().class() == FailureClass::Permanent => {
+                write!(f, "{e}; retrying only after a long back-off")
+            }
             TokenError::Transport(e) => write!(f, "{e}; retrying with back-off"),
             TokenError::DeadlineExceeded { after } => write!(
                 f,
@@ -581,6 +632,46 @@ mod tests {
             status: StatusCode::from_u16(code).unwrap(),
             www_authenticate: None,
             excerpt: None,
+        }
+    }
+
+    #[test]
+    fn transport_kinds_say_what_failed_and_only_trust_and_proxy_credentials_are_permanent() {
+        let says = |kind, words: &[&str]| {
+            let e = TokenError::Transport(TransportError::new(kind, "the detail"));
+            let text = e.to_string();
+            for w in words.iter().chain(&["the detail"]) {
+                assert!(text.contains(w), "{kind:?}: {text}");
+            }
+            e.class()
+        };
+        use TransportErrorKind as K;
+        assert_eq!(
+            says(K::Dns, &["does not resolve", "SEEK_PASS_URL"]),
+            FailureClass::Transient
+        );
+        assert_eq!(
+            says(K::ConnectionRefused, &["connection refused"]),
+            FailureClass::Transient
+        );
+        assert_eq!(says(K::Timeout, &["timed out"]), FailureClass::Transient);
+        assert_eq!(
+            says(K::ProxyRefused, &["proxy refused", "NO_PROXY"]),
+            FailureClass::Transient
+        );
+        assert_eq!(
+            says(K::Certificate, &["not trusted", "CA", "long back-off"]),
+            FailureClass::Permanent
+        );
+        assert_eq!(
+            says(K::ProxyAuthRequired, &["credentials", "user:password@"]),
+            FailureClass::Permanent
+        );
+        for kind in [K::Connect, K::Tls, K::Io, K::Other] {
+            assert_eq!(
+                says(kind, &["retrying with back-off"]),
+                FailureClass::Transient
+            );
         }
     }
 

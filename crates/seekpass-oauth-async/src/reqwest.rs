@@ -5,6 +5,8 @@ use std::time::Duration;
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{RequestBody, TransportError, TransportErrorKind};
 
+use seekpass_oauth_driver::transport;
+
 use crate::Sender;
 
 /// Sends with a reqwest client that leaves redirects and error statuses to the machine.
@@ -67,20 +69,13 @@ impl Sender for ReqwestSender {
 }
 
 fn transport_error(e: reqwest::Error) -> TransportError {
-    let kind = if e.is_timeout() {
+    let otherwise = if e.is_timeout() {
         TransportErrorKind::Timeout
     } else if e.is_connect() {
         TransportErrorKind::Connect
     } else {
         TransportErrorKind::Io
     };
-    // reqwest's Display stops at its own layer; the cause says what went wrong.
-    let mut detail = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    TransportError::new(kind, detail)
+    // reqwest's Display stops at its own layer; the causes say what went wrong.
+    transport::from_chain(&e, otherwise)
 }

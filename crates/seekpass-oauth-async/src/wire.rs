@@ -7,7 +7,7 @@ use std::io;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{RequestBody, TransportError, TransportErrorKind};
-use seekpass_oauth_driver::wire;
+use seekpass_oauth_driver::{transport, wire};
 
 use crate::Sender;
 
@@ -80,12 +80,18 @@ impl<C: Connect> Sender for WireSender<C> {
         let (host, port) = wire::target(request.uri(), self.connect.tls())?;
         let bytes = wire::request_bytes(&request)?;
         drop(request);
-        let mut stream = self
-            .connect
-            .connect(&host, port)
-            .await
-            .map_err(|e| TransportError::new(TransportErrorKind::Connect, e.to_string()))?;
-        let io = |e: io::Error| TransportError::new(TransportErrorKind::Io, e.to_string());
+        let mut stream = self.connect.connect(&host, port).await.map_err(|e| {
+            TransportError::new(
+                transport::io_kind(&e, TransportErrorKind::Connect),
+                e.to_string(),
+            )
+        })?;
+        let io = |e: io::Error| {
+            TransportError::new(
+                transport::io_kind(&e, TransportErrorKind::Io),
+                e.to_string(),
+            )
+        };
         stream.write_all(&bytes).await.map_err(io)?;
         stream.flush().await.map_err(io)?;
         let mut decoder = wire::decoder(max_body);

@@ -6,6 +6,8 @@ use std::time::Instant;
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{RequestBody, TransportError, TransportErrorKind};
 
+use seekpass_oauth_driver::transport;
+
 use crate::Sender;
 
 /// Sends with a ureq agent that leaves redirects and error statuses to the machine.
@@ -61,7 +63,12 @@ impl Sender for UreqSender {
         body.into_reader()
             .take(max_body as u64)
             .read_to_end(&mut bytes)
-            .map_err(|e| TransportError::new(TransportErrorKind::Io, e.to_string()))?;
+            .map_err(|e| {
+                TransportError::new(
+                    transport::io_kind(&e, TransportErrorKind::Io),
+                    e.to_string(),
+                )
+            })?;
         Ok(Response::from_parts(parts, bytes))
     }
 }
@@ -69,9 +76,10 @@ impl Sender for UreqSender {
 fn transport_error(e: ureq::Error) -> TransportError {
     let kind = match &e {
         ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
-        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
-        ureq::Error::Io(_) => TransportErrorKind::Io,
-        ureq::Error::Tls(_) => TransportErrorKind::Tls,
+        ureq::Error::HostNotFound => TransportErrorKind::Dns,
+        ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
+        ureq::Error::Io(io) => transport::io_kind(io, TransportErrorKind::Io),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportErrorKind::Tls,
         _ => TransportErrorKind::Other,
     };
     TransportError::new(kind, e.to_string())

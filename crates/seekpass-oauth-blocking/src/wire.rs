@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use seekpass_oauth::http::{Request, Response, Uri};
 use seekpass_oauth::{RequestBody, TransportError, TransportErrorKind};
-use seekpass_oauth_driver::wire;
+use seekpass_oauth_driver::{transport, wire};
 
 use crate::Sender;
 
@@ -82,10 +82,17 @@ impl<C: Connect> Sender for WireSender<C> {
     ) -> Result<Response<Vec<u8>>, TransportError> {
         wire::target(request.uri(), self.connect.tls())?;
         let mut stream = self.connect.connect(request.uri(), deadline).map_err(|e| {
-            TransportError::new(kind_of(&e, TransportErrorKind::Connect), e.to_string())
+            TransportError::new(
+                transport::io_kind(&e, TransportErrorKind::Connect),
+                e.to_string(),
+            )
         })?;
-        let io =
-            |e: io::Error| TransportError::new(kind_of(&e, TransportErrorKind::Io), e.to_string());
+        let io = |e: io::Error| {
+            TransportError::new(
+                transport::io_kind(&e, TransportErrorKind::Io),
+                e.to_string(),
+            )
+        };
         stream
             .write_all(&wire::request_bytes(&request)?)
             .map_err(io)?;
@@ -104,12 +111,5 @@ impl<C: Connect> Sender for WireSender<C> {
                 return Ok(response);
             }
         }
-    }
-}
-
-fn kind_of(e: &io::Error, otherwise: TransportErrorKind) -> TransportErrorKind {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => TransportErrorKind::Timeout,
-        _ => otherwise,
     }
 }

@@ -9,6 +9,7 @@
 //! - [`TokenCell`]: the hot path. Callers read the published token without a lock, an
 //!   allocation or a write to memory another core reads, whatever the driver is doing.
 //! - [`Error`]: what a caller gets instead of a token; [`State`]: the token's state, owned.
+//! - [`transport`]: naming transport failures (DNS, refused, timeout) from any client's errors.
 //! - [`wire`]: the pieces a sender needs around the core's HTTP/1.1 codec.
 //!
 //! ```
@@ -33,6 +34,7 @@ mod clock;
 mod engine;
 mod error;
 mod state;
+pub mod transport;
 pub mod wire;
 
 pub use cell::{Kick, Served, TokenCell};

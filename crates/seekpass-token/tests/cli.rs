@@ -91,10 +91,31 @@ fn transient_failures_past_max_attempts_exit_3_and_say_they_gave_up() {
     let stderr = text(&out.stderr);
     let last = stderr.lines().last().unwrap_or_default();
     assert!(last.contains("gave up after 2 failed attempts"), "{stderr}");
+    assert!(
+        last.contains("connection refused"),
+        "the failure is named: {stderr}"
+    );
     let out = run(&["--json", "--max-attempts", "1"], &env);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["class"], "transient");
     assert_eq!(json["status"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_host_name_that_does_not_resolve_says_so() {
+    let env = [
+        ("SEEK_PASS_URL", "https://seekpass-test.invalid"),
+        ("CLIENT_ID", "id"),
+        ("CLIENT_SECRET", "secret"),
+    ];
+    let out = run(&["--max-attempts", "1"], &env);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the host name does not resolve"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("SEEK_PASS_URL"), "{stderr}");
 }
 
 #[test]

@@ -1,0 +1,63 @@
+//! The network failures a user meets first each say which they are, through every sender.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use seekpass_oauth::http::Request;
+use seekpass_oauth::{
+    Config, Credentials, Endpoint, Output, Time, TokenClient, TransportErrorKind,
+};
+use seekpass_oauth_blocking::{Sender, UreqSender, WireSender};
+
+/// The machine's own token request for `base`, as a driver would send it.
+fn token_request(base: &str) -> Request<seekpass_oauth::RequestBody> {
+    let config = Config::builder(Endpoint::staging(), Credentials::new("id", "secret"))
+        .build()
+        .unwrap();
+    let mut machine = TokenClient::new(config, Time::ZERO);
+    let _ = machine.token(Time::ZERO);
+    let request = match machine.poll(Time::ZERO) {
+        Output::Transmit(t) => t.into_parts().1,
+        other => panic!("{other:?}"),
+    };
+    // Sent somewhere else than the configuration allows: the sender is what is under test.
+    let (mut parts, body) = request.into_parts();
+    parts.uri = format!("{base}/t").parse().unwrap();
+    Request::from_parts(parts, body)
+}
+
+fn kind(sender: &dyn Sender, base: &str, deadline: Duration) -> (TransportErrorKind, String) {
+    let e = sender
+        .send(token_request(base), Instant::now() + deadline, 1024)
+        .unwrap_err();
+    (e.kind(), e.to_string())
+}
+
+fn closed_port() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+#[test]
+fn dns_refused_and_timeout_are_named_by_every_sender() {
+    let senders: [(&str, Box<dyn Sender>); 2] = [
+        ("ureq", Box::new(UreqSender::new())),
+        ("wire", Box::new(WireSender::plain_tcp())),
+    ];
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_base = format!("http://{}", silent.local_addr().unwrap());
+    for (name, sender) in &senders {
+        let (k, text) = kind(
+            sender.as_ref(),
+            "http://seekpass-test.invalid",
+            Duration::from_secs(5),
+        );
+        assert_eq!(k, TransportErrorKind::Dns, "{name}: {text}");
+        let base = closed_port();
+        let (k, text) = kind(sender.as_ref(), &base, Duration::from_secs(5));
+        assert_eq!(k, TransportErrorKind::ConnectionRefused, "{name}: {text}");
+        // Accepted by the kernel's backlog, never answered.
+        let (k, text) = kind(sender.as_ref(), &silent_base, Duration::from_millis(300));
+        assert_eq!(k, TransportErrorKind::Timeout, "{name}: {text}");
+    }
+}

@@ -1,0 +1,125 @@
+//! Naming transport failures the way a user needs them named: a host name that does not
+//! resolve, a refused connection and a timeout each say which they are, whatever HTTP client
+//! or socket met them.
+
+use std::error::Error as StdError;
+use std::io;
+
+use seekpass_oauth::{TransportError, TransportErrorKind};
+
+/// What std (getaddrinfo) says when a host name does not resolve; it has no `ErrorKind` of
+/// its own.
+const LOOKUP_FAILED: &str = "failed to lookup address information";
+
+/// The kind of an I/O error: `Dns`, `ConnectionRefused` or `Timeout` when it is one of
+/// those, `otherwise` when not.
+#[must_use]
+pub fn io_kind(e: &io::Error, otherwise: TransportErrorKind) -> TransportErrorKind {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => TransportErrorKind::ConnectionRefused,
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportErrorKind::Timeout,
+        _ if e.to_string().contains(LOOKUP_FAILED) => TransportErrorKind::Dns,
+        _ => otherwise,
+    }
+}
+
+/// A transport error for `e` and every error below it: the first cause that names a kind
+/// decides it (`otherwise` if none does), and the detail is the whole chain, since HTTP
+/// clients' own messages often stop at "error sending request".
+#[must_use]
+pub fn from_chain(e: &(dyn StdError + 'static), otherwise: TransportErrorKind) -> TransportError {
+    let mut kind = otherwise;
+    let mut detail = e.to_string();
+    let mut cause = Some(e);
+    let mut decided = false;
+    let mut first = true;
+    while let Some(current) = cause {
+        if !decided {
+            if let Some(io) = current.downcast_ref::<io::Error>() {
+                let k = io_kind(io, otherwise);
+                if k != otherwise {
+                    kind = k;
+                    decided = true;
+                }
+            } else if current.to_string().contains(LOOKUP_FAILED) {
+                kind = TransportErrorKind::Dns;
+                decided = true;
+            }
+        }
+        if !first {
+            let text = current.to_string();
+            if !detail.contains(&text) {
+                detail.push_str(": ");
+                detail.push_str(&text);
+            }
+        }
+        first = false;
+        cause = current.source();
+    }
+    TransportError::new(kind, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrapper(io::Error);
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("error sending request")
+        }
+    }
+    impl StdError for Wrapper {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn io_errors_are_named_by_what_failed() {
+        let kind = |e: io::Error| io_kind(&e, TransportErrorKind::Io);
+        assert_eq!(
+            kind(io::ErrorKind::ConnectionRefused.into()),
+            TransportErrorKind::ConnectionRefused
+        );
+        assert_eq!(
+            kind(io::ErrorKind::TimedOut.into()),
+            TransportErrorKind::Timeout
+        );
+        assert_eq!(
+            kind(io::ErrorKind::WouldBlock.into()),
+            TransportErrorKind::Timeout
+        );
+        assert_eq!(
+            kind(io::ErrorKind::BrokenPipe.into()),
+            TransportErrorKind::Io
+        );
+        // What std really returns for a name that does not resolve.
+        let dns = ("seekpass-test.invalid", 443)
+            .to_socket_addrs_error()
+            .expect("a .invalid name never resolves");
+        assert_eq!(kind(dns), TransportErrorKind::Dns);
+    }
+
+    #[test]
+    fn a_chain_is_named_by_its_deepest_meaningful_cause_and_shown_whole() {
+        let e = Wrapper(io::ErrorKind::ConnectionRefused.into());
+        let t = from_chain(&e, TransportErrorKind::Io);
+        assert_eq!(t.kind(), TransportErrorKind::ConnectionRefused);
+        assert!(t.detail().starts_with("error sending request: "), "{t}");
+        let e = Wrapper(io::Error::other("reset by peer"));
+        let t = from_chain(&e, TransportErrorKind::Connect);
+        assert_eq!(t.kind(), TransportErrorKind::Connect);
+        assert!(t.detail().ends_with("reset by peer"), "{t}");
+    }
+
+    trait ResolveError {
+        fn to_socket_addrs_error(&self) -> Option<io::Error>;
+    }
+    impl ResolveError for (&str, u16) {
+        fn to_socket_addrs_error(&self) -> Option<io::Error> {
+            std::net::ToSocketAddrs::to_socket_addrs(self).err()
+        }
+    }
+}
