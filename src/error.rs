@@ -347,7 +347,9 @@ impl fmt::Display for TransportError {
                 f,
                 "the server's certificate is not trusted ({detail}): it is expired, for another \
                  name, or signed by a CA this client does not trust, such as a TLS-inspecting \
-                 proxy's; check the URL, or make that CA trusted"
+                 proxy's. Check the URL; to trust that CA, install it in the system trust store, \
+                 set SSL_CERT_FILE to its PEM file, or pass that file explicitly \
+                 (seekpass-token --cacert, or the sender's CA files)"
             ),
             TransportErrorKind::ProxyRefused => write!(
                 f,
@@ -660,7 +662,16 @@ mod tests {
             FailureClass::Transient
         );
         assert_eq!(
-            says(K::Certificate, &["not trusted", "CA", "long back-off"]),
+            says(
+                K::Certificate,
+                &[
+                    "not trusted",
+                    "system trust store",
+                    "SSL_CERT_FILE",
+                    "--cacert",
+                    "long back-off"
+                ]
+            ),
             FailureClass::Permanent
         );
         assert_eq!(

@@ -64,7 +64,7 @@ mod wire;
 #[cfg(feature = "middleware")]
 pub use middleware::{rejects_token, BearerAuth};
 #[cfg(feature = "reqwest")]
-pub use reqwest::ReqwestSender;
+pub use reqwest::{ReqwestSender, ReqwestSenderError};
 pub use sender::Sender;
 pub use source::{Builder, Driver, FromServed, TokenFuture, TokenSource};
 #[cfg(feature = "smol")]

@@ -1,31 +1,57 @@
 //! Sending with reqwest 0.13 (rustls).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{RequestBody, TransportError, TransportErrorKind};
 
-use seekpass_oauth_driver::transport;
+use seekpass_oauth_driver::{transport, trust};
 
 use crate::Sender;
 
 /// Sends with a reqwest client that leaves redirects and error statuses to the machine.
+///
+/// It trusts what curl trusts (`seekpass_oauth_driver::trust`): `SSL_CERT_FILE` /
+/// `SSL_CERT_DIR`, else the system store, else the compiled-in Mozilla roots, plus any CA
+/// files given; and reqwest goes through the proxy named by `HTTPS_PROXY` / `https_proxy` or
+/// `ALL_PROXY` (credentials in the URL), except for hosts `NO_PROXY` lists. Through a proxy
+/// the request travels inside a `CONNECT` tunnel: the proxy never sees the client secret.
 #[derive(Clone, Debug)]
 pub struct ReqwestSender {
     client: reqwest::Client,
 }
 
 impl ReqwestSender {
-    /// A client with rustls and no redirects.
+    /// A client with the trust roots above, the proxy from the environment and no redirects.
     ///
     /// # Errors
     ///
     /// When reqwest cannot build its client (its TLS backend failed to initialise).
-    pub fn new() -> Result<ReqwestSender, reqwest::Error> {
+    pub fn new() -> Result<ReqwestSender, ReqwestSenderError> {
+        ReqwestSender::with_ca_files(&[])
+    }
+
+    /// Like [`ReqwestSender::new`], also trusting the CAs in `ca_files` (PEM), as
+    /// `curl --cacert`.
+    ///
+    /// # Errors
+    ///
+    /// When a file cannot be read or holds no certificate, or reqwest cannot build its client.
+    pub fn with_ca_files(ca_files: &[PathBuf]) -> Result<ReqwestSender, ReqwestSenderError> {
+        let roots = trust::roots(ca_files).map_err(ReqwestSenderError::CaFile)?;
+        let certs = roots
+            .certs
+            .iter()
+            .map(|c| reqwest::Certificate::from_der(c.as_ref()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ReqwestSenderError::Client)?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
-            .build()?;
+            .tls_certs_only(certs)
+            .build()
+            .map_err(ReqwestSenderError::Client)?;
         Ok(ReqwestSender { client })
     }
 
@@ -34,6 +60,34 @@ impl ReqwestSender {
     #[must_use]
     pub fn with_client(client: reqwest::Client) -> ReqwestSender {
         ReqwestSender { client }
+    }
+}
+
+/// Why a [`ReqwestSender`] could not be made.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ReqwestSenderError {
+    /// A CA file cannot be used.
+    CaFile(trust::CaFileError),
+    /// reqwest refused the configuration.
+    Client(reqwest::Error),
+}
+
+impl std::fmt::Display for ReqwestSenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReqwestSenderError::CaFile(e) => e.fmt(f),
+            ReqwestSenderError::Client(e) => write!(f, "reqwest client: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReqwestSenderError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReqwestSenderError::CaFile(e) => Some(e),
+            ReqwestSenderError::Client(e) => Some(e),
+        }
     }
 }
 

@@ -51,4 +51,6 @@ pub use ureq::UreqSender;
 pub use wire::{Connect, PlainTcp, WireSender};
 
 pub use seekpass_oauth;
+#[cfg(feature = "ureq")]
+pub use seekpass_oauth_driver::trust::CaFileError;
 pub use seekpass_oauth_driver::{Error, Served, State};

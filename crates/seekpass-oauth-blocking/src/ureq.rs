@@ -1,32 +1,51 @@
 //! Sending with ureq 3 and rustls.
 
 use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{RequestBody, TransportError, TransportErrorKind};
 
 use seekpass_oauth_driver::transport;
+use seekpass_oauth_driver::trust::{self, CaFileError};
 
 use crate::Sender;
 
 /// Sends with a ureq agent that leaves redirects and error statuses to the machine.
+///
+/// It trusts what curl trusts (`seekpass_oauth_driver::trust`): `SSL_CERT_FILE` /
+/// `SSL_CERT_DIR`, else the system store, else the compiled-in Mozilla roots, plus any CA
+/// files given; and it goes through the proxy named by `HTTPS_PROXY` / `https_proxy` or
+/// `ALL_PROXY` (credentials in the URL), except for hosts `NO_PROXY` lists. Through a proxy
+/// the request travels inside a `CONNECT` tunnel: the proxy never sees the client secret.
 #[derive(Clone, Debug)]
 pub struct UreqSender {
     agent: ureq::Agent,
 }
 
 impl UreqSender {
-    /// An agent with rustls and the platform's defaults; no redirects, statuses as values.
+    /// An agent with the trust roots above and the proxy from the environment.
     #[must_use]
     pub fn new() -> UreqSender {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .build()
-            .into();
-        UreqSender { agent }
+        // Without explicit CA files building cannot fail.
+        UreqSender::with_ca_files(&[]).unwrap_or_else(|_| UreqSender::with_agent(agent(None)))
+    }
+
+    /// Like [`UreqSender::new`], also trusting the CAs in `ca_files` (PEM), as `curl --cacert`.
+    ///
+    /// # Errors
+    ///
+    /// When a file cannot be read or holds no certificate.
+    pub fn with_ca_files(ca_files: &[PathBuf]) -> Result<UreqSender, CaFileError> {
+        let roots = trust::roots(ca_files)?;
+        let certs: Vec<_> = roots
+            .certs
+            .iter()
+            .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+            .collect();
+        Ok(UreqSender::with_agent(agent(Some(certs))))
     }
 
     /// Sends with `agent` as configured (proxy, TLS roots, …). Configure it with
@@ -36,6 +55,22 @@ impl UreqSender {
     pub fn with_agent(agent: ureq::Agent) -> UreqSender {
         UreqSender { agent }
     }
+}
+
+/// No redirects, statuses as values, the proxy from the environment, `roots` if given.
+fn agent(roots: Option<Vec<ureq::tls::Certificate<'static>>>) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .proxy(ureq::Proxy::try_from_env());
+    if let Some(roots) = roots {
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(Arc::new(roots)))
+            .build();
+        config = config.tls_config(tls);
+    }
+    config.build().into()
 }
 
 impl Default for UreqSender {
@@ -79,7 +114,15 @@ fn transport_error(e: ureq::Error) -> TransportError {
         ureq::Error::HostNotFound => TransportErrorKind::Dns,
         ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
         ureq::Error::Io(io) => transport::io_kind(io, TransportErrorKind::Io),
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportErrorKind::Tls,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => {
+            transport::message_kind(&e.to_string()).unwrap_or(TransportErrorKind::Tls)
+        }
+        ureq::Error::ConnectProxyFailed(reason) => transport::message_kind(&e.to_string())
+            .unwrap_or(if reason.contains("407") {
+                TransportErrorKind::ProxyAuthRequired
+            } else {
+                TransportErrorKind::ProxyRefused
+            }),
         _ => TransportErrorKind::Other,
     };
     TransportError::new(kind, e.to_string())

@@ -16,6 +16,8 @@
 
 pub mod interop;
 pub mod load;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -64,6 +66,12 @@ impl DemoServer {
             issued,
             requests,
         })
+    }
+
+    /// Its address on loopback.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The base URL, as `SEEK_PASS_URL` would be.

@@ -9,6 +9,8 @@
 //! - [`TokenCell`]: the hot path. Callers read the published token without a lock, an
 //!   allocation or a write to memory another core reads, whatever the driver is doing.
 //! - [`Error`]: what a caller gets instead of a token; [`State`]: the token's state, owned.
+//! - `trust` (feature `trust`): which CAs a TLS sender trusts (`SSL_CERT_FILE`, the system
+//!   store, explicit CA files), chosen as curl and OpenSSL choose them.
 //! - [`transport`]: naming transport failures (DNS, refused, timeout) from any client's errors.
 //! - [`wire`]: the pieces a sender needs around the core's HTTP/1.1 codec.
 //!
@@ -35,6 +37,8 @@ mod engine;
 mod error;
 mod state;
 pub mod transport;
+#[cfg(feature = "trust")]
+pub mod trust;
 pub mod wire;
 
 pub use cell::{Kick, Served, TokenCell};

@@ -11,6 +11,29 @@ use seekpass_oauth::{TransportError, TransportErrorKind};
 /// its own.
 const LOOKUP_FAILED: &str = "failed to lookup address information";
 
+/// The kind an HTTP client's or TLS stack's message names, where it names one: rustls'
+/// certificate refusals ("invalid peer certificate: UnknownIssuer", "…: Expired",
+/// "…: NotValidForName"), a proxy's `407`, a refused `CONNECT` tunnel (ureq's and hyper's
+/// words for them).
+#[must_use]
+pub fn message_kind(message: &str) -> Option<TransportErrorKind> {
+    let m = message.to_ascii_lowercase();
+    if m.contains("invalid peer certificate") || m.contains("certificate verify failed") {
+        Some(TransportErrorKind::Certificate)
+    } else if m.contains("proxy authorization required")
+        || (m.contains("proxy") && m.contains("407"))
+    {
+        Some(TransportErrorKind::ProxyAuthRequired)
+    } else if m.contains("connect proxy failed")
+        || m.contains("unsuccessful tunnel")
+        || m.contains("tunnel error")
+    {
+        Some(TransportErrorKind::ProxyRefused)
+    } else {
+        None
+    }
+}
+
 /// The kind of an I/O error: `Dns`, `ConnectionRefused` or `Timeout` when it is one of
 /// those, `otherwise` when not.
 #[must_use]
@@ -19,7 +42,7 @@ pub fn io_kind(e: &io::Error, otherwise: TransportErrorKind) -> TransportErrorKi
         io::ErrorKind::ConnectionRefused => TransportErrorKind::ConnectionRefused,
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportErrorKind::Timeout,
         _ if e.to_string().contains(LOOKUP_FAILED) => TransportErrorKind::Dns,
-        _ => otherwise,
+        _ => message_kind(&e.to_string()).unwrap_or(otherwise),
     }
 }
 
@@ -43,6 +66,9 @@ pub fn from_chain(e: &(dyn StdError + 'static), otherwise: TransportErrorKind) -
                 }
             } else if current.to_string().contains(LOOKUP_FAILED) {
                 kind = TransportErrorKind::Dns;
+                decided = true;
+            } else if let Some(k) = message_kind(&current.to_string()) {
+                kind = k;
                 decided = true;
             }
         }
@@ -100,6 +126,34 @@ mod tests {
             .to_socket_addrs_error()
             .expect("a .invalid name never resolves");
         assert_eq!(kind(dns), TransportErrorKind::Dns);
+    }
+
+    #[test]
+    fn messages_name_certificates_and_proxies() {
+        use TransportErrorKind as K;
+        for (message, kind) in [
+            (
+                "invalid peer certificate: UnknownIssuer",
+                Some(K::Certificate),
+            ),
+            (
+                "io: invalid peer certificate: Expired",
+                Some(K::Certificate),
+            ),
+            (
+                "CONNECT proxy failed: proxy server responded 407/Proxy Authentication Required",
+                Some(K::ProxyAuthRequired),
+            ),
+            ("proxy authorization required", Some(K::ProxyAuthRequired)),
+            (
+                "CONNECT proxy failed: proxy server responded 403/Forbidden",
+                Some(K::ProxyRefused),
+            ),
+            ("tunnel error: unsuccessful", Some(K::ProxyRefused)),
+            ("connection reset by peer", None),
+        ] {
+            assert_eq!(message_kind(message), kind, "{message}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::{FailureClass, Token};
-use seekpass_oauth_blocking::{Error, TokenSource};
+use seekpass_oauth_blocking::{Error, TokenSource, UreqSender};
 
 use options::USAGE;
 
@@ -49,6 +49,13 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
+    let sender = match UreqSender::with_ca_files(&options.cacert) {
+        Ok(sender) => sender,
+        Err(e) => {
+            eprintln!("{NAME}: {e}");
+            return ExitCode::from(64);
+        }
+    };
     let quiet = options.json;
     let watching = options.watch.is_some();
     let source = TokenSource::builder(config)
@@ -62,7 +69,7 @@ fn main() -> ExitCode {
                 }
             }
         })
-        .build_with_ureq();
+        .build(sender);
 
     let result = source.token();
     let result = match (result, options.watch) {

@@ -19,6 +19,11 @@ Options:
   --json             print exactly one JSON object on stdout
   --watch SECONDS    keep the token fresh for that long, printing each state change
   --max-attempts N   give up after N transient failures (default 5)
+  --cacert FILE      also trust the CA certificates in FILE (PEM), as curl --cacert; repeatable
+
+TLS trusts SSL_CERT_FILE / SSL_CERT_DIR when set, else the system store (where a TLS-inspecting
+proxy's CA is installed), else compiled-in Mozilla roots. HTTPS_PROXY / https_proxy or ALL_PROXY
+(http://user:password@host:port) is used, except for hosts in NO_PROXY.
   --help             this text
 
 Exit status: 0 token obtained, 2 permanent failure, 3 transient failures outlasted --max-attempts,
@@ -34,6 +39,7 @@ pub struct Options {
     pub watch: Option<u64>,
     pub max_attempts: u32,
     pub help: bool,
+    pub cacert: Vec<std::path::PathBuf>,
 }
 
 /// Parses `args` (without the program name).
@@ -85,6 +91,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> 
                         format!("--max-attempts {v:?}: a whole number above zero")
                     })?;
             }
+            "--cacert" => options.cacert.push(value("--cacert")?.into()),
             "--help" | "-h" => options.help = true,
             other => return Err(format!("unknown argument {other:?}; see --help")),
         }

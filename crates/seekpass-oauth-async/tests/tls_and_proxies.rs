@@ -1,0 +1,106 @@
+//! Where curl works, the async driver (reqwest) works: a private CA, an HTTPS token endpoint signed by
+//! it and a CONNECT proxy, made at test time on loopback. One test, alone in its binary,
+//! because it sets the process's environment (`SSL_CERT_FILE`, `HTTPS_PROXY`, `NO_PROXY`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use seekpass_oauth::{Config, Credentials, Endpoint, FailureClass, TransportErrorKind};
+use seekpass_oauth_async::{Error, ReqwestSender, TokenSource};
+use seekpass_oauth_demo::tls::{ConnectProxy, HttpsFront, PrivateCa};
+use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
+
+/// One token through a fresh source on its own runtime.
+fn fetch(base: &str, sender: ReqwestSender) -> Result<(), Error> {
+    let config = Config::builder(
+        Endpoint::base_url(base).unwrap(),
+        Credentials::new(CLIENT_ID, CLIENT_SECRET),
+    )
+    .build()
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let source = TokenSource::builder(config).max_attempts(1).spawn(sender);
+        source.authorization().await.map(drop)
+    })
+}
+
+fn clear_environment() {
+    for var in [
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        std::env::remove_var(var);
+    }
+}
+
+#[test]
+fn trust_and_proxies_as_curl_has_them() {
+    clear_environment();
+    let dir = std::env::temp_dir().join(format!("seekpass-async-tls-{}", std::process::id()));
+    let demo = DemoServer::start(Duration::from_secs(60)).unwrap();
+    let ca = PrivateCa::new(&dir).unwrap();
+    let front = HttpsFront::start(&ca, demo.addr()).unwrap();
+    let base = front.base_url();
+    let ca_file = ca.pem_file().to_owned();
+
+    // Untrusted: permanent, and the message says how to trust the CA.
+    match fetch(&base, ReqwestSender::new().unwrap()).unwrap_err() {
+        Error::GaveUp { class, error, .. } => {
+            assert_eq!(class, FailureClass::Permanent);
+            let text = error.to_string();
+            assert!(
+                text.contains("not trusted") && text.contains("SSL_CERT_FILE"),
+                "{text}"
+            );
+            match *error {
+                seekpass_oauth::TokenError::Transport(ref t) => {
+                    assert_eq!(t.kind(), TransportErrorKind::Certificate)
+                }
+                ref other => panic!("{other:?}"),
+            }
+        }
+        other => panic!("{other}"),
+    }
+    // The explicit CA file, then SSL_CERT_FILE.
+    fetch(
+        &base,
+        ReqwestSender::with_ca_files(std::slice::from_ref(&ca_file)).unwrap(),
+    )
+    .unwrap();
+    assert!(ReqwestSender::with_ca_files(&[PathBuf::from("/nonexistent/ca.pem")]).is_err());
+    // reqwest reads the proxy variables when its client is built, as the senders here are.
+    std::env::set_var("SSL_CERT_FILE", &ca_file);
+    fetch(&base, ReqwestSender::new().unwrap()).unwrap();
+    std::env::remove_var("SSL_CERT_FILE");
+
+    // Through a CONNECT proxy: the proxy sees the tunnel's target, never the form.
+    let proxy = ConnectProxy::start(None).unwrap();
+    std::env::set_var("HTTPS_PROXY", proxy.url());
+    fetch(
+        &base,
+        ReqwestSender::with_ca_files(std::slice::from_ref(&ca_file)).unwrap(),
+    )
+    .unwrap();
+    let heads = proxy.log().heads();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert!(heads[0].starts_with("CONNECT localhost:"), "{heads:?}");
+    assert!(!heads[0].contains(CLIENT_SECRET) && !heads[0].contains("grant_type"));
+    // NO_PROXY naming the host: straight there.
+    std::env::set_var("NO_PROXY", "localhost");
+    fetch(&base, ReqwestSender::with_ca_files(&[ca_file]).unwrap()).unwrap();
+    assert_eq!(proxy.log().heads().len(), 1, "the proxy was not used again");
+    clear_environment();
+    let _ = std::fs::remove_dir_all(dir);
+}
