@@ -128,19 +128,14 @@ impl TokenSource {
     /// The whole token (its scope, lifetime, times), waiting for one like
     /// [`TokenSource::authorization`].
     pub fn token(&self) -> Result<Token, Error> {
-        let served = self.served()?;
-        match self.inner.engine.state().token() {
-            Some(token) if token.id() == served.token => Ok(token.clone()),
-            // Replaced between the two reads: the newer one.
-            _ => self
-                .inner
-                .engine
-                .state()
-                .token()
-                .cloned()
-                .ok_or(Error::TimedOut {
-                    waited: Duration::ZERO,
-                }),
+        loop {
+            let served = self.served()?;
+            // The state is read after the header: a token replaced in between is newer.
+            if let Some(token) = self.inner.engine.state().token() {
+                if token.id() >= served.token {
+                    return Ok(token.clone());
+                }
+            }
         }
     }
 
