@@ -29,7 +29,7 @@ impl ReqwestSender {
     ///
     /// When reqwest cannot build its client (its TLS backend failed to initialise).
     pub fn new() -> Result<ReqwestSender, ReqwestSenderError> {
-        ReqwestSender::with_ca_files(&[])
+        ReqwestSender::with_roots(&trust::default_roots())
     }
 
     /// Like [`ReqwestSender::new`], also trusting the CAs in `ca_files` (PEM), as
@@ -39,7 +39,11 @@ impl ReqwestSender {
     ///
     /// When a file cannot be read or holds no certificate, or reqwest cannot build its client.
     pub fn with_ca_files(ca_files: &[PathBuf]) -> Result<ReqwestSender, ReqwestSenderError> {
-        let roots = trust::roots(ca_files).map_err(ReqwestSenderError::CaFile)?;
+        ReqwestSender::with_roots(&trust::roots(ca_files).map_err(ReqwestSenderError::CaFile)?)
+    }
+
+    /// No redirects, the proxy from the environment, trusting `roots`.
+    fn with_roots(roots: &trust::Roots) -> Result<ReqwestSender, ReqwestSenderError> {
         let certs = roots
             .certs
             .iter()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use seekpass_oauth::{Config, Credentials, Endpoint, FailureClass, TransportErrorKind};
 use seekpass_oauth_async::{Error, ReqwestSender, TokenSource};
-use seekpass_oauth_demo::tls::{ConnectProxy, HttpsFront, PrivateCa};
+use seekpass_oauth_demo::tls::{ConnectProxy, HttpsFront, PrivateCa, TRUST_AND_PROXY_VARIABLES};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
 
 /// One token through a fresh source on its own runtime.
@@ -29,18 +29,7 @@ fn fetch(base: &str, sender: ReqwestSender) -> Result<(), Error> {
 }
 
 fn clear_environment() {
-    for var in [
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
+    for var in TRUST_AND_PROXY_VARIABLES {
         std::env::remove_var(var);
     }
 }

@@ -29,8 +29,7 @@ impl UreqSender {
     /// An agent with the trust roots above and the proxy from the environment.
     #[must_use]
     pub fn new() -> UreqSender {
-        // Without explicit CA files building cannot fail.
-        UreqSender::with_ca_files(&[]).unwrap_or_else(|_| UreqSender::with_agent(agent(None)))
+        UreqSender::with_agent(agent(&trust::default_roots()))
     }
 
     /// Like [`UreqSender::new`], also trusting the CAs in `ca_files` (PEM), as `curl --cacert`.
@@ -39,13 +38,7 @@ impl UreqSender {
     ///
     /// When a file cannot be read or holds no certificate.
     pub fn with_ca_files(ca_files: &[PathBuf]) -> Result<UreqSender, CaFileError> {
-        let roots = trust::roots(ca_files)?;
-        let certs: Vec<_> = roots
-            .certs
-            .iter()
-            .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
-            .collect();
-        Ok(UreqSender::with_agent(agent(Some(certs))))
+        Ok(UreqSender::with_agent(agent(&trust::roots(ca_files)?)))
     }
 
     /// Sends with `agent` as configured (proxy, TLS roots, …). Configure it with
@@ -57,20 +50,24 @@ impl UreqSender {
     }
 }
 
-/// No redirects, statuses as values, the proxy from the environment, `roots` if given.
-fn agent(roots: Option<Vec<ureq::tls::Certificate<'static>>>) -> ureq::Agent {
-    let mut config = ureq::Agent::config_builder()
+/// No redirects, statuses as values, the proxy from the environment, trusting `roots`.
+fn agent(roots: &trust::Roots) -> ureq::Agent {
+    let certs = roots
+        .certs
+        .iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+        .collect();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)))
+        .build();
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
-        .proxy(ureq::Proxy::try_from_env());
-    if let Some(roots) = roots {
-        let tls = ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::Specific(Arc::new(roots)))
-            .build();
-        config = config.tls_config(tls);
-    }
-    config.build().into()
+        .proxy(ureq::Proxy::try_from_env())
+        .tls_config(tls)
+        .build()
+        .into()
 }
 
 impl Default for UreqSender {
@@ -117,12 +114,9 @@ fn transport_error(e: ureq::Error) -> TransportError {
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => {
             transport::message_kind(&e.to_string()).unwrap_or(TransportErrorKind::Tls)
         }
-        ureq::Error::ConnectProxyFailed(reason) => transport::message_kind(&e.to_string())
-            .unwrap_or(if reason.contains("407") {
-                TransportErrorKind::ProxyAuthRequired
-            } else {
-                TransportErrorKind::ProxyRefused
-            }),
+        ureq::Error::ConnectProxyFailed(_) => {
+            transport::message_kind(&e.to_string()).unwrap_or(TransportErrorKind::ProxyRefused)
+        }
         _ => TransportErrorKind::Other,
     };
     TransportError::new(kind, e.to_string())

@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant;
 
-use seekpass_oauth::http::{Request, Response, Uri};
+use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{RequestBody, TransportError, TransportErrorKind};
 use seekpass_oauth_driver::{transport, wire};
 
@@ -16,8 +16,8 @@ use crate::Sender;
 pub trait Connect: Send + Sync + 'static {
     /// The stream: a `TcpStream`, or a TLS stream over one.
     type Stream: Read + Write;
-    /// Connects to `uri`'s host, giving up at `deadline`.
-    fn connect(&self, uri: &Uri, deadline: Instant) -> io::Result<Self::Stream>;
+    /// Connects to `host:port` (taken from the token URL), giving up at `deadline`.
+    fn connect(&self, host: &str, port: u16, deadline: Instant) -> io::Result<Self::Stream>;
     /// Whether the stream carries TLS (so `https` URLs are reachable).
     fn tls(&self) -> bool;
 }
@@ -29,14 +29,10 @@ pub struct PlainTcp;
 impl Connect for PlainTcp {
     type Stream = TcpStream;
 
-    fn connect(&self, uri: &Uri, deadline: Instant) -> io::Result<TcpStream> {
-        let (host, port) = wire::target(uri, false).map_err(|e| io::Error::other(e.to_string()))?;
-        let address = (host.as_str(), port)
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| {
-                io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
-            })?;
+    fn connect(&self, host: &str, port: u16, deadline: Instant) -> io::Result<TcpStream> {
+        let address = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
+        })?;
         let timeout = deadline
             .saturating_duration_since(Instant::now())
             .max(std::time::Duration::from_millis(1));
@@ -80,8 +76,8 @@ impl<C: Connect> Sender for WireSender<C> {
         deadline: Instant,
         max_body: usize,
     ) -> Result<Response<Vec<u8>>, TransportError> {
-        wire::target(request.uri(), self.connect.tls())?;
-        let mut stream = self.connect.connect(request.uri(), deadline).map_err(|e| {
+        let (host, port) = wire::target(request.uri(), self.connect.tls())?;
+        let mut stream = self.connect.connect(&host, port, deadline).map_err(|e| {
             TransportError::new(
                 transport::io_kind(&e, TransportErrorKind::Connect),
                 e.to_string(),

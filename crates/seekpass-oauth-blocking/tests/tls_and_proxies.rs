@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use seekpass_oauth::{Config, Credentials, Endpoint, FailureClass, TransportErrorKind};
 use seekpass_oauth_blocking::{Error, TokenSource, UreqSender};
-use seekpass_oauth_demo::tls::{ConnectProxy, HttpsFront, PrivateCa};
+use seekpass_oauth_demo::tls::{ConnectProxy, HttpsFront, PrivateCa, TRUST_AND_PROXY_VARIABLES};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
 
 fn fetch(base: &str, sender: UreqSender) -> Result<(), Error> {
@@ -25,18 +25,7 @@ fn fetch(base: &str, sender: UreqSender) -> Result<(), Error> {
 }
 
 fn clear_environment() {
-    for var in [
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
+    for var in TRUST_AND_PROXY_VARIABLES {
         std::env::remove_var(var);
     }
 }

@@ -177,53 +177,45 @@ impl Engine {
             if self.cell.take_demand() | (self.waiting.load(Ordering::Acquire) > 0) {
                 let _ = machine.token(now);
             }
-            let step = loop {
+            // A request to send, or the machine's next moment (`None`: none).
+            let next = loop {
                 match machine.poll(now) {
-                    Output::Transmit(transmit) => {
-                        let (id, request) = transmit.into_parts();
-                        let deadline = now.saturating_add(machine.config().request_deadline());
-                        break Step {
-                            transmit: Some(Outgoing {
-                                id,
-                                request,
-                                deadline: self.instant(deadline),
-                                max_body: machine.config().max_response_body().saturating_add(1),
-                            }),
-                            wake_at: None,
-                        };
-                    }
+                    Output::Transmit(transmit) => break Ok(transmit),
                     Output::Event(event) => events.push(event),
-                    // The machine refreshes only if the token was asked for since its request,
-                    // and callers record demand in the cell, not in the machine: so the driver
-                    // also steps at the refresh moment, to hand the machine that demand.
-                    Output::Timeout(at) => {
-                        break Step {
-                            transmit: None,
-                            wake_at: refresh_first(&machine, now, Some(at))
-                                .map(|at| self.instant(at)),
-                        }
-                    }
-                    Output::Idle => {
-                        break Step {
-                            transmit: None,
-                            wake_at: refresh_first(&machine, now, None).map(|at| self.instant(at)),
-                        }
-                    }
+                    Output::Timeout(at) => break Err(Some(at)),
+                    Output::Idle => break Err(None),
                     // `Output` may grow; anything new is handled on the next step.
                     #[allow(unreachable_patterns)]
-                    _ => {
-                        break Step {
-                            transmit: None,
-                            wake_at: Some(Instant::now()),
-                        }
+                    _ => break Err(Some(now)),
+                }
+            };
+            let step = match next {
+                Ok(transmit) => {
+                    let (id, request) = transmit.into_parts();
+                    let deadline = now.saturating_add(machine.config().request_deadline());
+                    Step {
+                        transmit: Some(Outgoing {
+                            id,
+                            request,
+                            deadline: self.instant(deadline),
+                            max_body: machine.config().max_response_body().saturating_add(1),
+                        }),
+                        wake_at: None,
                     }
                 }
+                // The machine refreshes only if the token was asked for since its request, and
+                // callers record demand in the cell, not in the machine: so the driver also
+                // steps at the refresh moment, to hand the machine that demand.
+                Err(at) => Step {
+                    transmit: None,
+                    wake_at: refresh_first(&machine, now, at).map(|at| self.instant(at)),
+                },
             };
             let wake_at = match &step.transmit {
                 Some(send) => Some(send.deadline),
                 None => step.wake_at,
             };
-            self.publish(&machine, Some(wake_at));
+            self.publish(&machine, now, Some(wake_at));
             step
         };
         self.deliver(&events);
@@ -241,16 +233,17 @@ impl Engine {
             Err(error) => machine.handle_transport_error(id, error, now),
         };
         // The driver steps again at once; the moment to wake is set then.
-        self.publish(&machine, None);
+        self.publish(&machine, now, None);
     }
 
     /// Reports that the API rejected `token`; see [`TokenClient::invalidate`]. Returns
     /// whether the report was taken (false for repeats and older tokens).
     pub fn invalidate(&self, token: TokenId) -> bool {
         let mut machine = self.machine();
-        let taken = machine.invalidate(token, self.now());
+        let now = self.now();
+        let taken = machine.invalidate(token, now);
         if taken {
-            self.publish(&machine, Some(Some(Instant::now())));
+            self.publish(&machine, now, Some(Some(Instant::now())));
         }
         taken
     }
@@ -258,14 +251,14 @@ impl Engine {
     /// Replaces the configuration; see [`TokenClient::reconfigure`]. Clears a give-up.
     pub fn reconfigure(&self, config: Config) {
         let mut machine = self.machine();
-        machine.reconfigure(config, self.now());
+        let now = self.now();
+        machine.reconfigure(config, now);
         *self.attempts() = Attempts::default();
-        self.publish(&machine, Some(Some(Instant::now())));
+        self.publish(&machine, now, Some(Some(Instant::now())));
     }
 
-    fn publish(&self, machine: &TokenClient, wake_at: Option<Option<Instant>>) {
-        self.cell
-            .publish(machine.state(self.now()).token(), wake_at);
+    fn publish(&self, machine: &TokenClient, now: Time, wake_at: Option<Option<Instant>>) {
+        self.cell.publish(machine.state(now).token(), wake_at);
     }
 
     fn deliver(&self, events: &[Event]) {

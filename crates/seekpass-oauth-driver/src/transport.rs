@@ -34,16 +34,24 @@ pub fn message_kind(message: &str) -> Option<TransportErrorKind> {
     }
 }
 
-/// The kind of an I/O error: `Dns`, `ConnectionRefused` or `Timeout` when it is one of
-/// those, `otherwise` when not.
+/// The kind an error names, if it names one: by its `io::ErrorKind` where it is an I/O error,
+/// otherwise (and for I/O errors of no telling kind) by its text.
+fn named_kind(io: Option<io::ErrorKind>, text: &str) -> Option<TransportErrorKind> {
+    match io {
+        Some(io::ErrorKind::ConnectionRefused) => Some(TransportErrorKind::ConnectionRefused),
+        Some(io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+            Some(TransportErrorKind::Timeout)
+        }
+        _ if text.contains(LOOKUP_FAILED) => Some(TransportErrorKind::Dns),
+        _ => message_kind(text),
+    }
+}
+
+/// The kind of an I/O error: `Dns`, `ConnectionRefused`, `Timeout` (or a kind its text names)
+/// when it is one of those, `otherwise` when not.
 #[must_use]
 pub fn io_kind(e: &io::Error, otherwise: TransportErrorKind) -> TransportErrorKind {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => TransportErrorKind::ConnectionRefused,
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportErrorKind::Timeout,
-        _ if e.to_string().contains(LOOKUP_FAILED) => TransportErrorKind::Dns,
-        _ => message_kind(&e.to_string()).unwrap_or(otherwise),
-    }
+    named_kind(Some(e.kind()), &e.to_string()).unwrap_or(otherwise)
 }
 
 /// A transport error for `e` and every error below it: the first cause that names a kind
@@ -51,36 +59,22 @@ pub fn io_kind(e: &io::Error, otherwise: TransportErrorKind) -> TransportErrorKi
 /// clients' own messages often stop at "error sending request".
 #[must_use]
 pub fn from_chain(e: &(dyn StdError + 'static), otherwise: TransportErrorKind) -> TransportError {
-    let mut kind = otherwise;
+    let chain: Vec<&(dyn StdError + 'static)> =
+        std::iter::successors(Some(e), |c: &&(dyn StdError + 'static)| (*c).source()).collect();
+    let kind = chain
+        .iter()
+        .find_map(|cause| {
+            let io = cause.downcast_ref::<io::Error>().map(io::Error::kind);
+            named_kind(io, &cause.to_string())
+        })
+        .unwrap_or(otherwise);
     let mut detail = e.to_string();
-    let mut cause = Some(e);
-    let mut decided = false;
-    let mut first = true;
-    while let Some(current) = cause {
-        if !decided {
-            if let Some(io) = current.downcast_ref::<io::Error>() {
-                let k = io_kind(io, otherwise);
-                if k != otherwise {
-                    kind = k;
-                    decided = true;
-                }
-            } else if current.to_string().contains(LOOKUP_FAILED) {
-                kind = TransportErrorKind::Dns;
-                decided = true;
-            } else if let Some(k) = message_kind(&current.to_string()) {
-                kind = k;
-                decided = true;
-            }
+    for cause in chain.iter().skip(1) {
+        let text = cause.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
         }
-        if !first {
-            let text = current.to_string();
-            if !detail.contains(&text) {
-                detail.push_str(": ");
-                detail.push_str(&text);
-            }
-        }
-        first = false;
-        cause = current.source();
     }
     TransportError::new(kind, detail)
 }

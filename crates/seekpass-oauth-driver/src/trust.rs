@@ -66,18 +66,14 @@ impl fmt::Display for CaFileError {
 
 impl std::error::Error for CaFileError {}
 
-/// The roots: the environment's or the system's (or the compiled-in ones where there are
-/// none), plus the certificates in `ca_files`.
-///
-/// # Errors
-///
-/// When a CA file cannot be read or holds no certificate: a file named explicitly must work.
-pub fn roots(ca_files: &[PathBuf]) -> Result<Roots, CaFileError> {
+/// The roots: the environment's or the system's, or the compiled-in ones where there are none.
+#[must_use]
+pub fn default_roots() -> Roots {
     let from_env = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|p| !p.is_empty()));
     let native = rustls_native_certs::load_native_certs();
-    let (mut certs, source) = if !native.certs.is_empty() {
+    let (certs, source) = if !native.certs.is_empty() {
         let source = if from_env {
             RootsSource::Environment
         } else {
@@ -91,17 +87,26 @@ pub fn roots(ca_files: &[PathBuf]) -> Result<Roots, CaFileError> {
             .collect();
         (compiled, RootsSource::Compiled)
     };
-    let mut explicit = 0;
-    for path in ca_files {
-        let found = ca_file(path)?;
-        explicit += found.len();
-        certs.extend(found);
-    }
-    Ok(Roots {
+    Roots {
         certs,
         source,
-        explicit,
-    })
+        explicit: 0,
+    }
+}
+
+/// [`default_roots`] plus the certificates in `ca_files`.
+///
+/// # Errors
+///
+/// When a CA file cannot be read or holds no certificate: a file named explicitly must work.
+pub fn roots(ca_files: &[PathBuf]) -> Result<Roots, CaFileError> {
+    let mut roots = default_roots();
+    for path in ca_files {
+        let found = ca_file(path)?;
+        roots.explicit += found.len();
+        roots.certs.extend(found);
+    }
+    Ok(roots)
 }
 
 /// The certificates in one PEM file.

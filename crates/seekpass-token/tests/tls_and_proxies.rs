@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use seekpass_oauth_demo::tls::{ConnectProxy, HttpsFront, PrivateCa};
+use seekpass_oauth_demo::tls::{ConnectProxy, HttpsFront, PrivateCa, TRUST_AND_PROXY_VARIABLES};
 use seekpass_oauth_demo::DemoServer;
 
 struct Network {
@@ -35,18 +35,7 @@ fn run(base: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env("SEEK_PASS_URL", base)
         .env("CLIENT_ID", "demo-client")
         .env("CLIENT_SECRET", "demo-secret");
-    for var in [
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
+    for var in TRUST_AND_PROXY_VARIABLES {
         command.env_remove(var);
     }
     for (name, value) in env {
