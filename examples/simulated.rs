@@ -94,6 +94,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     client.handle_response(id, response, answered)?;
                 }
                 Output::Event(event) => print_event(now, &event),
+                // Only a configuration with `.share(…)` asks for a store.
+                Output::Store(op) => unreachable!("no store is configured: {op:?}"),
                 Output::Timeout(at) => {
                     next = next.min(at);
                     break;

@@ -54,6 +54,7 @@ pub fn response(data: &[u8]) {
             Output::Event(e) => assert!(!format!("{e:?}").contains(SECRET), "{e:?}"),
             // A followed redirect continues the attempt; anything else is a request too soon.
             Output::Transmit(t) => assert_ne!(t.request().uri(), Endpoint::staging().token_uri()),
+            Output::Store(op) => panic!("no store is configured, yet {op:?}"),
             Output::Timeout(at) => {
                 assert!(at > now);
                 now = at;

@@ -163,6 +163,7 @@ fn drain(client: &mut TokenClient, model: &mut Model) {
                     model.in_flight = None;
                 }
             }
+            Output::Store(op) => panic!("no store is configured, yet {op:?}"),
             Output::Timeout(at) => {
                 assert!(at > model.now, "Timeout({at}) not after {}", model.now);
                 return;

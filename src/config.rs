@@ -10,6 +10,7 @@ use crate::endpoint::Endpoint;
 use crate::error::ConfigError;
 use crate::policy::{RefreshMode, RetryPolicy, TimingPolicy};
 use crate::scope::{Scope, Scopes};
+use crate::share::Share;
 
 /// Form parameters the grant sets itself; extra parameters can never override them.
 const RESERVED_PARAMS: [&str; 4] = ["grant_type", "client_id", "client_secret", "scope"];
@@ -40,6 +41,8 @@ pub struct Config {
     pub(crate) max_body: usize,
     pub(crate) jitter_seed: u64,
     pub(crate) wall_clock: bool,
+    /// Boxed: most configurations do not share, and the machine holds its configuration inline.
+    pub(crate) share: Option<Box<Share>>,
 }
 
 impl Config {
@@ -59,6 +62,7 @@ impl Config {
                 max_body: 64 * 1024,
                 jitter_seed: 0,
                 wall_clock: false,
+                share: None,
             },
         }
     }
@@ -129,6 +133,12 @@ impl Config {
     #[must_use]
     pub fn max_response_body(&self) -> usize {
         self.max_body
+    }
+
+    /// How the token is shared with other replicas, if it is.
+    #[must_use]
+    pub fn share(&self) -> Option<&Share> {
+        self.share.as_deref()
     }
 }
 
@@ -255,6 +265,15 @@ impl ConfigBuilder {
         self
     }
 
+    /// Shares the token with the other replicas of this service through a store (Redis,
+    /// Valkey): one token request per lifetime for the whole fleet, even at a cold start. The
+    /// machine then emits [`Output::Store`](crate::Output::Store) operations; see [`Share`] for
+    /// the protocol and its defaults.
+    pub fn share(mut self, share: Share) -> ConfigBuilder {
+        self.config.share = Some(Box::new(share));
+        self
+    }
+
     /// Validates the configuration.
     pub fn build(self) -> Result<Config, ConfigError> {
         let config = self.config;
@@ -281,6 +300,9 @@ impl ConfigBuilder {
             if RESERVED_PARAMS.contains(&name.as_str()) {
                 return Err(ConfigError::ReservedParameter { name: name.clone() });
             }
+        }
+        if let Some(share) = &config.share {
+            share.validate()?;
         }
         Ok(config)
     }

@@ -9,6 +9,7 @@ use http::StatusCode;
 
 use crate::redirect::RedirectRefusal;
 use crate::request::RequestId;
+use crate::store::StoreId;
 
 /// A configuration the crate cannot use. Each message says what to change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +48,11 @@ pub enum ConfigError {
     },
     /// An extra form parameter has an empty name.
     EmptyParameterName,
+    /// A [`Share`](crate::Share) setting cannot work.
+    InvalidShare {
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -79,6 +85,7 @@ impl fmt::Display for ConfigError {
                 "extra parameter {name:?} is set by the client-credentials grant itself and cannot be overridden"
             ),
             ConfigError::EmptyParameterName => f.write_str("an extra parameter has an empty name"),
+            ConfigError::InvalidShare { reason } => write!(f, "invalid token sharing setting: {reason}"),
         }
     }
 }
@@ -94,6 +101,11 @@ pub enum InputError {
     /// The request is no longer in flight: it was answered already, passed its deadline, or was
     /// abandoned when the configuration changed. Its answer is not used.
     StaleRequest(RequestId),
+    /// The store operation id was never issued by this machine (or it does not share its token).
+    UnknownStoreOp(StoreId),
+    /// The store operation is no longer in flight: answered already, past its deadline, or
+    /// dropped when the configuration changed. Its result is not used.
+    StaleStoreOp(StoreId),
 }
 
 impl fmt::Display for InputError {
@@ -105,6 +117,13 @@ impl fmt::Display for InputError {
             InputError::StaleRequest(id) => write!(
                 f,
                 "{id} is no longer in flight (answered, timed out or abandoned); its answer is ignored"
+            ),
+            InputError::UnknownStoreOp(id) => {
+                write!(f, "{id} was never issued by this token client")
+            }
+            InputError::StaleStoreOp(id) => write!(
+                f,
+                "{id} is no longer in flight (answered, timed out or dropped); its result is ignored"
             ),
         }
     }

@@ -7,6 +7,7 @@ use http::StatusCode;
 use crate::error::{ErrorCode, FailureClass, TokenError};
 use crate::request::RequestId;
 use crate::scope::Scopes;
+use crate::store::StoreError;
 use crate::time::Time;
 use crate::token::{LifetimeSource, TokenId};
 
@@ -24,6 +25,33 @@ pub enum Event {
         lifetime_source: LifetimeSource,
         /// The granted scope.
         scope: Scopes,
+    },
+    /// A token another replica fetched was taken from the shared store: no token request.
+    TokenAdopted {
+        /// The adopted token.
+        token: TokenId,
+        /// Its whole lifetime.
+        lifetime: Duration,
+        /// What was left of it when adopted, by the store's count.
+        remaining: Duration,
+        /// The granted scope.
+        scope: Scopes,
+    },
+    /// The shared store held a value this replica cannot use (another format, another client,
+    /// no expiry, not a token). It fetches a token itself and overwrites the value.
+    StoredTokenRefused {
+        /// What is wrong with the value. It never quotes the value.
+        problem: String,
+    },
+    /// A store operation failed or timed out. The replica fetches on its own, as it would
+    /// without sharing, and leaves the store alone until `retry_at`.
+    StoreFailed {
+        /// `read`, `lock`, `write`, `unlock` or `forget`.
+        command: &'static str,
+        /// What went wrong.
+        error: StoreError,
+        /// When the store is used again.
+        retry_at: Time,
     },
     /// The next refresh of `token` is due at `at` (if the token is in use then).
     RefreshScheduled {

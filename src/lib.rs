@@ -42,6 +42,8 @@
 //!                 }
 //!             }
 //!             Output::Event(event) => println!("{event:?}"),
+//!             // Only with `.share(…)`: see the `Share` docs and the driver crates.
+//!             Output::Store(_) => unreachable!(),
 //!             // Nothing more to do before `at`: a driver task sleeps until then (or until a
 //!             // token is asked for) and polls again.
 //!             Output::Timeout(_at) => break,
@@ -152,7 +154,10 @@ mod retry_after;
 mod rng;
 mod scope;
 mod secret;
+mod share;
+mod shared_token;
 mod state;
+mod store;
 mod time;
 mod token;
 pub mod wire;
@@ -172,7 +177,11 @@ pub use redirect::RedirectRefusal;
 pub use request::{RequestBody, RequestId, Transmit};
 pub use scope::{Scope, Scopes};
 pub use secret::{AccessToken, ClientSecret};
+pub use share::Share;
 pub use state::TokenState;
+pub use store::{
+    StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoreId, StoreOp, StoredValue,
+};
 pub use time::{Origin, Time};
 pub use token::{LifetimeSource, Token, TokenId};
 

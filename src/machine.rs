@@ -2,7 +2,8 @@
 //!
 //! Inputs: [`TokenClient::poll`] (time passing), [`TokenClient::token`] (demand),
 //! [`TokenClient::handle_response`], [`TokenClient::handle_transport_error`],
-//! [`TokenClient::invalidate`] and [`TokenClient::reconfigure`]. Outputs come only from `poll`.
+//! [`TokenClient::handle_store`], [`TokenClient::invalidate`] and [`TokenClient::reconfigure`].
+//! Outputs come only from `poll`.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -23,9 +24,14 @@ use crate::retry_after::retry_after;
 use crate::rng::Rng;
 use crate::scope::Scopes;
 use crate::secret::{sensitive_header, AccessToken};
+use crate::share::Keys;
+use crate::shared_token::{self, SharedToken};
 use crate::state::TokenState;
+use crate::store::{
+    StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoreId, StoreOp, StoredValue,
+};
 use crate::time::Time;
-use crate::token::{Token, TokenId};
+use crate::token::{LifetimeSource, Token, TokenId};
 
 /// Server clock differences smaller than this are not reported: `created_at` has one-second
 /// resolution and a request takes time.
@@ -58,6 +64,8 @@ pub struct TokenClient {
     next_request: u64,
     next_token: u64,
     events: VecDeque<Event>,
+    /// Present when the configuration shares its token through a store.
+    shared: Option<Box<Shared>>,
 }
 
 /// The last acquired token and what has happened to it since.
@@ -65,6 +73,57 @@ struct Current {
     token: Token,
     invalidated: bool,
     expiry_reported: bool,
+    /// The token's value in the store, when it is the fleet's shared token: what a
+    /// compare-and-delete must match to forget it.
+    stored: Option<StoredValue>,
+}
+
+/// Coordination with the other replicas through the store (see `share.rs` for the protocol).
+struct Shared {
+    keys: Keys,
+    /// This replica's part of every lock owner mark, drawn once.
+    owner_mark: u64,
+    locks_taken: u64,
+    next_op: u64,
+    /// The one store operation in flight.
+    op: Option<StoreFlight>,
+    /// Operations to emit, in order, once nothing is in flight.
+    queue: VecDeque<(StoreCommand, Purpose)>,
+    phase: Phase,
+    failures_in_a_row: u32,
+    /// After a store failure, the store is left alone until then.
+    resume_at: Option<Time>,
+}
+
+/// How far this replica's current acquisition has gone through the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    /// No acquisition under way through the store.
+    Idle,
+    /// A read or a lock is queued or in flight; the acquisition began at `since`.
+    Asking { since: Time },
+    /// Another replica holds the lock: read again at `until`.
+    Waiting { since: Time, until: Time },
+    /// Fetching from the token endpoint; release `lock` afterwards (if taken) and write the token
+    /// for the others.
+    Fetching { lock: Option<String> },
+}
+
+/// Why a store operation was sent, to read its answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Purpose {
+    Read,
+    Lock(String),
+    /// Write, unlock, forget: their answers change nothing.
+    Housekeeping,
+}
+
+struct StoreFlight {
+    id: StoreId,
+    sent_at: Time,
+    deadline: Time,
+    command: &'static str,
+    purpose: Purpose,
 }
 
 /// The one request in flight.
@@ -101,10 +160,12 @@ impl TokenClient {
     #[must_use]
     pub fn new(config: Config, now: Time) -> TokenClient {
         let seed = config.jitter_seed ^ now.as_millis().wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = Rng::new(seed);
         TokenClient {
             prepared: PreparedRequest::new(&config),
             redactor: Redactor::new(config.credentials.client_secret().expose_secret()),
-            rng: Rng::new(seed),
+            shared: Shared::new(&config, &mut rng),
+            rng,
             config,
             now,
             current: None,
@@ -133,7 +194,9 @@ impl TokenClient {
     #[must_use]
     pub fn state(&self, now: Time) -> TokenState<'_> {
         let now = now.max(self.now);
-        let fetching = self.flight.is_some() || self.hop.is_some();
+        let fetching = self.flight.is_some()
+            || self.hop.is_some()
+            || self.shared.as_ref().is_some_and(|s| s.phase != Phase::Idle);
         let last_error = self.failure.as_ref().map(|f| &f.error);
         if let Some(token) = self.usable(now) {
             return if fetching || last_error.is_some() || now >= token.refresh_at {
@@ -166,6 +229,10 @@ impl TokenClient {
         !self.events.is_empty()
             || self.hop.is_some()
             || self.flight.as_ref().is_some_and(|f| now >= f.deadline)
+            || self.shared.as_ref().is_some_and(|s| match &s.op {
+                Some(op) => now >= op.deadline,
+                None => !s.queue.is_empty(),
+            })
             || self.expiry_due(now)
             || self.wants_request(now)
     }
@@ -202,8 +269,16 @@ impl TokenClient {
         if let Some(hop) = self.hop.take() {
             return self.emit_hop(hop);
         }
+        if let Some(op) = self.send_store(now) {
+            return Output::Store(op);
+        }
         if self.wants_request(now) {
-            return self.emit(now);
+            if !self.ask_store_first(now) {
+                return self.emit(now);
+            }
+            if let Some(op) = self.send_store(now) {
+                return Output::Store(op);
+            }
         }
         match self.next_wake(now) {
             Some(at) => Output::Timeout(at),
@@ -252,6 +327,62 @@ impl TokenClient {
         Ok(())
     }
 
+    /// Feeds the result of store operation `id`: what the store answered, or why the operation
+    /// failed (the driver's timeout included). Refused, changing nothing, if the operation is not
+    /// in flight.
+    pub fn handle_store(
+        &mut self,
+        id: StoreId,
+        result: Result<StoreAnswer, StoreError>,
+        now: Time,
+    ) -> Result<(), InputError> {
+        let now = self.advance(now);
+        let flight = self.take_store_op(id)?;
+        let answer = match result {
+            Ok(answer) => answer,
+            Err(error) => {
+                self.store_failed(flight.command, error, now);
+                return Ok(());
+            }
+        };
+        let interval = self.config.share.as_ref().map(|s| s.interval());
+        let Some(shared) = self.shared.as_mut() else {
+            return Ok(());
+        };
+        shared.failures_in_a_row = 0;
+        shared.resume_at = None;
+        let since = match shared.phase {
+            Phase::Asking { since } => since,
+            _ => now,
+        };
+        match (flight.purpose, answer) {
+            (Purpose::Read, StoreAnswer::Found { value, ttl }) => {
+                self.read_found(flight.sent_at, value, ttl, now);
+            }
+            (Purpose::Read, StoreAnswer::Missing) => self.lock(),
+            (Purpose::Lock(owner), StoreAnswer::Done) => {
+                shared.phase = Phase::Fetching { lock: Some(owner) };
+            }
+            (Purpose::Lock(_), StoreAnswer::Refused) => {
+                let until = now.saturating_add(interval.unwrap_or_default());
+                shared.phase = Phase::Waiting { since, until };
+            }
+            (Purpose::Housekeeping, _) => {}
+            (_, answer) => {
+                let error = StoreError::new(
+                    StoreErrorKind::Protocol,
+                    format!(
+                        "{} is no answer to {}",
+                        answer_name(&answer),
+                        flight.command
+                    ),
+                );
+                self.store_failed(flight.command, error, now);
+            }
+        }
+        Ok(())
+    }
+
     /// Reports that the API rejected `token` (a 401). If it is the current token it stops
     /// being served and one refresh starts (once the minimum request interval and any back-off
     /// allow); further reports for it, and reports for older tokens, change nothing. Returns
@@ -263,6 +394,16 @@ impl TokenClient {
                 current.invalidated = true;
                 self.demand = true;
                 self.events.push_back(Event::TokenInvalidated { token });
+                let now = self.now;
+                if let (Some(value), Some(shared)) = (
+                    current.stored.clone(),
+                    self.shared.as_mut().filter(|s| !s.resting(now)),
+                ) {
+                    let key = shared.keys.token.clone();
+                    shared
+                        .queue
+                        .push_back((StoreCommand::Forget { key, value }, Purpose::Housekeeping));
+                }
                 true
             }
             _ => false,
@@ -296,6 +437,11 @@ impl TokenClient {
                 .rotated(config.credentials.client_secret().expose_secret());
             self.prepared = prepared;
         }
+        let keys = config.share.as_ref().map(|share| Keys::new(&config, share));
+        if keys.as_ref() != self.shared.as_ref().map(|s| &s.keys) {
+            // The old lock, if held, expires on its own; answers to old operations are refused.
+            self.shared = Shared::new(&config, &mut self.rng);
+        }
         self.config = config;
     }
 
@@ -313,6 +459,22 @@ impl TokenClient {
             );
             self.flight = None;
             self.fail(id, TokenError::DeadlineExceeded { after }, None, now);
+        }
+        let late = self.shared.as_mut().and_then(|s| {
+            let due = s.op.as_ref().is_some_and(|op| now >= op.deadline);
+            if due {
+                s.op.take()
+            } else {
+                None
+            }
+        });
+        if let Some(op) = late {
+            let waited = op.deadline.saturating_duration_since(op.sent_at);
+            let error = StoreError::new(
+                StoreErrorKind::Timeout,
+                format!("no answer within {} ms", waited.as_millis()),
+            );
+            self.store_failed(op.command, error, now);
         }
         if self.expiry_due(now) {
             if let Some(current) = &mut self.current {
@@ -460,11 +622,7 @@ impl TokenClient {
         if reissued {
             return self.fail(flight.id, TokenError::RejectedTokenReissued, None, now);
         }
-        let text = answer.access_token.expose_secret();
-        let mut value = Vec::with_capacity(text.len().saturating_add(7));
-        value.extend_from_slice(b"Bearer ");
-        value.extend_from_slice(text.as_bytes());
-        let Some(authorization) = sensitive_header(value) else {
+        let Some(authorization) = bearer(&answer.access_token) else {
             // Unreachable for a b64token; refused rather than trusted.
             return self.fail(
                 flight.id,
@@ -473,13 +631,22 @@ impl TokenClient {
                 now,
             );
         };
-        let schedule = self.config.timing.schedule(lifetime, &mut self.rng);
+        // A token fetched through the store is written back for the other replicas and follows
+        // the shared refresh window; one fetched on its own (store unavailable) follows the usual.
+        let lock = self.end_fetch(now);
+        let schedule = match (&lock, &self.config.share) {
+            (Some(_), Some(share)) => {
+                let (margin, spread) = share.refresh_window();
+                self.config
+                    .timing
+                    .schedule_within(lifetime, margin, spread, &mut self.rng)
+            }
+            _ => self.config.timing.schedule(lifetime, &mut self.rng),
+        };
         let requested_at = flight.emitted_at;
-        let id = TokenId(self.next_token);
-        self.next_token = self.next_token.saturating_add(1);
         let missing = self.config.scopes.missing_from(&granted);
         let token = Token {
-            id,
+            id: self.next_token_id(),
             access_token: answer.access_token,
             authorization,
             scope: granted.clone(),
@@ -490,11 +657,11 @@ impl TokenClient {
             serve_until: requested_at.saturating_add(schedule.serve_for),
             refresh_at: requested_at.saturating_add(schedule.refresh_after),
             created_at: answer.created_at,
+            shared: lock.is_some(),
         };
-        let refresh_at = token.refresh_at;
 
         self.events.push_back(Event::TokenAcquired {
-            token: id,
+            token: token.id,
             lifetime,
             lifetime_source,
             scope: granted.clone(),
@@ -509,18 +676,307 @@ impl TokenClient {
         if let Some(skew) = self.skew(answer.created_at, requested_at, now) {
             self.events.push_back(skew);
         }
+        let stored = lock.map(|lock| self.write_shared(&token, lock, now));
+        self.take_up(token, stored);
+    }
+
+    /// Makes `token` the current one: served from now on, failures forgotten.
+    fn take_up(&mut self, token: Token, stored: Option<StoredValue>) {
         self.events.push_back(Event::RefreshScheduled {
-            token: id,
-            at: refresh_at,
+            token: token.id,
+            at: token.refresh_at,
         });
         self.current = Some(Current {
             token,
             invalidated: false,
             expiry_reported: false,
+            stored,
         });
         self.retired_token = None;
         self.failure = None;
         self.consecutive_failures = 0;
+    }
+
+    fn next_token_id(&mut self) -> TokenId {
+        let id = TokenId(self.next_token);
+        self.next_token = self.next_token.saturating_add(1);
+        id
+    }
+
+    // ----- sharing through the store -------------------------------------------------------
+
+    /// Starts an acquisition through the store, or says to fetch directly: without sharing,
+    /// while the store rests after a failure, once the lock is ours, or when a replica with no
+    /// usable token has waited for another's fetch long enough.
+    fn ask_store_first(&mut self, now: Time) -> bool {
+        let usable = self.usable(now).is_some();
+        let Some(share) = self.config.share.as_ref() else {
+            return false;
+        };
+        let peer_wait = share.wait_for_peer();
+        let Some(shared) = self.shared.as_mut().filter(|s| !s.resting(now)) else {
+            return false;
+        };
+        let since = match shared.phase {
+            Phase::Fetching { .. } => return false,
+            Phase::Asking { .. } => return true,
+            Phase::Idle => {
+                // The acquisition answers the demand so far, as a request would.
+                self.demand = false;
+                now
+            }
+            Phase::Waiting { since, .. } => {
+                if !usable && now >= since.saturating_add(peer_wait) {
+                    shared.phase = Phase::Fetching { lock: None };
+                    return false;
+                }
+                since
+            }
+        };
+        shared.phase = Phase::Asking { since };
+        let key = shared.keys.token.clone();
+        shared
+            .queue
+            .push_back((StoreCommand::Read { key }, Purpose::Read));
+        true
+    }
+
+    /// Emits the next queued store operation if none is in flight.
+    fn send_store(&mut self, now: Time) -> Option<StoreOp> {
+        let timeout = self.config.share.as_ref()?.timeout();
+        let shared = self.shared.as_mut()?;
+        if shared.op.is_some() {
+            return None;
+        }
+        let (command, purpose) = shared.queue.pop_front()?;
+        let id = StoreId(shared.next_op);
+        shared.next_op = shared.next_op.saturating_add(1);
+        let deadline = now.saturating_add(timeout);
+        shared.op = Some(StoreFlight {
+            id,
+            sent_at: now,
+            deadline,
+            command: command.name(),
+            purpose,
+        });
+        Some(StoreOp {
+            id,
+            deadline,
+            command,
+        })
+    }
+
+    fn take_store_op(&mut self, id: StoreId) -> Result<StoreFlight, InputError> {
+        let Some(shared) = self.shared.as_mut() else {
+            return Err(InputError::UnknownStoreOp(id));
+        };
+        match shared.op.take() {
+            Some(op) if op.id == id => Ok(op),
+            other => {
+                shared.op = other;
+                if id.0 >= shared.next_op {
+                    Err(InputError::UnknownStoreOp(id))
+                } else {
+                    Err(InputError::StaleStoreOp(id))
+                }
+            }
+        }
+    }
+
+    /// The store holds no token this replica can adopt: try the lock, so one replica fetches.
+    fn lock(&mut self) {
+        let ttl = self.config.request_deadline;
+        let Some(shared) = self.shared.as_mut() else {
+            return;
+        };
+        let owner = format!("{:016x}.{}", shared.owner_mark, shared.locks_taken);
+        shared.locks_taken = shared.locks_taken.saturating_add(1);
+        let key = shared.keys.lock.clone();
+        let command = StoreCommand::Lock {
+            key,
+            owner: owner.clone(),
+            ttl,
+        };
+        shared.queue.push_front((command, Purpose::Lock(owner)));
+    }
+
+    /// The store answered a read with a value: adopt it if it is a usable token newer than this
+    /// replica's own, else go for the lock.
+    fn read_found(
+        &mut self,
+        sent_at: Time,
+        value: StoredValue,
+        ttl: Option<core::time::Duration>,
+        now: Time,
+    ) {
+        let decoded = match ttl.filter(|t| !t.is_zero()) {
+            None => Err("it has no expiry".to_owned()),
+            Some(ttl) => {
+                shared_token::decode(value.as_bytes(), self.config.credentials.client_id())
+                    .map(|token| (token, ttl))
+            }
+        };
+        let adopted = match decoded {
+            Ok((token, ttl)) => self.adopt(token, &value, sent_at, ttl, now),
+            Err(problem) => {
+                let problem = self.redacting().clean(&problem);
+                self.events.push_back(Event::StoredTokenRefused { problem });
+                false
+            }
+        };
+        if !adopted {
+            self.lock();
+        }
+    }
+
+    /// Takes up a token another replica stored, read at `sent_at` with `ttl` left, if it is
+    /// better than this replica's own and still servable. Returns whether it was.
+    fn adopt(
+        &mut self,
+        stored: SharedToken,
+        value: &StoredValue,
+        sent_at: Time,
+        ttl: core::time::Duration,
+        now: Time,
+    ) -> bool {
+        let Some(share) = self.config.share.as_ref() else {
+            return false;
+        };
+        let (lifetime, lifetime_source) =
+            if stored.lifetime > self.config.timing.max_lifetime_believed() {
+                (
+                    self.config.timing.max_lifetime_believed(),
+                    LifetimeSource::Capped,
+                )
+            } else {
+                (stored.lifetime, stored.lifetime_source)
+            };
+        // The store measured `ttl` after the read was sent: counted from the send, the token is
+        // believed to expire no later than it does.
+        let expires_at = sent_at.saturating_add(ttl.min(lifetime));
+        let same_as_ours = self.current.as_ref().is_some_and(|c| {
+            c.token.access_token == stored.access_token
+                || (!c.invalidated && c.token.expires_at >= expires_at)
+        });
+        if same_as_ours {
+            return false;
+        }
+        let granted = match &stored.scope {
+            None => self.config.scopes.clone(),
+            Some(scope) if self.redacting().contains_secret(scope) => return false,
+            Some(scope) => match Scopes::parse(scope) {
+                Ok(granted) => granted,
+                Err(_) => {
+                    self.events.push_back(Event::StoredTokenRefused {
+                        problem: "its scope is not a list of scope tokens".to_owned(),
+                    });
+                    return false;
+                }
+            },
+        };
+        let Some(authorization) = bearer(&stored.access_token) else {
+            return false;
+        };
+        let (margin, spread) = share.refresh_window();
+        let schedule = self
+            .config
+            .timing
+            .schedule_within(lifetime, margin, spread, &mut self.rng);
+        // Counted back from the expiry, so a token adopted late is never served longer.
+        let before_expiry = |offset| expires_at.saturating_sub(lifetime.saturating_sub(offset));
+        let serve_until = before_expiry(schedule.serve_for);
+        if serve_until <= now {
+            return false;
+        }
+        let token = Token {
+            id: self.next_token_id(),
+            access_token: stored.access_token,
+            authorization,
+            scope: granted.clone(),
+            lifetime,
+            lifetime_source,
+            requested_at: expires_at.saturating_sub(lifetime),
+            expires_at,
+            serve_until,
+            refresh_at: before_expiry(schedule.refresh_after),
+            created_at: stored.created_at,
+            shared: true,
+        };
+        self.events.push_back(Event::TokenAdopted {
+            token: token.id,
+            lifetime,
+            remaining: expires_at.saturating_duration_since(now),
+            scope: granted,
+        });
+        if let Some(shared) = self.shared.as_mut() {
+            shared.phase = Phase::Idle;
+        }
+        self.take_up(token, Some(value.clone()));
+        true
+    }
+
+    /// Ends a fetch. Returns the lock to release (`Some(None)` when none was taken) if the token
+    /// is to be shared: the fetch went through the store and the store is not resting.
+    fn end_fetch(&mut self, now: Time) -> Option<Option<String>> {
+        let shared = self.shared.as_mut()?;
+        let Phase::Fetching { lock } = core::mem::replace(&mut shared.phase, Phase::Idle) else {
+            return None;
+        };
+        (!shared.resting(now)).then_some(lock)
+    }
+
+    /// Queues the write of a fetched `token` for the other replicas and the release of `lock`;
+    /// returns the stored value.
+    fn write_shared(&mut self, token: &Token, lock: Option<String>, now: Time) -> StoredValue {
+        let value = shared_token::encode(self.config.credentials.client_id(), token);
+        let margin = self
+            .config
+            .share
+            .as_ref()
+            .map(|s| s.timeout())
+            .unwrap_or_default();
+        // Less the operation's deadline: the store starts counting when the write arrives.
+        let ttl = token
+            .expires_at
+            .saturating_duration_since(now)
+            .saturating_sub(margin);
+        if let Some(shared) = self.shared.as_mut() {
+            if !ttl.is_zero() {
+                let key = shared.keys.token.clone();
+                let write = StoreCommand::Write {
+                    key,
+                    value: value.clone(),
+                    ttl,
+                };
+                shared.queue.push_back((write, Purpose::Housekeeping));
+            }
+            shared.unlock(lock);
+        }
+        value
+    }
+
+    /// A store operation failed or timed out: fetch on our own and leave the store alone for a
+    /// while.
+    fn store_failed(&mut self, command: &'static str, error: StoreError, now: Time) {
+        let error = {
+            let message = self.redacting().clean(error.message());
+            error.with_message(message)
+        };
+        let (Some(share), Some(shared)) = (self.config.share.as_ref(), self.shared.as_mut()) else {
+            return;
+        };
+        shared.failures_in_a_row = shared.failures_in_a_row.saturating_add(1);
+        let retry_at = now.saturating_add(share.backoff(shared.failures_in_a_row));
+        shared.resume_at = Some(retry_at);
+        shared.queue.clear();
+        if matches!(shared.phase, Phase::Asking { .. } | Phase::Waiting { .. }) {
+            shared.phase = Phase::Idle;
+        }
+        self.events.push_back(Event::StoreFailed {
+            command,
+            error,
+            retry_at,
+        });
     }
 
     /// The latest token issued, still held or retired by a reconfiguration.
@@ -545,6 +1001,11 @@ impl TokenClient {
         retry_after: Option<core::time::Duration>,
         now: Time,
     ) {
+        if let Some(lock) = self.end_fetch(now) {
+            if let Some(shared) = self.shared.as_mut() {
+                shared.unlock(lock);
+            }
+        }
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         let class = error.class();
         let delay =
@@ -584,7 +1045,10 @@ impl TokenClient {
     }
 
     fn wanted(&self) -> bool {
-        self.demand || self.config.refresh_mode == RefreshMode::Always
+        self.demand
+            || self.config.refresh_mode == RefreshMode::Always
+            // An acquisition under way through the store runs to its end.
+            || self.shared.as_ref().is_some_and(|s| s.phase != Phase::Idle)
     }
 
     /// The earliest moment the rate limits allow another request: the minimum interval since
@@ -607,10 +1071,20 @@ impl TokenClient {
             return None;
         }
         let gate = self.gate();
-        Some(match self.usable(now) {
+        let at = match self.usable(now) {
             Some(token) => gate.max(token.refresh_at),
             None => gate,
-        })
+        };
+        match self.shared.as_ref().filter(|s| !s.resting(now)) {
+            // One store operation at a time: the acquisition waits for the one in flight.
+            Some(s) if s.op.is_some() || !s.queue.is_empty() => None,
+            Some(s) => match s.phase {
+                Phase::Asking { .. } => None,
+                Phase::Waiting { until, .. } => Some(at.max(until)),
+                Phase::Idle | Phase::Fetching { .. } => Some(at),
+            },
+            None => Some(at),
+        }
     }
 
     fn wants_request(&self, now: Time) -> bool {
@@ -619,13 +1093,17 @@ impl TokenClient {
 
     fn next_wake(&self, now: Time) -> Option<Time> {
         let deadline = self.flight.as_ref().map(|f| f.deadline);
+        let store = self
+            .shared
+            .as_ref()
+            .and_then(|s| s.op.as_ref().map(|op| op.deadline));
         let request = self.request_due_at(now);
         let expiry = self
             .current
             .as_ref()
             .filter(|c| !c.invalidated && !c.expiry_reported)
             .map(|c| c.token.serve_until);
-        [deadline, request, expiry]
+        [deadline, store, request, expiry]
             .into_iter()
             .flatten()
             .filter(|t| *t > now)
@@ -662,6 +1140,56 @@ impl core::fmt::Debug for TokenClient {
             .field("token", &self.current.as_ref().map(|c| c.token.id))
             .field("in_flight", &self.flight.as_ref().map(|f| f.id))
             .field("consecutive_failures", &self.consecutive_failures)
+            .field("sharing", &self.shared.as_ref().map(|s| &s.phase))
             .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn new(config: &Config, rng: &mut Rng) -> Option<Box<Shared>> {
+        let share = config.share.as_ref()?;
+        Some(Box::new(Shared {
+            keys: Keys::new(config, share),
+            owner_mark: rng.next_u64(),
+            locks_taken: 0,
+            next_op: 0,
+            op: None,
+            queue: VecDeque::new(),
+            phase: Phase::Idle,
+            failures_in_a_row: 0,
+            resume_at: None,
+        }))
+    }
+
+    /// The store is being left alone after a failure.
+    fn resting(&self, now: Time) -> bool {
+        self.resume_at.is_some_and(|at| now < at)
+    }
+
+    fn unlock(&mut self, lock: Option<String>) {
+        if let Some(owner) = lock {
+            let key = self.keys.lock.clone();
+            self.queue
+                .push_back((StoreCommand::Unlock { key, owner }, Purpose::Housekeeping));
+        }
+    }
+}
+
+/// `Bearer <token>` as a sensitive header value in a buffer of its own, wiped when dropped.
+/// `None` only for a token that is no valid header value, which a b64token never is.
+fn bearer(token: &AccessToken) -> Option<HeaderValue> {
+    let text = token.expose_secret();
+    let mut value = Vec::with_capacity(text.len().saturating_add(7));
+    value.extend_from_slice(b"Bearer ");
+    value.extend_from_slice(text.as_bytes());
+    sensitive_header(value)
+}
+
+fn answer_name(answer: &StoreAnswer) -> &'static str {
+    match answer {
+        StoreAnswer::Found { .. } => "a value",
+        StoreAnswer::Missing => "a missing key",
+        StoreAnswer::Done => "done",
+        StoreAnswer::Refused => "refused",
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::event::Event;
 use crate::request::Transmit;
+use crate::store::StoreOp;
 use crate::time::Time;
 
 /// The answer of [`TokenClient::poll`](crate::TokenClient::poll). Poll until it returns
@@ -11,6 +12,9 @@ use crate::time::Time;
 pub enum Output {
     /// Send this request and feed its answer (or failure) back.
     Transmit(Transmit),
+    /// Perform this operation on the shared store and feed its result back (only with
+    /// [`ConfigBuilder::share`](crate::ConfigBuilder::share)).
+    Store(StoreOp),
     /// Something happened worth logging or counting.
     Event(Event),
     /// Nothing to do before this moment (always later than the `now` polled with): poll again

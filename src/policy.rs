@@ -143,6 +143,10 @@ impl TimingPolicy {
         self.min_request_interval
     }
 
+    pub(crate) fn max_lifetime_believed(&self) -> Duration {
+        self.max_lifetime
+    }
+
     /// The lifetime to believe for a response's `expires_in`.
     pub(crate) fn lifetime(
         &self,
@@ -165,12 +169,23 @@ impl TimingPolicy {
     /// When, counted from the request's emission, a token of `lifetime` is due for refresh and
     /// until when it is served.
     pub(crate) fn schedule(&self, lifetime: Duration, rng: &mut Rng) -> Schedule {
+        self.schedule_within(lifetime, self.refresh_margin, self.refresh_jitter, rng)
+    }
+
+    /// [`TimingPolicy::schedule`] with another refresh margin and jitter (a shared token's).
+    pub(crate) fn schedule_within(
+        &self,
+        lifetime: Duration,
+        refresh_margin: Duration,
+        refresh_jitter: Duration,
+        rng: &mut Rng,
+    ) -> Schedule {
         let fraction = |n: u32| lifetime.checked_div(n).unwrap_or_default();
         let expiry_margin = self.expiry_margin.min(fraction(10));
-        let refresh_margin = self.refresh_margin.min(fraction(2)).max(expiry_margin);
+        let refresh_margin = refresh_margin.min(fraction(2)).max(expiry_margin);
         let latest = lifetime.saturating_sub(refresh_margin);
         let room = latest.saturating_sub(fraction(2));
-        let jitter = rng.duration_up_to(self.refresh_jitter.min(room));
+        let jitter = rng.duration_up_to(refresh_jitter.min(room));
         Schedule {
             refresh_after: latest.saturating_sub(jitter),
             serve_for: lifetime.saturating_sub(expiry_margin),

@@ -55,6 +55,7 @@ pub struct Token {
     pub(crate) serve_until: Time,
     pub(crate) refresh_at: Time,
     pub(crate) created_at: Option<u64>,
+    pub(crate) shared: bool,
 }
 
 impl Token {
@@ -137,6 +138,14 @@ impl Token {
     pub fn created_at(&self) -> Option<u64> {
         self.created_at
     }
+
+    /// Whether this is the replicas' shared token: adopted from the store, or fetched under its
+    /// lock and written there (see [`Share`](crate::Share)). For an adopted token,
+    /// [`Token::requested_at`] is counted back from the expiry the store reported.
+    #[must_use]
+    pub fn shared(&self) -> bool {
+        self.shared
+    }
 }
 
 impl fmt::Debug for Token {
@@ -152,6 +161,7 @@ impl fmt::Debug for Token {
             .field("serve_until", &self.serve_until)
             .field("refresh_at", &self.refresh_at)
             .field("created_at", &self.created_at)
+            .field("shared", &self.shared)
             .finish()
     }
 }

@@ -5,6 +5,9 @@
 #[path = "../examples/fleet/sim.rs"]
 #[allow(dead_code)]
 mod sim;
+#[path = "../examples/fleet/store.rs"]
+#[allow(dead_code)]
+mod store;
 
 use std::time::Duration;
 
@@ -27,6 +30,7 @@ fn fleet(jitter: bool, outage: Option<Outage>) -> Fleet {
         timing,
         latency: Duration::from_millis(50),
         outage,
+        store_latency: None,
     }
 }
 
@@ -92,4 +96,28 @@ fn a_ten_minute_outage_is_bounded_by_the_back_off_and_costs_no_replica_its_token
         );
         assert_eq!(report.replicas_without_a_token, 0, "{retry_after:?}");
     }
+}
+
+fn shared_fleet() -> Fleet {
+    Fleet {
+        store_latency: Some(Duration::from_millis(1)),
+        ..fleet(true, None)
+    }
+}
+
+#[test]
+fn a_fleet_sharing_through_a_store_asks_once_per_lifetime_even_at_a_cold_start() {
+    let fleet = shared_fleet();
+    let report = run(&fleet);
+    // One replica wins the lock at the cold start; the other 999 adopt its token.
+    assert_eq!(report.per_second[0], 1, "{:?}", &report.per_second[..5]);
+    let steady: u32 = report.per_second[WARM_UP..].iter().sum();
+    let lifetimes = (fleet.length.as_secs_f64() - WARM_UP as f64) / fleet.lifetime.as_secs_f64();
+    assert!(
+        f64::from(steady) / lifetimes <= 1.1,
+        "{steady} requests in {lifetimes} lifetimes"
+    );
+    assert_eq!(report.replicas_without_a_token, 0);
+    // Without sharing the same fleet asks 1,000 times per lifetime or more.
+    assert!(report.per_second.iter().all(|&c| c <= 1));
 }

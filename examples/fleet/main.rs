@@ -8,6 +8,7 @@
 //! ```
 
 mod sim;
+mod store;
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,7 @@ fn fleet(timing: TimingPolicy, outage: Option<Outage>) -> Fleet {
         timing,
         latency: Duration::from_millis(50),
         outage,
+        store_latency: None,
     }
 }
 

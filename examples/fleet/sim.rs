@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use seekpass_oauth::http::Response;
 use seekpass_oauth::{
-    Config, Credentials, Endpoint, Output, RequestId, Time, TimingPolicy, TokenClient,
+    Config, Credentials, Endpoint, Output, RequestId, Share, StoreCommand, StoreId, Time,
+    TimingPolicy, TokenClient,
 };
+
+use crate::store::MemoryStore;
 
 /// A 503 window on the token endpoint.
 #[derive(Clone, Copy, Debug)]
@@ -39,6 +42,9 @@ pub struct Fleet {
     /// Time between a request being sent and its answer being fed.
     pub latency: Duration,
     pub outage: Option<Outage>,
+    /// Share one token through a store answering after this long; `None`: every replica on
+    /// its own.
+    pub store_latency: Option<Duration>,
 }
 
 /// What happened, second by second.
@@ -52,12 +58,15 @@ pub struct Report {
     pub replicas_without_a_token: u32,
     /// Machine wake-ups processed (polls, answers).
     pub steps: u64,
+    /// Store operations performed.
+    pub store_ops: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
     Wake,
     Answer,
+    Stored,
 }
 
 const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -75,17 +84,20 @@ fn seed(replica: u32) -> u64 {
 }
 
 fn config(fleet: &Fleet, replica: u32) -> Config {
-    Config::builder(
+    let builder = Config::builder(
         Endpoint::staging(),
         Credentials::new("demo-client", "demo-secret"),
     )
     .timing(fleet.timing.clone())
-    .jitter_seed(seed(replica))
-    .build()
-    .expect("a valid configuration")
+    .jitter_seed(seed(replica));
+    let builder = match fleet.store_latency {
+        Some(_) => builder.share(Share::new()),
+        None => builder,
+    };
+    builder.build().expect("a valid configuration")
 }
 
-fn answer(fleet: &Fleet, sent: Time) -> Response<Vec<u8>> {
+fn answer(fleet: &Fleet, replica: u32, sent: Time) -> Response<Vec<u8>> {
     if let Some(outage) = fleet.outage.filter(|o| o.covers(sent)) {
         let mut response = Response::new(b"<html>503 Service Unavailable</html>".to_vec());
         *response.status_mut() = seekpass_oauth::http::StatusCode::SERVICE_UNAVAILABLE;
@@ -98,7 +110,7 @@ fn answer(fleet: &Fleet, sent: Time) -> Response<Vec<u8>> {
         return response;
     }
     let body = format!(
-        r#"{{"access_token":"fleet-token-{}","token_type":"Bearer","expires_in":{},"scope":"write.education"}}"#,
+        r#"{{"access_token":"fleet-token-{replica}-{}","token_type":"Bearer","expires_in":{},"scope":"write.education"}}"#,
         sent.as_millis(),
         fleet.lifetime.as_secs()
     );
@@ -117,6 +129,8 @@ pub fn run(fleet: &Fleet) -> Report {
         .map(|i| TokenClient::new(config(fleet, i), start(i)))
         .collect();
     let mut in_flight: Vec<Option<(RequestId, Time)>> = vec![None; n];
+    let mut store = MemoryStore::new();
+    let mut store_flight: Vec<Option<(StoreId, StoreCommand)>> = vec![None; n];
     let mut next_wake: Vec<Option<Time>> = vec![None; n];
     let mut had_token = vec![false; n];
     let mut lacked = vec![false; n];
@@ -131,6 +145,7 @@ pub fn run(fleet: &Fleet) -> Report {
         outage_requests: vec![0; n],
         replicas_without_a_token: 0,
         steps: 0,
+        store_ops: 0,
     };
     while let Some(Reverse((now, step, i))) = queue.pop() {
         if now > end {
@@ -146,7 +161,15 @@ pub fn run(fleet: &Fleet) -> Report {
                     continue;
                 };
                 // Refused only if the machine gave up on it first; it says so with an event.
-                let _ = client.handle_response(id, answer(fleet, sent), now);
+                let _ = client.handle_response(id, answer(fleet, i, sent), now);
+            }
+            Step::Stored => {
+                let Some((id, command)) = store_flight[r].take() else {
+                    continue;
+                };
+                let result = store.apply(&command, now);
+                report.store_ops += 1;
+                let _ = client.handle_store(id, Ok(result), now);
             }
         }
         report.steps += 1;
@@ -166,6 +189,12 @@ pub fn run(fleet: &Fleet) -> Report {
                     in_flight[r] = Some((transmit.id(), now));
                     let at = now.saturating_add(fleet.latency);
                     queue.push(Reverse((at, Step::Answer, i)));
+                }
+                Output::Store(op) => {
+                    let (id, command) = op.into_parts();
+                    store_flight[r] = Some((id, command));
+                    let at = now.saturating_add(fleet.store_latency.unwrap_or_default());
+                    queue.push(Reverse((at, Step::Stored, i)));
                 }
                 Output::Event(_) => {}
                 Output::Timeout(at) => {

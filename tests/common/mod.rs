@@ -109,6 +109,7 @@ impl Scenario {
                     self.sent.push((id, request));
                 }
                 Output::Event(e) => self.events.push(e),
+                Output::Store(op) => panic!("no store is configured, yet {op:?}"),
                 Output::Timeout(at) => {
                     assert!(
                         at > self.now,

@@ -1,0 +1,323 @@
+//! Sharing one token across the replicas of a service through a store they all reach (Redis,
+//! Valkey, anything with expiring keys and a compare-and-delete).
+//!
+//! # The protocol
+//!
+//! With [`ConfigBuilder::share`](crate::ConfigBuilder::share) the machine asks a store before it
+//! asks the token endpoint. Each store operation is an output ([`Output::Store`]) and its result an
+//! input ([`TokenClient::handle_store`]), exactly like token requests:
+//!
+//! 1. A replica that needs a token **reads** the shared one with its remaining time to live, in one
+//!    round trip ([`StoreCommand::Read`]). A stored token newer than its own is **adopted**: no token
+//!    request.
+//! 2. Otherwise it **locks** ([`StoreCommand::Lock`], set-if-absent expiring after the request
+//!    deadline). The winner fetches, **writes** the token expiring with it
+//!    ([`StoreCommand::Write`]) and **unlocks** only if it still owns the lock
+//!    ([`StoreCommand::Unlock`]). The others **wait**, reading again every
+//!    [`Share::poll_interval`], and adopt what the winner wrote; if the winner dies its lock expires
+//!    and another replica takes over.
+//! 3. A token the API rejected is **forgotten** only if the store still holds that very token
+//!    ([`StoreCommand::Forget`], compare-and-delete), so a burst of 401s across the fleet leads to
+//!    one new token.
+//!
+//! # Clocks
+//!
+//! Hosts' clocks differ, so nothing wall-clock travels between them. A token's remaining lifetime
+//! travels as the store's own expiry: the writer sets it from its monotonic clock, a reader gets it
+//! back as a duration (Redis `PTTL`) and counts it from the moment it sent the read, which is never
+//! later than the store measured it. An adopted token follows the same serving and refresh rules as
+//! one fetched directly, with its refresh moment drawn from the replica's own seed: the fleet's one
+//! refresh comes from whichever replica reaches its moment first, and the others adopt it.
+//!
+//! # The store is never in the way
+//!
+//! Every store operation has a deadline ([`Share::store_timeout`], 250 ms). When the store errors or
+//! times out, the replica fetches on its own exactly as it does without sharing and leaves the store
+//! alone for a back-off (1 s doubling to 1 min); the token it then fetched is refreshed through the
+//! store again, so a store that comes back is used again within one token lifetime. A replica with
+//! no token never waits for another's fetch longer than [`Share::peer_wait`]. Serving a token never
+//! touches the store.
+//!
+//! # Keys
+//!
+//! `{prefix}v1:{HASH}:token` and `{prefix}v1:{HASH}:lock`, where `HASH` is 32 hex digits derived from
+//! the token URL, client id, scopes and client authentication method, never from the secret. The
+//! braces make both keys land in one Redis Cluster slot. `v1` names the value format: a later format
+//! uses other keys, so no version misreads another's values.
+//!
+//! [`Output::Store`]: crate::Output::Store
+//! [`TokenClient::handle_store`]: crate::TokenClient::handle_store
+//! [`StoreCommand::Read`]: crate::StoreCommand::Read
+//! [`StoreCommand::Lock`]: crate::StoreCommand::Lock
+//! [`StoreCommand::Write`]: crate::StoreCommand::Write
+//! [`StoreCommand::Unlock`]: crate::StoreCommand::Unlock
+//! [`StoreCommand::Forget`]: crate::StoreCommand::Forget
+
+use core::fmt::Write as _;
+use core::time::Duration;
+
+use crate::config::Config;
+use crate::error::ConfigError;
+
+/// The version of the stored value's format, part of every key.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+/// How a replica shares its token with the others: key prefix, timeouts, and the refresh window of
+/// a shared token. Enable it with [`ConfigBuilder::share`](crate::ConfigBuilder::share).
+///
+/// | setting | default | why |
+/// |---|---|---|
+/// | key prefix | `seekpass-oauth:` | one namespace, easy to grant in a Redis ACL (`~seekpass-oauth:*`) |
+/// | store timeout | 250 ms | a store round trip is about a millisecond; a slow store must never delay a token |
+/// | poll interval | 250 ms | a waiting replica sees the winner's token within a quarter second |
+/// | peer wait | 5 s | a replica with no token fetches on its own if no one has stored one by then |
+/// | refresh margin | 5 min | a shared token is refreshed by the first of many replicas, each retrying on its own back-off |
+/// | refresh spread | 5 min | spreads the replicas' refresh moments; the fleet refreshes once, about 10 min before expiry |
+///
+/// Without sharing, refreshes are spread over half of every lifetime so that a fleet's separate
+/// tokens do not fall due together; a shared token is refreshed once for the fleet, so its window
+/// sits late in the lifetime instead: about 1.09 token requests per lifetime for the whole fleet.
+/// The price is a shorter margin against an outage of the token endpoint at refresh time
+/// (5 to 10 min, against 15 min without sharing); raise [`Share::refresh_margin`] to buy it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Share {
+    prefix: String,
+    store_timeout: Duration,
+    poll_interval: Duration,
+    peer_wait: Duration,
+    refresh_margin: Duration,
+    refresh_spread: Duration,
+    store_backoff_base: Duration,
+    store_backoff_cap: Duration,
+}
+
+impl Default for Share {
+    fn default() -> Share {
+        Share {
+            prefix: "seekpass-oauth:".to_owned(),
+            store_timeout: Duration::from_millis(250),
+            poll_interval: Duration::from_millis(250),
+            peer_wait: Duration::from_secs(5),
+            refresh_margin: Duration::from_secs(5 * 60),
+            refresh_spread: Duration::from_secs(5 * 60),
+            store_backoff_base: Duration::from_secs(1),
+            store_backoff_cap: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Share {
+    /// The defaults (see the table above).
+    #[must_use]
+    pub fn new() -> Share {
+        Share::default()
+    }
+
+    /// The prefix of every key (default `seekpass-oauth:`).
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Share {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How long a store operation may take before the store counts as unavailable.
+    #[must_use]
+    pub fn store_timeout(mut self, timeout: Duration) -> Share {
+        self.store_timeout = timeout;
+        self
+    }
+
+    /// How often a replica waiting for another's fetch reads the store again.
+    #[must_use]
+    pub fn poll_interval(mut self, interval: Duration) -> Share {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// The longest a replica with no usable token waits for another replica's fetch before it
+    /// fetches on its own. A replica that still has a usable token waits for the other's lock
+    /// instead, however long it lasts.
+    #[must_use]
+    pub fn peer_wait(mut self, wait: Duration) -> Share {
+        self.peer_wait = wait;
+        self
+    }
+
+    /// A shared token's refresh is due at the latest this long before its expiry (at most half
+    /// its lifetime).
+    #[must_use]
+    pub fn refresh_margin(mut self, margin: Duration) -> Share {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// Each replica's refresh moment for a shared token is moved earlier by a seeded draw in
+    /// `[0, spread]`, never before half the lifetime.
+    #[must_use]
+    pub fn refresh_spread(mut self, spread: Duration) -> Share {
+        self.refresh_spread = spread;
+        self
+    }
+
+    /// After a store failure the store is left alone for `base`, doubling with each further
+    /// failure up to `cap`.
+    #[must_use]
+    pub fn store_backoff(mut self, base: Duration, cap: Duration) -> Share {
+        self.store_backoff_base = base;
+        self.store_backoff_cap = cap;
+        self
+    }
+
+    /// The key prefix.
+    #[must_use]
+    pub fn key_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The deadline of each store operation.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        self.store_timeout
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let reason = if self.store_timeout.is_zero() {
+            "the store timeout is zero"
+        } else if self.poll_interval < Duration::from_millis(10) {
+            "the poll interval is under 10 ms, which would busy-poll the store"
+        } else if self.store_backoff_base.is_zero() {
+            "the store back-off is zero, which would retry a failed store at once"
+        } else {
+            return Ok(());
+        };
+        Err(ConfigError::InvalidShare { reason })
+    }
+
+    pub(crate) fn interval(&self) -> Duration {
+        self.poll_interval
+    }
+
+    pub(crate) fn wait_for_peer(&self) -> Duration {
+        self.peer_wait
+    }
+
+    pub(crate) fn refresh_window(&self) -> (Duration, Duration) {
+        (self.refresh_margin, self.refresh_spread)
+    }
+
+    /// The back-off after `failures` store failures in a row (at least one): `base` doubled, at
+    /// most `cap`.
+    pub(crate) fn backoff(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(31);
+        self.store_backoff_base
+            .checked_mul(1u32 << doublings)
+            .unwrap_or(self.store_backoff_cap)
+            .min(self.store_backoff_cap)
+    }
+}
+
+/// The two keys one configuration shares its token under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Keys {
+    pub(crate) token: String,
+    pub(crate) lock: String,
+}
+
+impl Keys {
+    /// The keys for `config` shared with `share`: from everything that decides which token the
+    /// endpoint issues, except the secret.
+    pub(crate) fn new(config: &Config, share: &Share) -> Keys {
+        let mut identity = String::new();
+        // Length-prefixed, so no two configurations can produce the same identity text.
+        for part in [
+            config.endpoint.token_uri().to_string(),
+            config.credentials.client_id().to_owned(),
+            config.scopes.to_string(),
+            config.client_auth.as_str().to_owned(),
+        ] {
+            let _ = write!(identity, "{}:{part};", part.len());
+        }
+        let hash = fnv1a_128(identity.as_bytes());
+        let base = format!("{}v{FORMAT_VERSION}:{{{hash:032x}}}", share.prefix);
+        Keys {
+            token: format!("{base}:token"),
+            lock: format!("{base}:lock"),
+        }
+    }
+}
+
+/// FNV-1a, 128 bits: stable across platforms, processes and versions (std's hashers are not), and
+/// wide enough that two configurations of one deployment never meet. The stored value also
+/// names its client id, which a reader checks.
+fn fnv1a_128(bytes: &[u8]) -> u128 {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    bytes.iter().fold(OFFSET, |hash, &b| {
+        (hash ^ u128::from(b)).wrapping_mul(PRIME)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClientAuth, Credentials, Endpoint, Scope};
+
+    fn config(id: &str, secret: &str, auth: ClientAuth, scopes: &[Scope]) -> Config {
+        Config::builder(Endpoint::staging(), Credentials::new(id, secret))
+            .scopes(scopes.iter().cloned())
+            .client_auth(auth)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn fnv_matches_the_published_vectors() {
+        assert_eq!(fnv1a_128(b""), 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d);
+        assert_eq!(fnv1a_128(b"a"), 0xd228_cb69_6f1a_8caf_7891_2b70_4e4a_8964);
+    }
+
+    #[test]
+    fn keys_follow_what_decides_the_token_and_never_the_secret() {
+        let share = Share::default();
+        let post = ClientAuth::default();
+        let base = Keys::new(&config("a", "s1", post, &[Scope::WRITE_EDUCATION]), &share);
+        assert!(
+            base.token.starts_with("seekpass-oauth:v1:{"),
+            "{}",
+            base.token
+        );
+        assert!(base.token.ends_with("}:token"));
+        assert_eq!(base.lock, base.token.replace(":token", ":lock"));
+        // The secret does not change the key, so a rotation keeps the fleet on one key.
+        assert_eq!(
+            base,
+            Keys::new(&config("a", "s2", post, &[Scope::WRITE_EDUCATION]), &share)
+        );
+        for other in [
+            config("b", "s1", post, &[Scope::WRITE_EDUCATION]),
+            config("a", "s1", post, &[]),
+            config(
+                "a",
+                "s1",
+                ClientAuth::SecretBasic,
+                &[Scope::WRITE_EDUCATION],
+            ),
+        ] {
+            assert_ne!(base, Keys::new(&other, &share));
+        }
+        let prefixed = Keys::new(
+            &config("a", "s1", post, &[Scope::WRITE_EDUCATION]),
+            &Share::new().prefix("app7/"),
+        );
+        assert!(prefixed.token.starts_with("app7/v1:{"));
+    }
+
+    #[test]
+    fn store_backoff_doubles_to_its_cap_without_overflow() {
+        let share = Share::default();
+        let secs = |n| share.backoff(n).as_secs();
+        assert_eq!([secs(0), secs(1), secs(2), secs(3)], [1, 1, 2, 4]);
+        assert_eq!(secs(7), 60);
+        assert_eq!(secs(u32::MAX), 60);
+    }
+}
