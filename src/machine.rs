@@ -100,10 +100,11 @@ struct Shared {
 enum Phase {
     /// No acquisition under way through the store.
     Idle,
-    /// A read or a lock is queued or in flight; the acquisition began at `since`.
-    Asking { since: Time },
+    /// A read or a lock is queued or in flight. Without a usable token, this replica stops
+    /// waiting for another's fetch at `patience`.
+    Asking { patience: Time },
     /// Another replica holds the lock: read again at `until`.
-    Waiting { since: Time, until: Time },
+    Waiting { patience: Time, until: Time },
     /// Fetching from the token endpoint; release `lock` afterwards (if taken) and write the token
     /// for the others.
     Fetching { lock: Option<String> },
@@ -351,8 +352,8 @@ impl TokenClient {
         };
         shared.failures_in_a_row = 0;
         shared.resume_at = None;
-        let since = match shared.phase {
-            Phase::Asking { since } => since,
+        let patience = match shared.phase {
+            Phase::Asking { patience } => patience,
             _ => now,
         };
         match (flight.purpose, answer) {
@@ -365,7 +366,7 @@ impl TokenClient {
             }
             (Purpose::Lock(_), StoreAnswer::Refused) => {
                 let until = now.saturating_add(interval.unwrap_or_default());
-                shared.phase = Phase::Waiting { since, until };
+                shared.phase = Phase::Waiting { patience, until };
             }
             (Purpose::Housekeeping, _) => {}
             (_, answer) => {
@@ -713,27 +714,31 @@ impl TokenClient {
         let Some(share) = self.config.share.as_ref() else {
             return false;
         };
-        let peer_wait = share.wait_for_peer();
+        // Drawn between half the peer wait and all of it, so replicas that lose a dead holder's
+        // lock together do not all fetch in the same moment: the first one's token is adopted
+        // by those still waiting.
+        let half = share.wait_for_peer() / 2;
         let Some(shared) = self.shared.as_mut().filter(|s| !s.resting(now)) else {
             return false;
         };
-        let since = match shared.phase {
+        let patience = match shared.phase {
             Phase::Fetching { .. } => return false,
             Phase::Asking { .. } => return true,
             Phase::Idle => {
                 // The acquisition answers the demand so far, as a request would.
                 self.demand = false;
-                now
+                now.saturating_add(half)
+                    .saturating_add(self.rng.duration_up_to(half))
             }
-            Phase::Waiting { since, .. } => {
-                if !usable && now >= since.saturating_add(peer_wait) {
+            Phase::Waiting { patience, .. } => {
+                if !usable && now >= patience {
                     shared.phase = Phase::Fetching { lock: None };
                     return false;
                 }
-                since
+                patience
             }
         };
-        shared.phase = Phase::Asking { since };
+        shared.phase = Phase::Asking { patience };
         let key = shared.keys.token.clone();
         shared
             .queue

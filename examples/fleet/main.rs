@@ -8,6 +8,7 @@
 //! ```
 
 mod sim;
+#[allow(dead_code)]
 mod store;
 
 use std::time::{Duration, Instant};

@@ -1,0 +1,576 @@
+//! Replicas sharing one token through a store: many machines, one in-memory store with faults
+//! injected, a simulated clock (proptest). The token endpoint always answers; what is under test
+//! is the coordination and what a misbehaving store can cost.
+
+#[path = "../examples/fleet/store.rs"]
+#[allow(dead_code)]
+mod store;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::time::Duration;
+
+use proptest::prelude::*;
+use seekpass_oauth::http::Response;
+use seekpass_oauth::{
+    Config, Credentials, Endpoint, Event, Output, RequestId, Share, StoreAnswer, StoreCommand,
+    StoreError, StoreErrorKind, StoreId, Time, TokenClient,
+};
+use store::MemoryStore;
+
+/// How the store behaves during a window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    /// Every operation fails at once (connection refused).
+    Down,
+    /// No operation is answered (the machine's deadline fires).
+    Hang,
+    /// Writes are acknowledged and lost.
+    LoseWrites,
+}
+
+#[derive(Clone, Debug)]
+struct Plan {
+    replicas: usize,
+    /// Each replica's start, after the first.
+    starts: Vec<Duration>,
+    lifetime: Duration,
+    http_latency: Duration,
+    store_latency: Duration,
+    /// Windows of store misbehaviour: start, length, kind.
+    faults: Vec<(Duration, Duration, Fault)>,
+    /// Moments the store loses everything.
+    restarts: Vec<Duration>,
+    /// A replica that dies (its lock, if it holds one, stays until it expires) at a moment.
+    vanish: Option<(usize, Duration)>,
+    /// The API rejects the shared token at this moment: every replica reports a 401 for it.
+    reject_at: Option<Duration>,
+    length: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Outcome {
+    /// When each token request was sent.
+    requests: Vec<Time>,
+    /// Per live replica, the longest stretch without a usable token (its first one included).
+    longest_gap: Vec<Duration>,
+    adopted: u64,
+    store_failures: u64,
+    /// Forget operations that deleted the rejected token, and those that found another.
+    forgotten: (u64, u64),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Kind {
+    Tick,
+    Wake,
+    Http,
+    Store,
+}
+
+const TICK: Duration = Duration::from_secs(5);
+
+struct Replica {
+    client: TokenClient,
+    alive: bool,
+    start: Time,
+    http: Option<(RequestId, Time)>,
+    store: Option<(StoreId, StoreCommand)>,
+    wake: Option<Time>,
+    /// When the token last served stops being served (the start while none has been).
+    served_until: Time,
+    lacking_since: Option<Time>,
+    longest_gap: Duration,
+    rejected: bool,
+}
+
+fn config(replica: usize) -> Config {
+    Config::builder(Endpoint::staging(), Credentials::new("sim", "sim-secret"))
+        .jitter_seed(0x5eed_0000 + replica as u64)
+        .share(Share::new())
+        .build()
+        .unwrap()
+}
+
+fn at(d: Duration) -> Time {
+    Time::ZERO.saturating_add(d)
+}
+
+fn run(plan: &Plan) -> Outcome {
+    let end = at(plan.length);
+    let mut store = MemoryStore::new();
+    let mut outcome = Outcome::default();
+    // Every token issued and the moment it truly expires: its request's emission plus its
+    // lifetime is the earliest the server can have issued it.
+    let mut expiry: HashMap<String, Time> = HashMap::new();
+    let mut queue: BinaryHeap<Reverse<(Time, Kind, usize)>> = BinaryHeap::new();
+    let mut replicas: Vec<Replica> = (0..plan.replicas)
+        .map(|r| {
+            let start = at(plan
+                .starts
+                .get(r.wrapping_sub(1))
+                .copied()
+                .unwrap_or_default());
+            queue.push(Reverse((start, Kind::Tick, r)));
+            Replica {
+                client: TokenClient::new(config(r), start),
+                alive: true,
+                start,
+                http: None,
+                store: None,
+                wake: None,
+                served_until: start,
+                lacking_since: None,
+                longest_gap: Duration::ZERO,
+                rejected: false,
+            }
+        })
+        .collect();
+    let fault_at = |t: Time| {
+        plan.faults
+            .iter()
+            .find(|(s, len, _)| t >= at(*s) && t < at(*s + *len))
+            .map(|f| f.2)
+    };
+    let mut restarts: Vec<Time> = plan.restarts.iter().map(|d| at(*d)).collect();
+    restarts.sort();
+
+    while let Some(Reverse((now, kind, r))) = queue.pop() {
+        if now > end {
+            break;
+        }
+        while restarts.first().is_some_and(|t| *t <= now) {
+            restarts.remove(0);
+            store.restart();
+        }
+        if let Some((victim, when)) = plan.vanish {
+            if r == victim && now >= at(when) {
+                replicas[r].alive = false;
+            }
+        }
+        let replica = &mut replicas[r];
+        if !replica.alive {
+            continue;
+        }
+        match kind {
+            Kind::Tick => queue.push(Reverse((now.saturating_add(TICK), Kind::Tick, r))),
+            Kind::Wake if replica.wake != Some(now) => continue,
+            Kind::Wake => replica.wake = None,
+            Kind::Http => {
+                let Some((id, sent)) = replica.http.take() else {
+                    continue;
+                };
+                let text = format!("tok-{r}-{}", sent.as_millis());
+                expiry.insert(text.clone(), sent.saturating_add(plan.lifetime));
+                let body = format!(
+                    r#"{{"access_token":"{text}","token_type":"Bearer","expires_in":{}}}"#,
+                    plan.lifetime.as_secs()
+                );
+                let _ = replica
+                    .client
+                    .handle_response(id, Response::new(body.into_bytes()), now);
+            }
+            Kind::Store => {
+                let Some((id, command)) = replica.store.take() else {
+                    continue;
+                };
+                let result = match fault_at(now) {
+                    Some(Fault::Down) => Err(StoreError::new(
+                        StoreErrorKind::Unavailable,
+                        "Connection refused",
+                    )),
+                    Some(Fault::Hang) => continue,
+                    Some(Fault::LoseWrites) if matches!(command, StoreCommand::Write { .. }) => {
+                        Ok(StoreAnswer::Done)
+                    }
+                    _ => Ok(store.apply(&command, now)),
+                };
+                if let (StoreCommand::Forget { .. }, Ok(answer)) = (&command, &result) {
+                    match answer {
+                        StoreAnswer::Done => outcome.forgotten.0 += 1,
+                        _ => outcome.forgotten.1 += 1,
+                    }
+                }
+                let _ = replica.client.handle_store(id, result, now);
+            }
+        }
+        if plan.reject_at.is_some_and(|t| now >= at(t)) && !replica.rejected {
+            if let Some(id) = replica.client.token(now).map(|t| t.id()) {
+                replica.rejected = true;
+                assert!(replica.client.invalidate(id, now));
+            }
+        }
+        // A busy service: every moment it wakes it needs the token.
+        match replica.client.token(now) {
+            Some(token) => {
+                let text = token.access_token().expose_secret();
+                let expires = expiry[text];
+                assert!(
+                    now < expires,
+                    "replica {r} served {text} at {now}, at or after its expiry {expires}"
+                );
+                replica.served_until = token.serve_until();
+                if let Some(since) = replica.lacking_since.take() {
+                    let gap = now.saturating_duration_since(since);
+                    replica.longest_gap = replica.longest_gap.max(gap);
+                }
+            }
+            None => {
+                if replica.lacking_since.is_none() {
+                    replica.lacking_since = Some(replica.served_until.min(now));
+                }
+            }
+        }
+        loop {
+            match replica.client.poll(now) {
+                Output::Transmit(t) => {
+                    outcome.requests.push(now);
+                    replica.http = Some((t.id(), now));
+                    queue.push(Reverse((
+                        now.saturating_add(plan.http_latency),
+                        Kind::Http,
+                        r,
+                    )));
+                }
+                Output::Store(op) => {
+                    replica.store = Some(op.into_parts());
+                    let answer = now.saturating_add(plan.store_latency);
+                    queue.push(Reverse((answer, Kind::Store, r)));
+                }
+                Output::Event(Event::TokenAdopted { .. }) => outcome.adopted += 1,
+                Output::Event(Event::StoreFailed { .. }) => outcome.store_failures += 1,
+                Output::Event(_) => {}
+                Output::Timeout(t) => {
+                    if replica.wake.map_or(true, |w| t < w) {
+                        replica.wake = Some(t);
+                        queue.push(Reverse((t, Kind::Wake, r)));
+                    }
+                    break;
+                }
+                Output::Idle => break,
+            }
+        }
+    }
+    for replica in replicas.iter_mut().filter(|r| r.alive) {
+        if let Some(since) = replica.lacking_since {
+            let gap = end.saturating_duration_since(since);
+            replica.longest_gap = replica.longest_gap.max(gap);
+        }
+        let _ = replica.start;
+        outcome.longest_gap.push(replica.longest_gap);
+    }
+    outcome
+}
+
+/// The shortest time between two fleet refreshes of a token of `lifetime` with the default
+/// `Share`: its refresh window ends 5 min before expiry and opens 5 min earlier, never before
+/// half the lifetime.
+fn refresh_interval(lifetime: Duration) -> Duration {
+    let margin = Duration::from_secs(300).min(lifetime / 2);
+    let earliest = lifetime - margin;
+    earliest
+        .saturating_sub(Duration::from_secs(300))
+        .max(lifetime / 2)
+}
+
+/// The longest a replica may be without a token beyond what it is without sharing (its own
+/// request's round trip): waiting for a peer, a poll, store operations timing out, and the
+/// simulation's tick.
+fn sharing_allowance(plan: &Plan) -> Duration {
+    let share = Share::new();
+    let _ = share;
+    Duration::from_secs(5) // peer wait
+        + Duration::from_millis(250) // poll interval
+        + 3 * Duration::from_millis(250) // store timeouts
+        + 2 * plan.store_latency
+        + Duration::from_secs(1) // the minimum request interval
+}
+
+fn healthy(replicas: usize, lifetime_mins: u64) -> Plan {
+    Plan {
+        replicas,
+        starts: (1..replicas)
+            .map(|i| Duration::from_millis(i as u64 * 7))
+            .collect(),
+        lifetime: Duration::from_secs(lifetime_mins * 60),
+        http_latency: Duration::from_millis(120),
+        store_latency: Duration::from_millis(2),
+        faults: Vec::new(),
+        restarts: Vec::new(),
+        vanish: None,
+        reject_at: None,
+        length: Duration::from_secs(lifetime_mins * 60 * 4),
+    }
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![
+        Just(Fault::Down),
+        Just(Fault::Hang),
+        Just(Fault::LoseWrites)
+    ]
+}
+
+fn plan() -> impl Strategy<Value = Plan> {
+    (
+        2usize..7,
+        20u64..130,
+        10u64..800,
+        1u64..30,
+        prop::collection::vec((0u64..3, 0u64..400), 6),
+        prop::collection::vec((0u64..10_000, 1u64..900, fault()), 0..3),
+        prop::collection::vec(0u64..10_000, 0..2),
+        prop::option::of((0usize..6, 0u64..10_000)),
+    )
+        .prop_map(
+            |(replicas, mins, http_ms, store_ms, starts, faults, restarts, vanish)| {
+                let lifetime = Duration::from_secs(mins * 60);
+                let within = |permille: u64| lifetime * 3 * permille as u32 / 10_000;
+                Plan {
+                    replicas,
+                    // Most start together (a deploy); some join up to a few minutes later.
+                    starts: starts
+                        .iter()
+                        .map(|&(late, s)| Duration::from_secs(if late == 0 { s } else { s % 3 }))
+                        .collect(),
+                    lifetime,
+                    http_latency: Duration::from_millis(http_ms),
+                    store_latency: Duration::from_millis(store_ms),
+                    faults: faults
+                        .into_iter()
+                        .map(|(s, len, f)| (within(s), Duration::from_secs(len), f))
+                        .collect(),
+                    restarts: restarts.into_iter().map(within).collect(),
+                    vanish: vanish.map(|(r, t)| (r % replicas, within(t))),
+                    reject_at: None,
+                    length: lifetime * 4,
+                }
+            },
+        )
+}
+
+#[test]
+fn a_cold_start_and_steady_state_cost_the_fleet_one_request_per_refresh_interval() {
+    for (replicas, mins) in [(2, 20), (8, 120), (30, 60)] {
+        let plan = healthy(replicas, mins);
+        let outcome = run(&plan);
+        let first_lifetime = outcome
+            .requests
+            .iter()
+            .filter(|t| **t < at(plan.lifetime / 2))
+            .count();
+        assert_eq!(
+            first_lifetime, 1,
+            "{replicas} replicas: {:?}",
+            outcome.requests
+        );
+        let bound =
+            1 + (plan.length.as_secs() / refresh_interval(plan.lifetime).as_secs()) as usize;
+        assert!(
+            outcome.requests.len() <= bound,
+            "{} requests, at most {bound}: {:?}",
+            outcome.requests.len(),
+            outcome.requests
+        );
+        assert!(outcome.adopted >= (replicas as u64 - 1) * 4, "{outcome:?}");
+        let allowance = plan.http_latency + sharing_allowance(&plan);
+        assert!(
+            outcome.longest_gap.iter().all(|g| *g <= allowance),
+            "{outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn a_lock_holder_that_vanishes_at_a_cold_start_delays_the_others_by_the_peer_wait_at_most() {
+    let mut plan = healthy(5, 60);
+    // Replica 0 takes the lock first and dies before its answer arrives.
+    plan.vanish = Some((0, Duration::from_millis(50)));
+    let outcome = run(&plan);
+    assert_eq!(outcome.longest_gap.len(), 4);
+    let gap = *outcome.longest_gap.iter().max().unwrap();
+    assert!(
+        gap >= Duration::from_millis(2500),
+        "they waited for the peer: {gap:?}"
+    );
+    assert!(
+        gap <= plan.http_latency + sharing_allowance(&plan),
+        "{gap:?}"
+    );
+    // After its wait each fetched on its own or adopted an earlier one's: never more than
+    // without sharing.
+    let cold: Vec<_> = outcome
+        .requests
+        .iter()
+        .filter(|t| **t < Time::from_secs(10))
+        .collect();
+    assert!((2..=5).contains(&cold.len()), "{cold:?}");
+    let steady = outcome.requests.len() - cold.len();
+    let bound = 1 + (plan.length.as_secs() / refresh_interval(plan.lifetime).as_secs()) as usize;
+    assert!(steady <= bound, "{:?}", outcome.requests);
+}
+
+#[test]
+fn a_dead_store_costs_each_replica_its_own_tokens_and_nothing_more() {
+    let mut plan = healthy(4, 60);
+    plan.faults = vec![(Duration::ZERO, plan.length, Fault::Down)];
+    let outcome = run(&plan);
+    assert_eq!(outcome.adopted, 0);
+    // Each replica fetched on its own, as it would without sharing (one per refresh, at least
+    // half a lifetime apart).
+    assert!(
+        outcome.requests.len() <= 4 * (1 + 4 * 2),
+        "{:?}",
+        outcome.requests
+    );
+    assert!(outcome.requests.len() >= 4 * 4);
+    assert!(outcome
+        .longest_gap
+        .iter()
+        .all(|g| *g <= plan.http_latency + sharing_allowance(&plan)));
+}
+
+#[test]
+fn a_burst_of_401s_across_the_fleet_leads_to_one_new_token() {
+    let mut plan = healthy(6, 60);
+    plan.length = Duration::from_secs(20 * 60);
+    plan.reject_at = Some(Duration::from_secs(10 * 60));
+    let outcome = run(&plan);
+    let after: Vec<_> = outcome
+        .requests
+        .iter()
+        .filter(|t| **t >= Time::from_secs(600))
+        .collect();
+    assert_eq!(after.len(), 1, "{:?}", outcome.requests);
+    // The first report deleted the shared token; the others found it gone or replaced.
+    assert_eq!(outcome.forgotten.0, 1, "{outcome:?}");
+    assert_eq!(outcome.forgotten.1, 5, "{outcome:?}");
+    let allowance = plan.http_latency + sharing_allowance(&plan) + TICK;
+    assert!(
+        outcome.longest_gap.iter().all(|g| *g <= allowance),
+        "{outcome:?}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Whatever the store does, no token is served at or after its expiry (checked inside
+    /// `run`), and no replica goes without a token longer than it would alone plus the
+    /// sharing allowance.
+    #[test]
+    fn store_faults_never_cost_a_replica_its_token(plan in plan()) {
+        let outcome = run(&plan);
+        let allowance = plan.http_latency + sharing_allowance(&plan);
+        for gap in &outcome.longest_gap {
+            prop_assert!(*gap <= allowance, "gap {gap:?} over {allowance:?}: {outcome:?}");
+        }
+    }
+
+    /// After the last fault the fleet is back to one token request per refresh interval within
+    /// one lifetime (plus the store back-off's cap).
+    #[test]
+    fn a_store_that_comes_back_is_used_again_within_a_lifetime(plan in plan()) {
+        let outcome = run(&plan);
+        let last_fault = plan
+            .faults
+            .iter()
+            .map(|(s, len, _)| *s + *len)
+            .chain(plan.restarts.iter().copied())
+            .chain(plan.vanish.map(|(_, t)| t))
+            .max()
+            .unwrap_or_default();
+        let settled = at(last_fault + plan.lifetime + Duration::from_secs(60));
+        let window = plan.length.saturating_sub(last_fault + plan.lifetime + Duration::from_secs(60));
+        let after: Vec<_> = outcome.requests.iter().filter(|t| **t >= settled).collect();
+        let bound = 1 + (window.as_secs() / refresh_interval(plan.lifetime).as_secs()) as usize;
+        prop_assert!(after.len() <= bound, "{} requests after {settled}, at most {bound}: {:?}", after.len(), outcome.requests);
+    }
+}
+
+/// Polls until the machine emits a store operation or a request, or settles.
+fn next_out(client: &mut TokenClient, now: Time, shown: &mut String) -> Option<Output> {
+    loop {
+        match client.poll(now) {
+            Output::Event(e) => shown.push_str(&format!("{e:?} {e}\n", e = EventText(&e))),
+            Output::Timeout(_) | Output::Idle => return None,
+            other => return Some(other),
+        }
+    }
+}
+
+struct EventText<'a>(&'a Event);
+
+impl std::fmt::Display for EventText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#?}", self.0)
+    }
+}
+
+impl std::fmt::Debug for EventText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+#[test]
+fn the_token_never_shows_in_store_operations_values_or_events() {
+    const TOKEN: &str = "SECRET-TOKEN-xyz";
+    let mut shown = String::new();
+    let mut client = TokenClient::new(config(0), Time::ZERO);
+    let now = Time::ZERO;
+    assert!(client.token(now).is_none());
+    let Some(Output::Store(read)) = next_out(&mut client, now, &mut shown) else {
+        panic!("a read first")
+    };
+    assert!(matches!(read.command(), StoreCommand::Read { .. }));
+    client
+        .handle_store(read.id(), Ok(StoreAnswer::Missing), now)
+        .unwrap();
+    let Some(Output::Store(lock)) = next_out(&mut client, now, &mut shown) else {
+        panic!("then the lock")
+    };
+    client
+        .handle_store(lock.id(), Ok(StoreAnswer::Done), now)
+        .unwrap();
+    let Some(Output::Transmit(t)) = next_out(&mut client, now, &mut shown) else {
+        panic!("then the request")
+    };
+    let body = format!(r#"{{"access_token":"{TOKEN}","token_type":"Bearer","expires_in":7200}}"#);
+    client
+        .handle_response(t.id(), Response::new(body.into_bytes()), now)
+        .unwrap();
+    let Some(Output::Store(write)) = next_out(&mut client, now, &mut shown) else {
+        panic!("then the write")
+    };
+    let StoreCommand::Write { value, ttl, .. } = write.command() else {
+        panic!("{write:?}")
+    };
+    assert!(std::str::from_utf8(value.as_bytes())
+        .unwrap()
+        .contains(TOKEN));
+    assert!(*ttl < Duration::from_secs(7200) && *ttl > Duration::from_secs(7199));
+    shown.push_str(&format!("{write:?} {write:#?} {value:?} {client:?}"));
+    // A value refused by another replica is described without being quoted.
+    let mut other = TokenClient::new(
+        Config::builder(Endpoint::staging(), Credentials::new("other", "s"))
+            .share(Share::new())
+            .build()
+            .unwrap(),
+        now,
+    );
+    other.token(now);
+    let Some(Output::Store(read)) = next_out(&mut other, now, &mut shown) else {
+        panic!("a read")
+    };
+    let found = StoreAnswer::Found {
+        value: value.clone(),
+        ttl: Some(Duration::from_secs(100)),
+    };
+    shown.push_str(&format!("{found:?}"));
+    other.handle_store(read.id(), Ok(found), now).unwrap();
+    let _ = next_out(&mut other, now, &mut shown);
+    assert!(shown.contains("StoredTokenRefused"), "{shown}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(!shown.contains("sim-secret"), "{shown}");
+}
