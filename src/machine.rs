@@ -717,7 +717,7 @@ impl TokenClient {
         // Drawn between half the peer wait and all of it, so replicas that lose a dead holder's
         // lock together do not all fetch in the same moment: the first one's token is adopted
         // by those still waiting.
-        let half = share.wait_for_peer() / 2;
+        let half = share.wait_for_peer().checked_div(2).unwrap_or_default();
         let Some(shared) = self.shared.as_mut().filter(|s| !s.resting(now)) else {
             return false;
         };
