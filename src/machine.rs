@@ -115,6 +115,9 @@ enum Phase {
 enum Purpose {
     Read,
     Lock(String),
+    /// The read again once the lock is ours: another replica may have written its token and
+    /// released the lock between this replica's first read and its lock.
+    Recheck(String),
     /// Write, unlock, forget: their answers change nothing.
     Housekeeping,
 }
@@ -358,10 +361,27 @@ impl TokenClient {
         };
         match (flight.purpose, answer) {
             (Purpose::Read, StoreAnswer::Found { value, ttl }) => {
-                self.read_found(flight.sent_at, value, ttl, now);
+                if !self.read_found(flight.sent_at, value, ttl, now) {
+                    self.lock();
+                }
             }
             (Purpose::Read, StoreAnswer::Missing) => self.lock(),
             (Purpose::Lock(owner), StoreAnswer::Done) => {
+                let key = shared.keys.token.clone();
+                shared
+                    .queue
+                    .push_front((StoreCommand::Read { key }, Purpose::Recheck(owner)));
+            }
+            (Purpose::Recheck(owner), StoreAnswer::Found { value, ttl }) => {
+                if self.read_found(flight.sent_at, value, ttl, now) {
+                    if let Some(shared) = self.shared.as_mut() {
+                        shared.unlock(Some(owner));
+                    }
+                } else if let Some(shared) = self.shared.as_mut() {
+                    shared.phase = Phase::Fetching { lock: Some(owner) };
+                }
+            }
+            (Purpose::Recheck(owner), StoreAnswer::Missing) => {
                 shared.phase = Phase::Fetching { lock: Some(owner) };
             }
             (Purpose::Lock(_), StoreAnswer::Refused) => {
@@ -806,14 +826,14 @@ impl TokenClient {
     }
 
     /// The store answered a read with a value: adopt it if it is a usable token newer than this
-    /// replica's own, else go for the lock.
+    /// replica's own. Returns whether it was adopted.
     fn read_found(
         &mut self,
         sent_at: Time,
         value: StoredValue,
         ttl: Option<core::time::Duration>,
         now: Time,
-    ) {
+    ) -> bool {
         let decoded = match ttl.filter(|t| !t.is_zero()) {
             None => Err("it has no expiry".to_owned()),
             Some(ttl) => {
@@ -821,16 +841,13 @@ impl TokenClient {
                     .map(|token| (token, ttl))
             }
         };
-        let adopted = match decoded {
+        match decoded {
             Ok((token, ttl)) => self.adopt(token, &value, sent_at, ttl, now),
             Err(problem) => {
                 let problem = self.redacting().clean(&problem);
                 self.events.push_back(Event::StoredTokenRefused { problem });
                 false
             }
-        };
-        if !adopted {
-            self.lock();
         }
     }
 

@@ -533,6 +533,12 @@ fn the_token_never_shows_in_store_operations_values_or_events() {
     client
         .handle_store(lock.id(), Ok(StoreAnswer::Done), now)
         .unwrap();
+    let Some(Output::Store(recheck)) = next_out(&mut client, now, &mut shown) else {
+        panic!("then the read again")
+    };
+    client
+        .handle_store(recheck.id(), Ok(StoreAnswer::Missing), now)
+        .unwrap();
     let Some(Output::Transmit(t)) = next_out(&mut client, now, &mut shown) else {
         panic!("then the request")
     };
@@ -573,4 +579,59 @@ fn the_token_never_shows_in_store_operations_values_or_events() {
     assert!(shown.contains("StoredTokenRefused"), "{shown}");
     assert!(!shown.contains(TOKEN), "{shown}");
     assert!(!shown.contains("sim-secret"), "{shown}");
+}
+
+/// Between this replica's read (a miss) and its lock, another replica may write its token and
+/// release the lock: the lock's winner reads again before it fetches, and adopts that token.
+#[test]
+fn the_lock_winner_reads_again_before_fetching() {
+    let mut shown = String::new();
+    let now = Time::ZERO;
+    let mut store = MemoryStore::new();
+    let mut first = TokenClient::new(config(1), now);
+    let mut late = TokenClient::new(config(2), now);
+    first.token(now);
+    late.token(now);
+    // `late` reads: nothing yet.
+    let Some(Output::Store(read)) = next_out(&mut late, now, &mut shown) else {
+        panic!("a read")
+    };
+    let missing = store.apply(read.command(), now);
+    // Meanwhile `first` goes through the whole protocol and releases its lock.
+    loop {
+        match next_out(&mut first, now, &mut shown) {
+            Some(Output::Store(op)) => {
+                let answer = store.apply(op.command(), now);
+                first.handle_store(op.id(), Ok(answer), now).unwrap();
+            }
+            Some(Output::Transmit(t)) => {
+                let body =
+                    r#"{"access_token":"first-token","token_type":"Bearer","expires_in":7200}"#;
+                first
+                    .handle_response(t.id(), Response::new(body.as_bytes().to_vec()), now)
+                    .unwrap();
+            }
+            _ => break,
+        }
+    }
+    assert!(first.token(now).is_some());
+    // `late` now takes the free lock, reads again, adopts and releases the lock: no request.
+    late.handle_store(read.id(), Ok(missing), now).unwrap();
+    let mut sent = Vec::new();
+    while let Some(out) = next_out(&mut late, now, &mut shown) {
+        match out {
+            Output::Store(op) => {
+                sent.push(op.command().name());
+                let answer = store.apply(op.command(), now);
+                late.handle_store(op.id(), Ok(answer), now).unwrap();
+            }
+            other => panic!("no request expected: {other:?}"),
+        }
+    }
+    assert_eq!(sent, ["lock", "read", "unlock"]);
+    assert_eq!(
+        late.token(now).unwrap().access_token().expose_secret(),
+        "first-token"
+    );
+    assert!(store.keys(now).iter().all(|k| !k.ends_with(":lock")));
 }

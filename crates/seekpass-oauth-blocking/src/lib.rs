@@ -30,21 +30,31 @@
 //!   however many threads report it, one new token is fetched.
 //! - **Events**: [`Builder::on_event`] receives each of the machine's events for `log`,
 //!   `tracing` or metrics; the crate picks none of them.
+//! - **One token for the whole fleet**: with
+//!   [`ConfigBuilder::share`](seekpass_oauth::ConfigBuilder::share) and [`Builder::store`]
+//!   ([`RedisStore`] with feature `redis`), replicas read, lock and write one shared token; a
+//!   store that fails or is slow costs nothing but the sharing (see [`Share`](seekpass_oauth::Share)).
 //! - **Senders**: [`UreqSender`] (feature `ureq`, the default) or [`WireSender`] (feature
 //!   `wire`: the core's HTTP/1.1 codec over any `Read + Write`), or any [`Sender`] of yours.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "redis")]
+mod redis;
 mod sender;
 mod source;
+mod store;
 #[cfg(feature = "ureq")]
 mod ureq;
 #[cfg(feature = "wire")]
 mod wire;
 
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
 pub use sender::Sender;
 pub use source::{Builder, TokenSource};
+pub use store::Store;
 #[cfg(feature = "ureq")]
 pub use ureq::UreqSender;
 #[cfg(feature = "wire")]

@@ -6,10 +6,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::HeaderValue;
-use seekpass_oauth::{Config, Event, Token, TokenId};
+use seekpass_oauth::{Config, Event, StoreError, StoreErrorKind, Token, TokenId};
 use seekpass_oauth_driver::{Engine, Error, Kick, Served, Settings, State};
 
 use crate::sender::Sender;
+use crate::store::Store;
 
 /// A SEEK Pass token for any number of threads. Cheap to clone; every clone shares one
 /// machine, so fifty threads asking at once cause one token request.
@@ -23,6 +24,7 @@ pub struct TokenSource {
 struct Inner {
     engine: Engine,
     sender: Box<dyn Sender>,
+    store: Option<Box<dyn Store>>,
     /// Held by the one thread doing the machine's I/O; never by the hot path.
     io: Mutex<()>,
     /// Bumped after every step and answer; waiting threads sleep on it.
@@ -35,6 +37,7 @@ struct Inner {
 pub struct Builder {
     config: Config,
     settings: Settings,
+    store: Option<Box<dyn Store>>,
 }
 
 impl Builder {
@@ -58,6 +61,14 @@ impl Builder {
         self
     }
 
+    /// The store the token is shared through, for a configuration with
+    /// [`ConfigBuilder::share`](seekpass_oauth::ConfigBuilder::share). Without one, such a
+    /// configuration fetches on its own, as if the store were down.
+    pub fn store(mut self, store: impl Store) -> Builder {
+        self.store = Some(Box::new(store));
+        self
+    }
+
     /// The source, sending with `sender`. Nothing is sent before the first demand (or at once
     /// with `RefreshMode::Always`, on the first call).
     pub fn build(self, sender: impl Sender) -> TokenSource {
@@ -65,6 +76,7 @@ impl Builder {
             inner: Arc::new(Inner {
                 engine: Engine::new(self.config, self.settings),
                 sender: Box::new(sender),
+                store: self.store,
                 io: Mutex::new(()),
                 changed: Mutex::new(0),
                 changed_signal: Condvar::new(),
@@ -86,6 +98,7 @@ impl TokenSource {
         Builder {
             config,
             settings: Settings::default(),
+            store: None,
         }
     }
 
@@ -176,6 +189,18 @@ impl Inner {
     fn drive(&self, io: MutexGuard<'_, ()>) -> Option<Instant> {
         let wake_at = loop {
             let step = self.engine.step();
+            if let Some(work) = step.store {
+                let result = match &self.store {
+                    Some(store) => store.run(&work.command, work.deadline),
+                    None => Err(StoreError::new(
+                        StoreErrorKind::Unavailable,
+                        "the configuration shares its token but the source has no store: give one to the builder",
+                    )),
+                };
+                self.engine.feed_store(work.id, result);
+                self.bump();
+                continue;
+            }
             let Some(send) = step.transmit else {
                 break step.wake_at;
             };

@@ -1,4 +1,5 @@
-//! Helpers for tests against a real Doorkeeper (`interop/doorkeeper/server.sh`) and the demo
+//! Helpers for tests against a real Doorkeeper (`interop/doorkeeper/server.sh`), a real Redis
+//! (`interop/redis/server.sh`, `REDIS_URL`) and the demo
 //! server: where the server is, and the API side — `token/info` and revocation — spoken with
 //! plain HTTP/1.0 over a `TcpStream`, so they share no code with the clients they check.
 
@@ -17,12 +18,10 @@ pub fn server_url(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var_os("CI").is_some() => {
-            panic!("{var} is not set: .ci/run must start the Doorkeeper server")
+            panic!("{var} is not set: .ci/run must start its server (interop/*/server.sh)")
         }
         _ => {
-            eprintln!(
-                "SKIPPED: {var} is not set; run `bash .ci/run` or interop/doorkeeper/server.sh"
-            );
+            eprintln!("SKIPPED: {var} is not set; run `bash .ci/run` or the script under interop/");
             None
         }
     }

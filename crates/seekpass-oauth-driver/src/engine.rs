@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{
-    Config, Event, FailureClass, Origin, Output, RequestBody, RequestId, Time, TokenClient,
-    TokenId, TransportError,
+    Config, Event, FailureClass, Origin, Output, RequestBody, RequestId, StoreAnswer, StoreCommand,
+    StoreError, StoreId, Time, TokenClient, TokenId, TransportError,
 };
 
 use crate::cell::{Kick, Served, TokenCell};
@@ -65,12 +65,26 @@ pub struct Outgoing {
     pub max_body: usize,
 }
 
-/// What a step leaves the driver to do.
+/// A store operation to perform now; feed its result with [`Engine::feed_store`].
 #[derive(Debug)]
-#[must_use = "a request to send or a moment to wait for"]
+#[non_exhaustive]
+pub struct StoreWork {
+    /// Names the result when it is fed.
+    pub id: StoreId,
+    /// What to do on the store.
+    pub command: StoreCommand,
+    /// Past this the machine counts the operation as failed: give up on it then.
+    pub deadline: Instant,
+}
+
+/// What a step leaves the driver to do: at most one of `transmit` and `store`.
+#[derive(Debug)]
+#[must_use = "a request to send, a store operation to perform, or a moment to wait for"]
 pub struct Step {
     /// A request to send now.
     pub transmit: Option<Outgoing>,
+    /// A store operation to perform now (only with [`ConfigBuilder::share`](seekpass_oauth::ConfigBuilder::share)).
+    pub store: Option<StoreWork>,
     /// When to step again at the latest (`None`: only when a caller asks).
     pub wake_at: Option<Instant>,
 }
@@ -177,20 +191,18 @@ impl Engine {
             if self.cell.take_demand() | (self.waiting.load(Ordering::Acquire) > 0) {
                 let _ = machine.token(now);
             }
-            // A request to send, or the machine's next moment (`None`: none).
+            // A request to send, a store operation, or the machine's next moment (`None`: none).
             let next = loop {
                 match machine.poll(now) {
-                    Output::Transmit(transmit) => break Ok(transmit),
+                    Output::Transmit(transmit) => break Ok(Ok(transmit)),
+                    Output::Store(op) => break Ok(Err(op)),
                     Output::Event(event) => events.push(event),
                     Output::Timeout(at) => break Err(Some(at)),
                     Output::Idle => break Err(None),
-                    // `Output` may grow; anything new is handled on the next step.
-                    #[allow(unreachable_patterns)]
-                    _ => break Err(Some(now)),
                 }
             };
             let step = match next {
-                Ok(transmit) => {
+                Ok(Ok(transmit)) => {
                     let (id, request) = transmit.into_parts();
                     let deadline = now.saturating_add(machine.config().request_deadline());
                     Step {
@@ -200,6 +212,20 @@ impl Engine {
                             deadline: self.instant(deadline),
                             max_body: machine.config().max_response_body().saturating_add(1),
                         }),
+                        store: None,
+                        wake_at: None,
+                    }
+                }
+                Ok(Err(op)) => {
+                    let deadline = self.instant(op.deadline());
+                    let (id, command) = op.into_parts();
+                    Step {
+                        transmit: None,
+                        store: Some(StoreWork {
+                            id,
+                            command,
+                            deadline,
+                        }),
                         wake_at: None,
                     }
                 }
@@ -208,12 +234,14 @@ impl Engine {
                 // steps at the refresh moment, to hand the machine that demand.
                 Err(at) => Step {
                     transmit: None,
+                    store: None,
                     wake_at: refresh_first(&machine, now, at).map(|at| self.instant(at)),
                 },
             };
-            let wake_at = match &step.transmit {
-                Some(send) => Some(send.deadline),
-                None => step.wake_at,
+            let wake_at = match (&step.transmit, &step.store) {
+                (Some(send), _) => Some(send.deadline),
+                (None, Some(work)) => Some(work.deadline),
+                (None, None) => step.wake_at,
             };
             self.publish(&machine, now, Some(wake_at));
             step
@@ -233,6 +261,15 @@ impl Engine {
             Err(error) => machine.handle_transport_error(id, error, now),
         };
         // The driver steps again at once; the moment to wake is set then.
+        self.publish(&machine, now, None);
+    }
+
+    /// Feeds the result of a store operation a step returned.
+    pub fn feed_store(&self, id: StoreId, result: Result<StoreAnswer, StoreError>) {
+        let mut machine = self.machine();
+        let now = self.now();
+        // A result after its deadline is refused and changes nothing.
+        let _ = machine.handle_store(id, result, now);
         self.publish(&machine, now, None);
     }
 
@@ -264,7 +301,9 @@ impl Engine {
     fn deliver(&self, events: &[Event]) {
         for event in events {
             match event {
-                Event::TokenAcquired { .. } => *self.attempts() = Attempts::default(),
+                Event::TokenAcquired { .. } | Event::TokenAdopted { .. } => {
+                    *self.attempts() = Attempts::default();
+                }
                 Event::AttemptFailed { class, error, .. } => {
                     let mut attempts = self.attempts();
                     if *class == FailureClass::Transient {

@@ -13,6 +13,8 @@
 //!   store, explicit CA files), chosen as curl and OpenSSL choose them.
 //! - [`transport`]: naming transport failures (DNS, refused, timeout) from any client's errors.
 //! - [`wire`]: the pieces a sender needs around the core's HTTP/1.1 codec.
+//! - `redis` (feature `redis`): the shared-token store protocol in Redis commands, for the
+//!   drivers' Redis stores.
 //!
 //! ```
 //! use seekpass_oauth::{Config, Credentials, Endpoint};
@@ -35,6 +37,8 @@ mod cell;
 mod clock;
 mod engine;
 mod error;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod state;
 pub mod transport;
 #[cfg(feature = "trust")]
@@ -42,6 +46,6 @@ pub mod trust;
 pub mod wire;
 
 pub use cell::{Kick, Served, TokenCell};
-pub use engine::{Engine, EventHandler, Outgoing, Settings, Step, Waiting};
+pub use engine::{Engine, EventHandler, Outgoing, Settings, Step, StoreWork, Waiting};
 pub use error::Error;
 pub use state::State;

@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::{FailureClass, Token};
-use seekpass_oauth_blocking::{Error, TokenSource, UreqSender};
+use seekpass_oauth_blocking::{Error, RedisStore, TokenSource, UreqSender};
 
 use options::USAGE;
 
@@ -58,7 +58,19 @@ fn main() -> ExitCode {
     };
     let quiet = options.json;
     let watching = options.watch.is_some();
-    let source = TokenSource::builder(config)
+    let store = match options.share.as_deref().map(RedisStore::open).transpose() {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("{NAME}: --share: {e}");
+            return ExitCode::from(64);
+        }
+    };
+    let builder = TokenSource::builder(config);
+    let builder = match store {
+        Some(store) => builder.store(store),
+        None => builder,
+    };
+    let source = builder
         .max_attempts(options.max_attempts)
         // Long enough that --max-attempts decides when to stop, never the wait.
         .max_wait(Duration::from_secs(3600))

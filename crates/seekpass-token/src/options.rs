@@ -20,6 +20,9 @@ Options:
   --watch SECONDS    keep the token fresh for that long, printing each state change
   --max-attempts N   give up after N transient failures (default 5)
   --cacert FILE      also trust the CA certificates in FILE (PEM), as curl --cacert; repeatable
+  --share URL        share one token with every process given the same URL, through Redis or
+                     Valkey: redis://[user:password@]host[:port][/db], rediss:// for TLS. If the
+                     store fails, each process fetches on its own until it is back
 
 TLS trusts SSL_CERT_FILE / SSL_CERT_DIR when set, else the system store (where a TLS-inspecting
 proxy's CA is installed), else compiled-in Mozilla roots. HTTPS_PROXY / https_proxy or ALL_PROXY
@@ -40,6 +43,7 @@ pub struct Options {
     pub max_attempts: u32,
     pub help: bool,
     pub cacert: Vec<std::path::PathBuf>,
+    pub share: Option<String>,
 }
 
 /// Parses `args` (without the program name).
@@ -92,6 +96,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> 
                     })?;
             }
             "--cacert" => options.cacert.push(value("--cacert")?.into()),
+            "--share" => options.share = Some(value("--share")?),
             "--help" | "-h" => options.help = true,
             other => return Err(format!("unknown argument {other:?}; see --help")),
         }

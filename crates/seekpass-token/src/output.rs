@@ -70,7 +70,25 @@ pub fn describe(event: &Event, watching: bool) -> Option<String> {
             next_attempt,
             ..
         } => format!("attempt failed: {error}; next attempt at {next_attempt}"),
+        Event::StoreFailed {
+            command,
+            error,
+            retry_at,
+        } => format!("store {command} failed: {error}; fetching alone until {retry_at}"),
+        Event::StoredTokenRefused { problem } => {
+            format!("the shared token in the store was not used: {problem}")
+        }
         _ if !watching => return None,
+        Event::TokenAdopted {
+            token,
+            remaining,
+            scope,
+            ..
+        } => format!(
+            "adopted the shared {token}, {}s left, scope {:?}",
+            remaining.as_secs(),
+            scope.to_string()
+        ),
         Event::TokenAcquired {
             token,
             lifetime,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use seekpass_oauth::{Config, ConfigBuilder, Credentials, Endpoint, Scopes};
+use seekpass_oauth::{Config, ConfigBuilder, Credentials, Endpoint, Scopes, Share};
 use seekpass_oauth_demo::DemoServer;
 
 use crate::options::Options;
@@ -47,6 +47,10 @@ pub fn configure(
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
+    let builder = match options.share {
+        Some(_) => builder.share(Share::new()),
+        None => builder,
+    };
     let config = builder
         .scopes(scopes.iter().cloned())
         .client_auth(options.auth)

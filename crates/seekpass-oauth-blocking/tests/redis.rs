@@ -1,0 +1,178 @@
+//! Replicas sharing one token through a real Redis (`interop/redis/server.sh`, `REDIS_URL`,
+//! with an ACL user limited to the token keys): each `TokenSource` here is a replica with its
+//! own machine, all against one demo token endpoint.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use seekpass_oauth::{Config, Credentials, Endpoint, Event, Share, StoreErrorKind};
+use seekpass_oauth_blocking::{RedisStore, TokenSource, UreqSender};
+use seekpass_oauth_demo::interop::server_url;
+use seekpass_oauth_demo::DemoServer;
+
+/// A key prefix of its own per test, so tests sharing the server never meet.
+fn prefix(test: &str) -> String {
+    format!("seekpass-oauth:test:{test}:{}:", std::process::id())
+}
+
+fn replica(
+    demo: &DemoServer,
+    url: &str,
+    prefix: &str,
+    seed: u64,
+    events: Arc<Events>,
+) -> TokenSource {
+    let config = Config::builder(
+        Endpoint::base_url(&demo.base_url()).unwrap(),
+        Credentials::new("demo-client", "demo-secret"),
+    )
+    .share(Share::new().prefix(prefix))
+    .jitter_seed(seed)
+    .build()
+    .unwrap();
+    TokenSource::builder(config)
+        .store(RedisStore::open(url).unwrap())
+        .on_event(move |e| events.record(e))
+        .build(UreqSender::new())
+}
+
+#[derive(Default)]
+struct Events {
+    adopted: AtomicUsize,
+    store_failed: AtomicUsize,
+    denied: AtomicUsize,
+}
+
+impl Events {
+    fn record(&self, event: &Event) {
+        match event {
+            Event::TokenAdopted { .. } => {
+                self.adopted.fetch_add(1, Ordering::Relaxed);
+            }
+            Event::StoreFailed { error, .. } => {
+                self.store_failed.fetch_add(1, Ordering::Relaxed);
+                if error.kind() == StoreErrorKind::Denied {
+                    self.denied.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `n` replicas asking at the same moment; returns their tokens' texts.
+fn cold_start(replicas: &[TokenSource]) -> Vec<String> {
+    let barrier = Arc::new(Barrier::new(replicas.len()));
+    let threads: Vec<_> = replicas
+        .iter()
+        .cloned()
+        .map(|source| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                source
+                    .token()
+                    .unwrap()
+                    .access_token()
+                    .expose_secret()
+                    .to_owned()
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn eight_replicas_starting_together_cause_one_token_request() {
+    let Some(url) = server_url("REDIS_URL") else {
+        return;
+    };
+    let demo = DemoServer::start(Duration::from_secs(600)).unwrap();
+    let events = Arc::new(Events::default());
+    let prefix = prefix("cold");
+    let replicas: Vec<_> = (0..8)
+        .map(|i| replica(&demo, &url, &prefix, i, events.clone()))
+        .collect();
+    let tokens = cold_start(&replicas);
+    assert_eq!(demo.token_requests(), 1);
+    assert!(tokens.iter().all(|t| *t == tokens[0]));
+    assert_eq!(events.adopted.load(Ordering::Relaxed), 7);
+    assert_eq!(events.store_failed.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn a_burst_of_401s_across_replicas_leads_to_one_new_token() {
+    let Some(url) = server_url("REDIS_URL") else {
+        return;
+    };
+    let demo = DemoServer::start(Duration::from_secs(600)).unwrap();
+    let events = Arc::new(Events::default());
+    let prefix = prefix("burst");
+    let replicas: Vec<_> = (0..6)
+        .map(|i| replica(&demo, &url, &prefix, i, events.clone()))
+        .collect();
+    let first = cold_start(&replicas);
+    assert_eq!(demo.token_requests(), 1);
+    // The API rejects the shared token: every replica reports it.
+    demo.revoke_all();
+    for source in &replicas {
+        let served = source.served().unwrap();
+        assert!(source.invalidate(served.token));
+    }
+    let second = cold_start(&replicas);
+    assert_eq!(demo.token_requests(), 2, "one new token for the fleet");
+    assert!(second.iter().all(|t| *t == second[0] && *t != first[0]));
+}
+
+#[test]
+fn with_the_store_down_every_replica_still_gets_a_token_on_its_own() {
+    if server_url("REDIS_URL").is_none() {
+        return;
+    }
+    // A loopback port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "redis://127.0.0.1:{}/0",
+        closed.local_addr().unwrap().port()
+    );
+    drop(closed);
+    let demo = DemoServer::start(Duration::from_secs(600)).unwrap();
+    let events = Arc::new(Events::default());
+    let replicas: Vec<_> = (0..4)
+        .map(|i| replica(&demo, &url, &prefix("down"), i, events.clone()))
+        .collect();
+    let started = std::time::Instant::now();
+    let tokens = cold_start(&replicas);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(tokens.len(), 4);
+    assert_eq!(
+        demo.token_requests(),
+        4,
+        "each on its own, as without sharing"
+    );
+    assert_eq!(events.store_failed.load(Ordering::Relaxed), 4);
+}
+
+#[test]
+fn a_wrong_password_is_named_and_costs_only_the_sharing() {
+    let Some(url) = server_url("REDIS_URL") else {
+        return;
+    };
+    let wrong = url.replacen("seekpass:", "seekpass:wrong-", 1);
+    assert_ne!(wrong, url, "REDIS_URL names the ACL user seekpass");
+    let demo = DemoServer::start(Duration::from_secs(600)).unwrap();
+    let events = Arc::new(Events::default());
+    let source = replica(&demo, &wrong, &prefix("denied"), 1, events.clone());
+    assert!(source.authorization().is_ok());
+    assert_eq!(events.denied.load(Ordering::Relaxed), 1);
+    // A key outside the ACL's pattern is refused too, and named the same way.
+    let events = Arc::new(Events::default());
+    let source = replica(&demo, &url, "other-app:", 2, events.clone());
+    assert!(source.authorization().is_ok());
+    assert_eq!(events.denied.load(Ordering::Relaxed), 1);
+}

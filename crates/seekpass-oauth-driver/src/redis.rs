@@ -1,0 +1,178 @@
+//! The store protocol's commands in Redis (and Valkey), and what Redis's answers mean. The
+//! drivers' Redis stores send these over their own connections, blocking or async.
+//!
+//! | command | Redis |
+//! |---|---|
+//! | read | `MULTI` `GET key` `PTTL key` `EXEC`: the value and its expiry in one round trip |
+//! | lock | `SET key owner NX PX ttl` |
+//! | write | `SET key value PX ttl` |
+//! | unlock, forget | [`COMPARE_AND_DELETE`] through `EVAL` (Redis 7 has no native compare-and-delete) |
+
+use std::time::Duration;
+
+use redis::{ErrorKind, RedisError, ServerErrorKind, Value};
+use seekpass_oauth::{StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoredValue};
+
+/// Deletes `KEYS[1]` only if it holds `ARGV[1]`; returns 1 if it did.
+pub const COMPARE_AND_DELETE: &str =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/// Milliseconds for `PX`: at least 1, as Redis refuses 0.
+fn px(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// The pipeline that performs `command` (a transaction for a read).
+#[must_use]
+pub fn pipeline(command: &StoreCommand) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    match command {
+        StoreCommand::Read { key } => {
+            pipe.atomic().cmd("GET").arg(key).cmd("PTTL").arg(key);
+        }
+        StoreCommand::Lock { key, owner, ttl } => {
+            pipe.cmd("SET")
+                .arg(key)
+                .arg(owner)
+                .arg("NX")
+                .arg("PX")
+                .arg(px(*ttl));
+        }
+        StoreCommand::Write { key, value, ttl } => {
+            pipe.cmd("SET")
+                .arg(key)
+                .arg(value.as_bytes())
+                .arg("PX")
+                .arg(px(*ttl));
+        }
+        StoreCommand::Unlock { key, owner } => {
+            pipe.cmd("EVAL")
+                .arg(COMPARE_AND_DELETE)
+                .arg(1)
+                .arg(key)
+                .arg(owner);
+        }
+        StoreCommand::Forget { key, value } => {
+            pipe.cmd("EVAL")
+                .arg(COMPARE_AND_DELETE)
+                .arg(1)
+                .arg(key)
+                .arg(value.as_bytes());
+        }
+        // A command this version does not know: an empty pipeline, which `answer` refuses.
+        _ => {}
+    }
+    pipe
+}
+
+/// What Redis's reply to [`pipeline`]`(command)` means.
+pub fn answer(command: &StoreCommand, reply: Value) -> Result<StoreAnswer, StoreError> {
+    let unexpected = |reply: &Value| {
+        StoreError::new(
+            StoreErrorKind::Protocol,
+            format!("{} answered with {}", command.name(), shape(reply)),
+        )
+    };
+    let mut items = match reply {
+        Value::Array(items) => items,
+        other => return Err(unexpected(&other)),
+    };
+    match command {
+        StoreCommand::Read { .. } => {
+            // The transaction's replies: GET's and PTTL's.
+            if items.len() != 2 {
+                return Err(unexpected(&Value::Array(items)));
+            }
+            let pttl = match items.pop() {
+                Some(Value::Int(ms)) => ms,
+                other => return Err(unexpected(&other.unwrap_or(Value::Nil))),
+            };
+            match (items.pop(), pttl) {
+                (Some(Value::Nil), _) | (_, -2) => Ok(StoreAnswer::Missing),
+                (Some(Value::BulkString(bytes)), ms) => Ok(StoreAnswer::Found {
+                    value: StoredValue::new(bytes),
+                    ttl: u64::try_from(ms).ok().map(Duration::from_millis),
+                }),
+                (other, _) => Err(unexpected(&other.unwrap_or(Value::Nil))),
+            }
+        }
+        _ => match items.as_slice() {
+            [Value::Okay] | [Value::Int(1)] => Ok(StoreAnswer::Done),
+            [Value::Nil] | [Value::Int(0)] => Ok(StoreAnswer::Refused),
+            [Value::SimpleString(s)] if s == "OK" => Ok(StoreAnswer::Done),
+            _ => Err(unexpected(&Value::Array(items))),
+        },
+    }
+}
+
+/// A reply's shape, never its content (a value may hold a token).
+fn shape(reply: &Value) -> String {
+    match reply {
+        Value::Nil => "nil".into(),
+        Value::Int(_) => "an integer".into(),
+        Value::BulkString(b) => format!("a {}-byte string", b.len()),
+        Value::Array(items) => format!("an array of {}", items.len()),
+        Value::Okay => "OK".into(),
+        _ => "another type".into(),
+    }
+}
+
+/// Names a Redis client error as the store protocol does. The message is the client's own:
+/// Redis error messages quote no arguments, so no value appears in them.
+#[must_use]
+pub fn error(e: &RedisError) -> StoreError {
+    let kind = if e.is_timeout() {
+        StoreErrorKind::Timeout
+    } else if matches!(e.kind(), ErrorKind::AuthenticationFailed)
+        || matches!(
+            e.kind(),
+            ErrorKind::Server(ServerErrorKind::NoPerm)
+        )
+        || e.code().is_some_and(|c| c == "NOPERM" || c == "NOAUTH" || c == "WRONGPASS")
+        // A pipeline's or a script's refusal arrives wrapped, named only in its text.
+        || denied_text(&e.to_string())
+    {
+        StoreErrorKind::Denied
+    } else if e.is_io_error()
+        || e.is_connection_refusal()
+        || e.is_connection_dropped()
+        || e.code()
+            .is_some_and(|c| c == "LOADING" || c == "READONLY" || c == "MASTERDOWN")
+    {
+        StoreErrorKind::Unavailable
+    } else {
+        StoreErrorKind::Protocol
+    };
+    StoreError::new(kind, e.to_string())
+}
+
+/// Makes sure rustls has a process-wide provider for `rediss://`, which redis-rs builds its TLS
+/// configuration with: installs *ring* if none is installed (a program that installed its own
+/// keeps it).
+pub fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another installer is fine: one provider is in place either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+fn denied_text(text: &str) -> bool {
+    [
+        "NOPERM",
+        "no permissions",
+        "can't run this command",
+        "WRONGPASS",
+        "NOAUTH",
+    ]
+    .iter()
+    .any(|mark| text.contains(mark))
+}
+
+/// A store error for a URL that cannot be used.
+#[must_use]
+pub fn bad_url(e: &RedisError) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Denied,
+        format!("the store URL cannot be used ({e}): redis://[user:password@]host[:port][/db] or rediss:// for TLS"),
+    )
+}
