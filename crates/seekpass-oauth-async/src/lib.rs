@@ -53,20 +53,26 @@
 
 #[cfg(feature = "middleware")]
 mod middleware;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 mod sender;
 mod source;
+mod store;
 mod timer;
 #[cfg(feature = "wire")]
 mod wire;
 
 #[cfg(feature = "middleware")]
 pub use middleware::{rejects_token, BearerAuth};
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
 #[cfg(feature = "reqwest")]
 pub use reqwest::{ReqwestSender, ReqwestSenderError};
 pub use sender::Sender;
 pub use source::{Builder, Driver, FromServed, TokenFuture, TokenSource};
+pub use store::{Store, StoreFuture};
 #[cfg(feature = "smol")]
 pub use timer::AsyncIoTimer;
 #[cfg(feature = "tokio")]

@@ -12,10 +12,13 @@ use std::time::{Duration, Instant};
 use event_listener::Event as Signal;
 use futures_lite::future;
 use seekpass_oauth::http::HeaderValue;
-use seekpass_oauth::{Config, Event, Token, TokenId, TransportError, TransportErrorKind};
+use seekpass_oauth::{
+    Config, Event, StoreError, StoreErrorKind, Token, TokenId, TransportError, TransportErrorKind,
+};
 use seekpass_oauth_driver::{Engine, Error, Kick, Served, Settings, State};
 
 use crate::sender::Sender;
+use crate::store::Store;
 use crate::timer::Timer;
 
 /// A SEEK Pass token for any number of tasks. Cheap to clone (`Send + Sync`); every clone
@@ -139,9 +142,18 @@ impl<T> std::fmt::Debug for TokenFuture<'_, T> {
 pub struct Builder {
     config: Config,
     settings: Settings,
+    store: Option<Box<dyn Store>>,
 }
 
 impl Builder {
+    /// The store the token is shared through, for a configuration with
+    /// [`ConfigBuilder::share`](seekpass_oauth::ConfigBuilder::share). Without one, such a
+    /// configuration fetches on its own, as if the store were down.
+    pub fn store(mut self, store: impl Store) -> Builder {
+        self.store = Some(Box::new(store));
+        self
+    }
+
     /// Transient failures in a row after which waiting callers get [`Error::GaveUp`]
     /// (default 5). The machine keeps retrying on its back-off while callers keep asking.
     pub fn max_attempts(mut self, attempts: u32) -> Builder {
@@ -176,7 +188,7 @@ impl Builder {
         let driver = Driver {
             // The guard is made here, not in the task, so even a driver dropped before its first
             // poll tells the callers.
-            future: Box::pin(drive(Running(Arc::clone(&shared)), sender)),
+            future: Box::pin(drive(Running(Arc::clone(&shared)), sender, self.store)),
         };
         let source = TokenSource {
             handle: Arc::new(Handle { shared }),
@@ -210,6 +222,7 @@ impl TokenSource {
         Builder {
             config,
             settings: Settings::default(),
+            store: None,
         }
     }
 
@@ -364,7 +377,7 @@ impl Drop for Running {
 
 /// The driver task: step, send, feed, and sleep until the machine's next moment or a
 /// caller's nudge; end when every handle is gone.
-async fn drive(running: Running, sender: impl Sender) {
+async fn drive(running: Running, sender: impl Sender, store: Option<Box<dyn Store>>) {
     let shared = &running.0;
     loop {
         if shared.closed.load(Ordering::Acquire) {
@@ -374,6 +387,27 @@ async fn drive(running: Running, sender: impl Sender) {
         let wake = shared.wake.listen();
         let step = shared.engine.step();
         shared.changed.notify(usize::MAX);
+        if let Some(work) = step.store {
+            let result = match &store {
+                Some(store) => {
+                    let deadline = shared.timer.sleep_until(work.deadline);
+                    future::or(store.run(&work.command), async {
+                        deadline.await;
+                        Err(StoreError::new(
+                            StoreErrorKind::Timeout,
+                            "no answer by the operation's deadline",
+                        ))
+                    })
+                    .await
+                }
+                None => Err(StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    "the configuration shares its token but the source has no store: give one to the builder",
+                )),
+            };
+            shared.engine.feed_store(work.id, result);
+            continue;
+        }
         if let Some(outgoing) = step.transmit {
             let deadline = shared.timer.sleep_until(outgoing.deadline);
             let answer = future::or(sender.send(outgoing.request, outgoing.max_body), async {
