@@ -85,7 +85,7 @@ fn main() -> ExitCode {
 
     let result = source.token();
     let result = match (result, options.watch) {
-        (Ok(_), Some(seconds)) => watch(&source, Duration::from_secs(seconds)),
+        (Ok(_), Some(seconds)) => watch(&source, Duration::from_secs(seconds), !options.json),
         (result, _) => result,
     };
     let state = source.state();
@@ -105,13 +105,17 @@ fn main() -> ExitCode {
 }
 
 /// Keeps the token fresh for `period`, asking for it every second like a busy service, and
-/// prints each state change.
-fn watch(source: &TokenSource, period: Duration) -> Result<Token, Error> {
+/// prints each state change; with `exports`, each new token's `export ACCESS_TOKEN=…` line on
+/// stdout as it is taken up.
+fn watch(source: &TokenSource, period: Duration, exports: bool) -> Result<Token, Error> {
     let end = Instant::now() + period;
     let mut last = (String::new(), None);
     loop {
         let token = source.token()?;
         let state = source.state().name().to_owned();
+        if exports && last.1 != Some(token.id()) {
+            output::print_export(&token);
+        }
         if (state.as_str(), Some(token.id())) != (last.0.as_str(), last.1) {
             eprintln!("{} state {state} ({})", output::timestamp(), token.id());
             last = (state, Some(token.id()));

@@ -17,7 +17,8 @@ Options:
   --token-url URL    the full token URL (other OAuth servers); overrides SEEK_PASS_URL
   --auth MODE        post (default), basic (RFC 6749 encoding) or basic-raw (what Doorkeeper decodes)
   --json             print exactly one JSON object on stdout
-  --watch SECONDS    keep the token fresh for that long, printing each state change
+  --watch SECONDS    keep the token fresh for that long, printing each state change on stderr
+                     and each new token's export line on stdout (one JSON object with --json)
   --max-attempts N   give up after N transient failures (default 5)
   --cacert FILE      also trust the CA certificates in FILE (PEM), as curl --cacert; repeatable
   --share URL        share one token with every process given the same URL, through Redis or

@@ -41,7 +41,15 @@ pub fn print_token(token: &Token, state: &str, json: bool) {
     if let Some(created_at) = token.created_at() {
         eprintln!("created_at: {created_at}");
     }
-    println!("export ACCESS_TOKEN={secret}");
+    print_export(token);
+}
+
+/// `export ACCESS_TOKEN=…` on stdout, flushed at once (a reader may be waiting for it).
+pub fn print_export(token: &Token) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "export ACCESS_TOKEN={}", token.access_token().expose_secret());
+    let _ = out.flush();
 }
 
 /// The failure: one line on stderr, or one JSON object on stdout.

@@ -153,3 +153,19 @@ fn watch_keeps_the_token_fresh_and_prints_each_change() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["ok"], true);
 }
+
+#[test]
+fn watch_without_json_prints_each_new_token_as_it_is_taken_up() {
+    let out = run(&["--watch", "17"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let exports: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("export ACCESS_TOKEN="))
+        .collect();
+    assert_eq!(exports.len(), stdout.lines().count(), "{stdout}");
+    // The first token, its refresh, and the final summary's line (the token in use).
+    assert!(exports.len() >= 3, "{stdout}");
+    assert_ne!(exports[0], exports[1]);
+    assert_eq!(exports[exports.len() - 1], exports[exports.len() - 2]);
+}

@@ -5,4 +5,13 @@ Rails.application.routes.draw do
     end
   end
   get '/up', to: proc { [200, { 'Content-Type' => 'text/plain' }, ['ok']] }
+  # For the tests only: when each token of one application was issued (its rows in
+  # oauth_access_tokens), as milliseconds since the Unix epoch.
+  get '/interop/issued/:uid', to: proc { |env|
+    uid = env['action_dispatch.request.path_parameters'][:uid]
+    app = Doorkeeper::Application.find_by(uid: uid)
+    times = app ? Doorkeeper::AccessToken.where(application_id: app.id).order(:created_at)
+                                          .pluck(:created_at).map { |t| (t.to_f * 1000).round } : []
+    [200, { 'Content-Type' => 'application/json' }, [times.to_json]]
+  }
 end

@@ -2,5 +2,8 @@ all = 'write.education write.english_proficiency write.microcredential write.dig
 Doorkeeper::Application.create!(name: 'demo', uid: 'demo-client', secret: 'demo-secret',
                                 scopes: all, confidential: true, redirect_uri: nil)
 # A secret with every character that form-urlencoding changes (REFERENCE §2, cases 24a-24c).
+# The fleet test's own client, so its token count is not mixed with other tests'.
+Doorkeeper::Application.create!(name: 'fleet', uid: 'fleet-client', secret: 'fleet-secret',
+                                scopes: all, confidential: true, redirect_uri: nil)
 Doorkeeper::Application.create!(name: 'special', uid: 'special-client', secret: 's+e/c=r:e%t &x',
                                 scopes: 'write.education', confidential: true, redirect_uri: nil)
