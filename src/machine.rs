@@ -100,14 +100,41 @@ struct Shared {
 enum Phase {
     /// No acquisition under way through the store.
     Idle,
-    /// A read or a lock is queued or in flight. Without a usable token, this replica stops
-    /// waiting for another's fetch at `patience`.
-    Asking { patience: Time },
+    /// A read or a lock is queued or in flight.
+    Asking { wait: PeerWait },
     /// Another replica holds the lock: read again at `until`.
-    Waiting { patience: Time, until: Time },
+    Waiting { wait: PeerWait, until: Time },
     /// Fetching from the token endpoint; release `lock` afterwards (if taken) and write the token
     /// for the others.
     Fetching { lock: Option<String> },
+}
+
+/// How long this replica waits for another replica's fetch before fetching on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PeerWait {
+    /// When the acquisition began.
+    since: Time,
+    /// With no usable token: a draw between half the peer wait and all of it, so replicas
+    /// that lose a dead holder's lock together do not all fetch at once (the first one's token
+    /// is adopted by those still waiting).
+    without_token: core::time::Duration,
+}
+
+impl PeerWait {
+    /// Whether to stop waiting at `now`. With a usable token that stops being served at
+    /// `serve_until`, the wait ends halfway there, so a fetch of its own still fits before it.
+    fn over(self, now: Time, serve_until: Option<Time>) -> bool {
+        let end = match serve_until {
+            Some(until) => self.since.saturating_add(
+                until
+                    .saturating_duration_since(self.since)
+                    .checked_div(2)
+                    .unwrap_or_default(),
+            ),
+            None => self.since.saturating_add(self.without_token),
+        };
+        now >= end
+    }
 }
 
 /// Why a store operation was sent, to read its answer.
@@ -355,9 +382,12 @@ impl TokenClient {
         };
         shared.failures_in_a_row = 0;
         shared.resume_at = None;
-        let patience = match shared.phase {
-            Phase::Asking { patience } => patience,
-            _ => now,
+        let wait = match shared.phase {
+            Phase::Asking { wait } => wait,
+            _ => PeerWait {
+                since: now,
+                without_token: core::time::Duration::ZERO,
+            },
         };
         match (flight.purpose, answer) {
             (Purpose::Read, StoreAnswer::Found { value, ttl }) => {
@@ -386,7 +416,7 @@ impl TokenClient {
             }
             (Purpose::Lock(_), StoreAnswer::Refused) => {
                 let until = now.saturating_add(interval.unwrap_or_default());
-                shared.phase = Phase::Waiting { patience, until };
+                shared.phase = Phase::Waiting { wait, until };
             }
             (Purpose::Housekeeping, _) => {}
             (_, answer) => {
@@ -657,7 +687,7 @@ impl TokenClient {
         let lock = self.end_fetch(now);
         let schedule = match (&lock, &self.config.share) {
             (Some(_), Some(share)) => {
-                let (margin, spread) = share.refresh_window();
+                let (margin, spread) = share.refresh_window(lifetime);
                 self.config
                     .timing
                     .schedule_within(lifetime, margin, spread, &mut self.rng)
@@ -730,35 +760,33 @@ impl TokenClient {
     /// while the store rests after a failure, once the lock is ours, or when a replica with no
     /// usable token has waited for another's fetch long enough.
     fn ask_store_first(&mut self, now: Time) -> bool {
-        let usable = self.usable(now).is_some();
+        let serve_until = self.usable(now).map(|t| t.serve_until);
         let Some(share) = self.config.share.as_ref() else {
             return false;
         };
-        // Drawn between half the peer wait and all of it, so replicas that lose a dead holder's
-        // lock together do not all fetch in the same moment: the first one's token is adopted
-        // by those still waiting.
         let half = share.wait_for_peer().checked_div(2).unwrap_or_default();
         let Some(shared) = self.shared.as_mut().filter(|s| !s.resting(now)) else {
             return false;
         };
-        let patience = match shared.phase {
+        let wait = match shared.phase {
             Phase::Fetching { .. } => return false,
             Phase::Asking { .. } => return true,
             Phase::Idle => {
-                // The acquisition answers the demand so far, as a request would.
-                self.demand = false;
-                now.saturating_add(half)
-                    .saturating_add(self.rng.duration_up_to(half))
+                // The demand so far is answered when a token is adopted or a request emitted.
+                PeerWait {
+                    since: now,
+                    without_token: half.saturating_add(self.rng.duration_up_to(half)),
+                }
             }
-            Phase::Waiting { patience, .. } => {
-                if !usable && now >= patience {
+            Phase::Waiting { wait, .. } => {
+                if wait.over(now, serve_until) {
                     shared.phase = Phase::Fetching { lock: None };
                     return false;
                 }
-                patience
+                wait
             }
         };
-        shared.phase = Phase::Asking { patience };
+        shared.phase = Phase::Asking { wait };
         let key = shared.keys.token.clone();
         shared
             .queue
@@ -899,7 +927,7 @@ impl TokenClient {
         let Some(authorization) = bearer(&stored.access_token) else {
             return false;
         };
-        let (margin, spread) = share.refresh_window();
+        let (margin, spread) = share.refresh_window(lifetime);
         let schedule = self
             .config
             .timing
@@ -932,6 +960,11 @@ impl TokenClient {
         });
         if let Some(shared) = self.shared.as_mut() {
             shared.phase = Phase::Idle;
+        }
+        // The adoption answers the demand that started it, as a request would; unless the token
+        // was adopted late in its life with its refresh already due, for the same callers.
+        if token.refresh_at > now {
+            self.demand = false;
         }
         self.take_up(token, Some(value.clone()));
         true

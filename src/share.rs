@@ -201,8 +201,13 @@ impl Share {
         self.peer_wait
     }
 
-    pub(crate) fn refresh_window(&self) -> (Duration, Duration) {
-        (self.refresh_margin, self.refresh_spread)
+    /// The refresh margin and spread of a shared token of `lifetime`. The margin is at most a
+    /// quarter of the lifetime (the schedule keeps the refresh after half of it), so even a
+    /// short-lived token's replicas have a window to spread over: the first refreshes, the
+    /// others adopt.
+    pub(crate) fn refresh_window(&self, lifetime: Duration) -> (Duration, Duration) {
+        let quarter = lifetime.checked_div(4).unwrap_or_default();
+        (self.refresh_margin.min(quarter), self.refresh_spread)
     }
 
     /// The back-off after `failures` store failures in a row (at least one): `base` doubled, at

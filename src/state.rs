@@ -42,10 +42,10 @@ pub enum TokenState<'a> {
     },
 }
 
-impl TokenState<'_> {
-    /// The token, if one is usable.
+impl<'a> TokenState<'a> {
+    /// The token, if one is usable (borrowed from the machine, not from this state).
     #[must_use]
-    pub fn token(&self) -> Option<&Token> {
+    pub fn token(&self) -> Option<&'a Token> {
         match self {
             TokenState::Fresh(token) | TokenState::Expiring { token, .. } => Some(token),
             _ => None,

@@ -54,10 +54,14 @@ struct Outcome {
     requests: Vec<Time>,
     /// Per live replica, the longest stretch without a usable token (its first one included).
     longest_gap: Vec<Duration>,
+    /// Per live replica, the longest stretch without a usable token after its first one.
+    later_gap: Vec<Duration>,
     adopted: u64,
     store_failures: u64,
     /// Forget operations that deleted the rejected token, and those that found another.
     forgotten: (u64, u64),
+    /// Lock operations the store performed.
+    locks: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -81,6 +85,8 @@ struct Replica {
     served_until: Time,
     lacking_since: Option<Time>,
     longest_gap: Duration,
+    later_gap: Duration,
+    had_token: bool,
     rejected: bool,
 }
 
@@ -122,6 +128,8 @@ fn run(plan: &Plan) -> Outcome {
                 served_until: start,
                 lacking_since: None,
                 longest_gap: Duration::ZERO,
+                later_gap: Duration::ZERO,
+                had_token: false,
                 rejected: false,
             }
         })
@@ -200,8 +208,17 @@ fn run(plan: &Plan) -> Outcome {
                 assert!(replica.client.invalidate(id, now));
             }
         }
-        // A busy service: every moment it wakes it needs the token.
-        match replica.client.token(now) {
+        // A busy service, seen through a driver: callers ask at every tick and are served from
+        // the driver's copy; their demand reaches the machine only when the driver steps (at
+        // the machine's moments and the refresh moment), and at every step while a caller
+        // waits with no token.
+        let usable = replica.client.state(now).token().is_some();
+        let served = if kind == Kind::Wake || !usable {
+            replica.client.token(now)
+        } else {
+            replica.client.state(now).token()
+        };
+        match served {
             Some(token) => {
                 let text = token.access_token().expose_secret();
                 let expires = expiry[text];
@@ -213,7 +230,11 @@ fn run(plan: &Plan) -> Outcome {
                 if let Some(since) = replica.lacking_since.take() {
                     let gap = now.saturating_duration_since(since);
                     replica.longest_gap = replica.longest_gap.max(gap);
+                    if replica.had_token {
+                        replica.later_gap = replica.later_gap.max(gap);
+                    }
                 }
+                replica.had_token = true;
             }
             None => {
                 if replica.lacking_since.is_none() {
@@ -240,14 +261,27 @@ fn run(plan: &Plan) -> Outcome {
                 Output::Event(Event::TokenAdopted { .. }) => outcome.adopted += 1,
                 Output::Event(Event::StoreFailed { .. }) => outcome.store_failures += 1,
                 Output::Event(_) => {}
-                Output::Timeout(t) => {
-                    if replica.wake.map_or(true, |w| t < w) {
-                        replica.wake = Some(t);
+                out @ (Output::Timeout(_) | Output::Idle) => {
+                    // As the drivers do: wake at the machine's moment, and at the token's
+                    // refresh moment to hand it the callers' demand.
+                    let refresh = replica
+                        .client
+                        .state(now)
+                        .token()
+                        .map(|t| t.refresh_at())
+                        .filter(|t| *t > now);
+                    let at = match out {
+                        Output::Timeout(t) => Some(refresh.map_or(t, |r| r.min(t))),
+                        _ => refresh,
+                    };
+                    // The latest answer names the moment, as a driver sleeps until the moment
+                    // its last step named (an earlier one is not kept).
+                    replica.wake = at;
+                    if let Some(t) = at {
                         queue.push(Reverse((t, Kind::Wake, r)));
                     }
                     break;
                 }
-                Output::Idle => break,
             }
         }
     }
@@ -255,18 +289,23 @@ fn run(plan: &Plan) -> Outcome {
         if let Some(since) = replica.lacking_since {
             let gap = end.saturating_duration_since(since);
             replica.longest_gap = replica.longest_gap.max(gap);
+            if replica.had_token {
+                replica.later_gap = replica.later_gap.max(gap);
+            }
         }
         let _ = replica.start;
         outcome.longest_gap.push(replica.longest_gap);
+        outcome.later_gap.push(replica.later_gap);
     }
+    outcome.locks = store.applied.get("lock").copied().unwrap_or_default();
     outcome
 }
 
 /// The shortest time between two fleet refreshes of a token of `lifetime` with the default
-/// `Share`: its refresh window ends 5 min before expiry and opens 5 min earlier, never before
-/// half the lifetime.
+/// `Share`: its refresh window ends 5 min (at most a quarter of the lifetime) before expiry
+/// and opens 5 min earlier, never before half the lifetime.
 fn refresh_interval(lifetime: Duration) -> Duration {
-    let margin = Duration::from_secs(300).min(lifetime / 2);
+    let margin = Duration::from_secs(300).min(lifetime / 4);
     let earliest = lifetime - margin;
     earliest
         .saturating_sub(Duration::from_secs(300))
@@ -314,7 +353,7 @@ fn fault() -> impl Strategy<Value = Fault> {
 fn plan() -> impl Strategy<Value = Plan> {
     (
         2usize..7,
-        20u64..130,
+        prop_oneof![1u64..20, 20u64..130],
         10u64..800,
         1u64..30,
         prop::collection::vec((0u64..3, 0u64..400), 6),
@@ -378,6 +417,7 @@ fn a_cold_start_and_steady_state_cost_the_fleet_one_request_per_refresh_interval
             outcome.longest_gap.iter().all(|g| *g <= allowance),
             "{outcome:?}"
         );
+        assert!(outcome.later_gap.iter().all(|g| g.is_zero()), "{outcome:?}");
     }
 }
 
@@ -427,7 +467,8 @@ fn a_dead_store_costs_each_replica_its_own_tokens_and_nothing_more() {
     assert!(outcome
         .longest_gap
         .iter()
-        .all(|g| *g <= plan.http_latency + sharing_allowance(&plan)));
+        .all(|g| *g <= plan.http_latency + sharing_allowance(&plan))); // Every refresh ran ahead of expiry: the store failing at each one cost no token.
+    assert!(outcome.later_gap.iter().all(|g| g.is_zero()), "{outcome:?}");
 }
 
 #[test]
@@ -456,14 +497,18 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     /// Whatever the store does, no token is served at or after its expiry (checked inside
-    /// `run`), and no replica goes without a token longer than it would alone plus the
-    /// sharing allowance.
+    /// `run`); a replica waits for its first token no longer than it would alone plus the
+    /// sharing allowance; and once it has one it is never without one (refreshes run ahead of
+    /// expiry, store or no store).
     #[test]
     fn store_faults_never_cost_a_replica_its_token(plan in plan()) {
         let outcome = run(&plan);
         let allowance = plan.http_latency + sharing_allowance(&plan);
         for gap in &outcome.longest_gap {
             prop_assert!(*gap <= allowance, "gap {gap:?} over {allowance:?}: {outcome:?}");
+        }
+        for gap in &outcome.later_gap {
+            prop_assert!(gap.is_zero(), "a replica lost its token for {gap:?}: {outcome:?}");
         }
     }
 
@@ -634,4 +679,133 @@ fn the_lock_winner_reads_again_before_fetching() {
         "first-token"
     );
     assert!(store.keys(now).iter().all(|k| !k.ends_with(":lock")));
+}
+
+/// A driver hands the machine its callers' demand only now and then: an acquisition that the
+/// store fails halfway must still end in a request, not wait for the next demand.
+#[test]
+fn a_store_failure_halfway_through_an_acquisition_fetches_at_once() {
+    let mut shown = String::new();
+    let now = Time::ZERO;
+    let mut client = TokenClient::new(config(3), now);
+    client.token(now); // the only demand
+    let Some(Output::Store(read)) = next_out(&mut client, now, &mut shown) else {
+        panic!("a read")
+    };
+    let later = Time::from_millis(40);
+    let refused = StoreError::new(StoreErrorKind::Unavailable, "Connection refused");
+    client.handle_store(read.id(), Err(refused), later).unwrap();
+    assert!(client.poll_needed(later));
+    let Some(Output::Transmit(_)) = next_out(&mut client, later, &mut shown) else {
+        panic!("the request, at once: {shown}")
+    };
+    assert!(shown.contains("StoreFailed"), "{shown}");
+}
+
+/// A replica that joins late in the shared token's life adopts it with its refresh moment
+/// already passed: it refreshes at once for the callers who asked, rather than waiting for
+/// their next demand (which a driver hands over only when it steps) and letting it lapse.
+#[test]
+fn a_token_adopted_with_its_refresh_due_is_refreshed_at_once() {
+    let plan = Plan {
+        replicas: 4,
+        starts: vec![
+            Duration::from_secs(19),
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+        ],
+        lifetime: Duration::from_secs(60),
+        http_latency: Duration::from_millis(10),
+        store_latency: Duration::from_millis(1),
+        faults: vec![],
+        restarts: vec![Duration::from_millis(36_648)],
+        vanish: None,
+        reject_at: None,
+        length: Duration::from_secs(240),
+    };
+    let outcome = run(&plan);
+    assert!(outcome.later_gap.iter().all(|g| g.is_zero()), "{outcome:?}");
+}
+
+/// Refreshes run only while the token is used: a replica that adopted a token and is not asked
+/// for it again lets it go, as it would a token it fetched.
+#[test]
+fn an_idle_replica_does_not_refresh_an_adopted_token() {
+    let mut shown = String::new();
+    let now = Time::ZERO;
+    let mut store = MemoryStore::new();
+    let mut writer = TokenClient::new(config(1), now);
+    writer.token(now);
+    while let Some(out) = next_out(&mut writer, now, &mut shown) {
+        match out {
+            Output::Store(op) => {
+                let answer = store.apply(op.command(), now);
+                writer.handle_store(op.id(), Ok(answer), now).unwrap();
+            }
+            Output::Transmit(t) => {
+                let body =
+                    r#"{"access_token":"shared-token","token_type":"Bearer","expires_in":7200}"#;
+                writer
+                    .handle_response(t.id(), Response::new(body.as_bytes().to_vec()), now)
+                    .unwrap();
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut idle = TokenClient::new(config(2), now);
+    assert!(idle.token(now).is_none()); // the one demand
+    let Some(Output::Store(read)) = next_out(&mut idle, now, &mut shown) else {
+        panic!("a read")
+    };
+    let found = store.apply(read.command(), now);
+    idle.handle_store(read.id(), Ok(found), now).unwrap();
+    assert!(idle.state(now).token().is_some_and(|t| t.shared()));
+    // Nobody asks again: no store operation and no request until the token has expired.
+    for minute in 1..=121 {
+        let later = Time::from_secs(minute * 60);
+        assert!(
+            next_out(&mut idle, later, &mut shown).is_none(),
+            "at minute {minute}"
+        );
+    }
+}
+
+/// Even a short-lived shared token leaves its replicas a window to spread their refresh
+/// moments over (its refresh margin is at most a quarter of its life): the first replica
+/// refreshes and the rest adopt, instead of the whole fleet reaching for the lock at once.
+#[test]
+fn replicas_of_a_short_lived_token_spread_their_refreshes() {
+    let mut plan = healthy(30, 1);
+    plan.length = Duration::from_secs(20 * 60);
+    let outcome = run(&plan);
+    let refreshes = outcome.requests.len() as u64;
+    eprintln!("{} locks for {refreshes} requests", outcome.locks);
+    assert!(
+        outcome.locks <= 3 * refreshes,
+        "{} locks for {refreshes} requests",
+        outcome.locks
+    );
+    assert!(outcome.later_gap.iter().all(|g| g.is_zero()), "{outcome:?}");
+}
+
+/// A replica that dies holding the lock during a refresh leaves the lock for the request
+/// deadline (30 s), longer than a short-lived token has left. The others, still serving their
+/// token, stop waiting halfway to the end of its serving time and fetch on their own: none of
+/// them goes without a token.
+#[test]
+fn a_lock_holder_that_vanishes_during_a_refresh_costs_no_replica_its_token() {
+    let mut plan = healthy(4, 1);
+    plan.length = Duration::from_secs(5 * 60);
+    let first_refresh = run(&plan).requests[1];
+    let mut holder_found = false;
+    for victim in 0..4 {
+        plan.vanish = Some((victim, Duration::from_millis(first_refresh.as_millis() + 1)));
+        let outcome = run(&plan);
+        assert!(outcome.later_gap.iter().all(|g| g.is_zero()), "{outcome:?}");
+        // When the victim held the lock, the next request comes only once the others stop
+        // waiting for it.
+        holder_found |=
+            outcome.requests[2].saturating_duration_since(first_refresh) > Duration::from_secs(1);
+    }
+    assert!(holder_found, "one of the plans kills the lock holder");
 }

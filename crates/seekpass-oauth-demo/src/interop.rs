@@ -64,6 +64,28 @@ pub fn revoke(
     exchange(base, head.as_bytes(), body.as_bytes()).map(|(status, _)| status)
 }
 
+/// When each token of the application `client_id` was issued, in milliseconds since the Unix
+/// epoch: its rows in Doorkeeper's `oauth_access_tokens` table, through the interop app's
+/// `GET /interop/issued/{client_id}` (`interop/doorkeeper/app/routes.rb`).
+///
+/// # Errors
+///
+/// When the server cannot be reached or answers something else than a list of numbers.
+pub fn issued(base: &str, client_id: &str) -> std::io::Result<Vec<u64>> {
+    let head = format!("GET /interop/issued/{client_id} HTTP/1.0\r\n");
+    let (status, body) = exchange(base, head.as_bytes(), b"")?;
+    if status != 200 {
+        return Err(std::io::Error::other(format!("{status}: {body}")));
+    }
+    body.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| n.trim().parse().map_err(std::io::Error::other))
+        .collect()
+}
+
 /// One HTTP/1.0 exchange with a plain-http `base`: the status and the body.
 fn exchange(base: &str, head: &[u8], body: &[u8]) -> std::io::Result<(u16, String)> {
     let authority = base

@@ -48,7 +48,11 @@ pub fn print_token(token: &Token, state: &str, json: bool) {
 pub fn print_export(token: &Token) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "export ACCESS_TOKEN={}", token.access_token().expose_secret());
+    let _ = writeln!(
+        out,
+        "export ACCESS_TOKEN={}",
+        token.access_token().expose_secret()
+    );
     let _ = out.flush();
 }
 

@@ -1,0 +1,274 @@
+//! A fleet of 100 `seekpass-token --share … --watch` processes started together against a real
+//! Doorkeeper with 20-second tokens, sharing one token through a real Redis, for two minutes;
+//! Redis is killed for 30 s in the middle. What Doorkeeper issued is read from its
+//! `oauth_access_tokens` table; every process's current token is checked with `token/info`
+//! throughout.
+//!
+//! Needs `DOORKEEPER_SHORT_URL` (20-second tokens) and `REDIS_URL` (to know Redis is installed;
+//! this test starts and kills a Redis of its own with `interop/redis/server.sh`).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use seekpass_oauth_demo::interop::{issued, server_url, token_info};
+
+const PROCESSES: usize = 100;
+const RUN: Duration = Duration::from_secs(120);
+const LIFETIME: Duration = Duration::from_secs(20);
+const KILL_AT: Duration = Duration::from_secs(45);
+const OUTAGE: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+struct Seen {
+    latest: Mutex<Option<String>>,
+    /// When the process fetched a token itself (since the fleet started).
+    fetches: Mutex<Vec<Duration>>,
+    adopted: AtomicUsize,
+    store_failures: AtomicUsize,
+}
+
+struct Redis {
+    script: PathBuf,
+    dir: PathBuf,
+}
+
+impl Redis {
+    fn start(&self, port: Option<u16>) -> String {
+        let mut command = Command::new("bash");
+        command.arg(&self.script).arg("start").arg(&self.dir);
+        if let Some(port) = port {
+            command.arg(port.to_string());
+        }
+        let out = command.output().expect("bash runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    fn stop(&self) {
+        let status = Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(&self.dir)
+            .status()
+            .expect("bash runs");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn spawn(i: usize, base: &str, redis: &str, began: Instant) -> (Child, Arc<Seen>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seekpass-token"))
+        .args(["--share", redis, "--watch", &RUN.as_secs().to_string()])
+        .env("SEEK_PASS_URL", base)
+        .env("CLIENT_ID", "fleet-client")
+        .env("CLIENT_SECRET", "fleet-secret")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("process {i}: {e}"));
+    let seen = Arc::new(Seen::default());
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let out = seen.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(token) = line.strip_prefix("export ACCESS_TOKEN=") {
+                *out.latest.lock().unwrap() = Some(token.to_owned());
+            }
+        }
+    });
+    let err = seen.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(" acquired token") {
+                err.fetches.lock().unwrap().push(began.elapsed());
+            } else if line.contains(" adopted the shared") {
+                err.adopted.fetch_add(1, Ordering::Relaxed);
+            } else if line.contains(" store ") && line.contains(" failed") {
+                err.store_failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    (child, seen)
+}
+
+/// Tokens issued in `[from, to)`, counted from the fleet's start.
+fn issued_between(times: &[u64], start_ms: u64, from: Duration, to: Duration) -> usize {
+    let (from, to) = (
+        start_ms + from.as_millis() as u64,
+        start_ms + to.as_millis() as u64,
+    );
+    times.iter().filter(|t| **t >= from && **t < to).count()
+}
+
+#[test]
+fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
+    let (Some(base), Some(_)) = (server_url("DOORKEEPER_SHORT_URL"), server_url("REDIS_URL"))
+    else {
+        return;
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = std::env::temp_dir().join(format!("seekpass-fleet-redis-{}", std::process::id()));
+    let redis = Redis {
+        script: root.join("interop/redis/server.sh"),
+        dir,
+    };
+    let url = redis.start(None);
+    let port: u16 = url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches("/0")
+        .parse()
+        .unwrap();
+
+    let start_ms = unix_millis();
+    let began = Instant::now();
+    let fleet: Vec<(Child, Arc<Seen>)> = (0..PROCESSES)
+        .map(|i| spawn(i, &base, &url, began))
+        .collect();
+
+    // Every 3 s, every process's current token goes to token/info; Redis dies at KILL_AT and
+    // comes back on the same port OUTAGE later.
+    let mut rejected = Vec::new();
+    let mut checks = 0;
+    let mut unanswered = 0;
+    let mut distinct_late = None;
+    let (mut killed, mut restarted) = (false, false);
+    while began.elapsed() < RUN - Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_secs(3));
+        if !killed && began.elapsed() >= KILL_AT {
+            redis.stop();
+            killed = true;
+        }
+        if killed && !restarted && began.elapsed() >= KILL_AT + OUTAGE {
+            redis.start(Some(port));
+            restarted = true;
+        }
+        let mut tokens = Vec::new();
+        for (i, (_, seen)) in fleet.iter().enumerate() {
+            let Some(token) = seen.latest.lock().unwrap().clone() else {
+                if began.elapsed() > Duration::from_secs(10) {
+                    rejected.push((i, began.elapsed(), 0));
+                }
+                continue;
+            };
+            // Doorkeeper (five Puma threads, SQLite) can be slow to answer while the whole
+            // fleet fetches at once during the outage: an unanswered check is counted apart.
+            match token_info(&base, format!("Bearer {token}").as_bytes()) {
+                Ok((200, _)) => checks += 1,
+                Ok((status, _)) => rejected.push((i, began.elapsed(), status)),
+                Err(_) => unanswered += 1,
+            }
+            tokens.push(token);
+        }
+        if began.elapsed() >= RUN - Duration::from_secs(12) && distinct_late.is_none() {
+            tokens.sort();
+            tokens.dedup();
+            distinct_late = Some(tokens.len());
+        }
+    }
+    let mut fleet = fleet;
+    let statuses: Vec<_> = fleet
+        .iter_mut()
+        .map(|(child, _)| child.wait().unwrap().code())
+        .collect();
+    let times = issued(&base, "fleet-client").unwrap();
+
+    let shared = issued_between(&times, start_ms, Duration::ZERO, KILL_AT);
+    let outage = issued_between(&times, start_ms, KILL_AT, KILL_AT + OUTAGE);
+    let settled_from = KILL_AT + OUTAGE + LIFETIME;
+    let after = issued_between(&times, start_ms, settled_from, RUN + Duration::from_secs(5));
+    let most_in_outage = fleet
+        .iter()
+        .map(|(_, s)| {
+            s.fetches
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|t| **t >= KILL_AT && **t < KILL_AT + OUTAGE)
+                .count()
+        })
+        .max()
+        .unwrap();
+    let adopted: usize = fleet
+        .iter()
+        .map(|(_, s)| s.adopted.load(Ordering::Relaxed))
+        .sum();
+    let store_failures: usize = fleet
+        .iter()
+        .map(|(_, s)| s.store_failures.load(Ordering::Relaxed))
+        .sum();
+    eprintln!(
+        "fleet of {PROCESSES}: {} tokens issued in all; {shared} in the first {} s (Redis up), \
+         {outage} in the {} s outage (at most {most_in_outage} by one process), {after} in the \
+         last {} s; {adopted} adoptions, {store_failures} store failures; {checks} token/info \
+         checks passed, {} rejected, {unanswered} unanswered; {:?} distinct tokens in use near \
+         the end",
+        times.iter().filter(|t| **t >= start_ms).count(),
+        KILL_AT.as_secs(),
+        OUTAGE.as_secs(),
+        (RUN - settled_from).as_secs(),
+        rejected.len(),
+        distinct_late,
+    );
+    let per_5s: Vec<usize> = (0..RUN.as_secs() / 5)
+        .map(|k| {
+            let from = Duration::from_secs(k * 5);
+            issued_between(&times, start_ms, from, from + Duration::from_secs(5))
+        })
+        .collect();
+    eprintln!("tokens issued per 5 s: {per_5s:?}");
+    assert!(statuses.iter().all(|s| *s == Some(0)), "{statuses:?}");
+    assert!(rejected.is_empty(), "tokens not accepted: {rejected:?}");
+    assert!(
+        unanswered * 20 <= checks,
+        "{unanswered} checks unanswered, {checks} passed"
+    );
+    // Two tokens per lifetime (a 20-s token is refreshed at half its life), plus the cold
+    // start's; without sharing the fleet would ask 100 times per refresh.
+    let per_lifetime = |window: Duration| 2.0 * window.as_secs_f64() / LIFETIME.as_secs_f64();
+    assert!(
+        (shared as f64) <= 1.0 + per_lifetime(KILL_AT),
+        "{shared} tokens before the outage"
+    );
+    // While Redis is gone each process fetches on its own, once per refresh (half a
+    // lifetime), as it would without sharing.
+    let refreshes = OUTAGE.as_secs() / (LIFETIME.as_secs() / 2);
+    assert!(most_in_outage as u64 <= refreshes + 1, "{most_in_outage}");
+    assert!(
+        store_failures >= PROCESSES,
+        "every process saw the store fail"
+    );
+    // Within one lifetime of its return the fleet shares again.
+    assert!(
+        (after as f64) <= 1.0 + per_lifetime(RUN - settled_from),
+        "{after} tokens after the fleet settled"
+    );
+    assert!(distinct_late.is_some_and(|n| n <= 2), "{distinct_late:?}");
+}
