@@ -93,6 +93,9 @@ struct Shared {
     failures_in_a_row: u32,
     /// After a store failure, the store is left alone until then.
     resume_at: Option<Time>,
+    /// When the store last answered a read: while requests back off, the next read is due
+    /// an interval later.
+    last_read: Option<Time>,
 }
 
 /// How far this replica's current acquisition has gone through the store.
@@ -118,22 +121,54 @@ struct PeerWait {
     /// that lose a dead holder's lock together do not all fetch at once (the first one's token
     /// is adopted by those still waiting).
     without_token: core::time::Duration,
+    /// Reads so far that found the lock held: the interval between reads doubles with each.
+    polls: u32,
+    /// [`Share::peer_wait`](crate::Share::peer_wait).
+    peer_wait: core::time::Duration,
 }
 
 impl PeerWait {
-    /// Whether to stop waiting at `now`. With a usable token that stops being served at
-    /// `serve_until`, the wait ends halfway there, so a fetch of its own still fits before it.
+    /// Whether to stop waiting at `now`.
     fn over(self, now: Time, serve_until: Option<Time>) -> bool {
-        let end = match serve_until {
-            Some(until) => self.since.saturating_add(
-                until
+        now >= self.end(serve_until)
+    }
+
+    /// When the wait ends. With no usable token, after `without_token`. With a token served
+    /// until `serve_until`, while a fetch of its own still fits before then: the peer wait
+    /// before it, or halfway there if that is later. A long-lived token's replicas so keep
+    /// waiting on the lock while its holders retry an unavailable token endpoint one at a time,
+    /// instead of all fetching at once.
+    fn end(self, serve_until: Option<Time>) -> Time {
+        match serve_until {
+            Some(until) => {
+                let half = until
                     .saturating_duration_since(self.since)
                     .checked_div(2)
-                    .unwrap_or_default(),
-            ),
+                    .unwrap_or_default();
+                until.saturating_sub(self.peer_wait.min(half))
+            }
             None => self.since.saturating_add(self.without_token),
-        };
-        now >= end
+        }
+    }
+
+    /// The next read after the lock was found held at `now`: the poll interval, doubling with
+    /// each such read up to `cap` (a slow or failing holder is not polled four times a
+    /// second for minutes), and never past the end of the wait.
+    fn next_read(
+        &mut self,
+        now: Time,
+        first: core::time::Duration,
+        cap: core::time::Duration,
+        serve_until: Option<Time>,
+    ) -> Time {
+        let doublings = self.polls.min(16);
+        self.polls = self.polls.saturating_add(1);
+        let interval = first
+            .checked_mul(1u32 << doublings)
+            .unwrap_or(cap)
+            .min(cap.max(first));
+        let end = self.end(serve_until).max(now.saturating_add(first));
+        now.saturating_add(interval).min(end)
     }
 }
 
@@ -376,26 +411,37 @@ impl TokenClient {
                 return Ok(());
             }
         };
-        let interval = self.config.share.as_ref().map(|s| s.interval());
+        let intervals = self
+            .config
+            .share
+            .as_ref()
+            .map(|s| (s.interval(), s.backoff_read_interval()))
+            .unwrap_or_default();
+        let serve_until = self.usable(now).map(|t| t.serve_until);
         let Some(shared) = self.shared.as_mut() else {
             return Ok(());
         };
         shared.failures_in_a_row = 0;
         shared.resume_at = None;
-        let wait = match shared.phase {
+        if flight.purpose == Purpose::Read {
+            shared.last_read = Some(now);
+        }
+        let mut wait = match shared.phase {
             Phase::Asking { wait } => wait,
             _ => PeerWait {
                 since: now,
                 without_token: core::time::Duration::ZERO,
+                polls: 0,
+                peer_wait: core::time::Duration::ZERO,
             },
         };
         match (flight.purpose, answer) {
             (Purpose::Read, StoreAnswer::Found { value, ttl }) => {
                 if !self.read_found(flight.sent_at, value, ttl, now) {
-                    self.lock();
+                    self.lock_when_allowed(now);
                 }
             }
-            (Purpose::Read, StoreAnswer::Missing) => self.lock(),
+            (Purpose::Read, StoreAnswer::Missing) => self.lock_when_allowed(now),
             (Purpose::Lock(owner), StoreAnswer::Done) => {
                 let key = shared.keys.token.clone();
                 shared
@@ -415,7 +461,8 @@ impl TokenClient {
                 shared.phase = Phase::Fetching { lock: Some(owner) };
             }
             (Purpose::Lock(_), StoreAnswer::Refused) => {
-                let until = now.saturating_add(interval.unwrap_or_default());
+                let (first, cap) = intervals;
+                let until = wait.next_read(now, first, cap, serve_until);
                 shared.phase = Phase::Waiting { wait, until };
             }
             (Purpose::Housekeeping, _) => {}
@@ -776,6 +823,8 @@ impl TokenClient {
                 PeerWait {
                     since: now,
                     without_token: half.saturating_add(self.rng.duration_up_to(half)),
+                    polls: 0,
+                    peer_wait: share.wait_for_peer(),
                 }
             }
             Phase::Waiting { wait, .. } => {
@@ -836,7 +885,17 @@ impl TokenClient {
         }
     }
 
-    /// The store holds no token this replica can adopt: try the lock, so one replica fetches.
+    /// The store holds no token this replica can adopt: try the lock if a request of its own is
+    /// allowed now; while its requests back off, the read was only a look for a peer's token.
+    fn lock_when_allowed(&mut self, now: Time) {
+        if now >= self.gate() {
+            self.lock();
+        } else if let Some(shared) = self.shared.as_mut() {
+            shared.phase = Phase::Idle;
+        }
+    }
+
+    /// Try the lock, so one replica fetches.
     fn lock(&mut self) {
         let ttl = self.config.request_deadline;
         let Some(shared) = self.shared.as_mut() else {
@@ -1136,6 +1195,21 @@ impl TokenClient {
             Some(s) => match s.phase {
                 Phase::Asking { .. } => None,
                 Phase::Waiting { until, .. } => Some(at.max(until)),
+                // Backing off after a failure: read the store for a peer's token meanwhile.
+                Phase::Idle if self.failure.is_some() => {
+                    let wanted_from = self.usable(now).map_or(Time::ZERO, |t| t.refresh_at);
+                    let every = self
+                        .config
+                        .share
+                        .as_ref()
+                        .map(|share| share.backoff_read_interval())
+                        .unwrap_or_default();
+                    let read = s
+                        .last_read
+                        .map_or(wanted_from, |r| r.saturating_add(every))
+                        .max(wanted_from);
+                    Some(at.min(read))
+                }
                 Phase::Idle | Phase::Fetching { .. } => Some(at),
             },
             None => Some(at),
@@ -1213,6 +1287,7 @@ impl Shared {
             phase: Phase::Idle,
             failures_in_a_row: 0,
             resume_at: None,
+            last_read: None,
         }))
     }
 

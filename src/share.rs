@@ -71,8 +71,9 @@ pub(crate) const FORMAT_VERSION: u32 = 1;
 /// | store timeout | 250 ms | a store round trip is about a millisecond; a slow store must never delay a token |
 /// | poll interval | 250 ms | a waiting replica sees the winner's token within a quarter second |
 /// | peer wait | 5 s | a replica with no token fetches on its own if no one has stored one by then |
-/// | refresh margin | 5 min | a shared token is refreshed by the first of many replicas, each retrying on its own back-off |
-/// | refresh spread | 5 min | spreads the replicas' refresh moments; the fleet refreshes once, about 10 min before expiry |
+/// | refresh margin | 10 min 30 s (at most a quarter of the lifetime) | outlasts a 10-minute outage of the token endpoint: the fleet's retries interleave, and the first success serves every replica |
+/// | refresh spread | 20 s | spreads the replicas' refresh moments, so the first refreshes and the others adopt: one request per refresh for the fleet, 1.09 per two-hour lifetime |
+/// | read while backing off | 5 s | a replica whose own requests back off still adopts a peer's token within seconds |
 ///
 /// Without sharing, refreshes are spread over half of every lifetime so that a fleet's separate
 /// tokens do not fall due together; a shared token is refreshed once for the fleet, so its window
@@ -89,6 +90,7 @@ pub struct Share {
     refresh_spread: Duration,
     store_backoff_base: Duration,
     store_backoff_cap: Duration,
+    read_while_backing_off: Duration,
 }
 
 impl Default for Share {
@@ -98,10 +100,11 @@ impl Default for Share {
             store_timeout: Duration::from_millis(250),
             poll_interval: Duration::from_millis(250),
             peer_wait: Duration::from_secs(5),
-            refresh_margin: Duration::from_secs(5 * 60),
-            refresh_spread: Duration::from_secs(5 * 60),
+            refresh_margin: Duration::from_secs(10 * 60 + 30),
+            refresh_spread: Duration::from_secs(20),
             store_backoff_base: Duration::from_secs(1),
             store_backoff_cap: Duration::from_secs(60),
+            read_while_backing_off: Duration::from_secs(5),
         }
     }
 }
@@ -168,6 +171,15 @@ impl Share {
         self
     }
 
+    /// While this replica's own token requests back off after a failure (an outage of the token
+    /// endpoint), it still reads the store this often for a token another replica got: the
+    /// fleet's retries interleave, and the first success serves everyone.
+    #[must_use]
+    pub fn read_while_backing_off(mut self, interval: Duration) -> Share {
+        self.read_while_backing_off = interval;
+        self
+    }
+
     /// The key prefix.
     #[must_use]
     pub fn key_prefix(&self) -> &str {
@@ -185,12 +197,18 @@ impl Share {
             "the store timeout is zero"
         } else if self.poll_interval < Duration::from_millis(10) {
             "the poll interval is under 10 ms, which would busy-poll the store"
+        } else if self.read_while_backing_off < Duration::from_millis(10) {
+            "the read interval while backing off is under 10 ms, which would busy-poll the store"
         } else if self.store_backoff_base.is_zero() {
             "the store back-off is zero, which would retry a failed store at once"
         } else {
             return Ok(());
         };
         Err(ConfigError::InvalidShare { reason })
+    }
+
+    pub(crate) fn backoff_read_interval(&self) -> Duration {
+        self.read_while_backing_off
     }
 
     pub(crate) fn interval(&self) -> Duration {

@@ -12,7 +12,7 @@ mod store;
 use std::time::Duration;
 
 use seekpass_oauth::{Time, TimingPolicy};
-use sim::{peak_and_mean, run, uniform_baseline, Fleet, Outage};
+use sim::{peak_and_mean, run, uniform_baseline, Fleet, Outage, Sharing};
 
 const WARM_UP: usize = 600;
 
@@ -30,7 +30,7 @@ fn fleet(jitter: bool, outage: Option<Outage>) -> Fleet {
         timing,
         latency: Duration::from_millis(50),
         outage,
-        store_latency: None,
+        sharing: None,
     }
 }
 
@@ -100,7 +100,7 @@ fn a_ten_minute_outage_is_bounded_by_the_back_off_and_costs_no_replica_its_token
 
 fn shared_fleet() -> Fleet {
     Fleet {
-        store_latency: Some(Duration::from_millis(1)),
+        sharing: Some(Sharing::defaults()),
         ..fleet(true, None)
     }
 }

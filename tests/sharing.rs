@@ -809,3 +809,90 @@ fn a_lock_holder_that_vanishes_during_a_refresh_costs_no_replica_its_token() {
     }
     assert!(holder_found, "one of the plans kills the lock holder");
 }
+
+/// During an outage of the token endpoint each replica's own requests back off, but it keeps
+/// reading the store: the first replica to get through serves all of them within seconds,
+/// whatever their back-off (here a `Retry-After` of ten minutes).
+#[test]
+fn a_replica_backing_off_adopts_a_peers_token_within_seconds() {
+    let mut shown = String::new();
+    let mut store = MemoryStore::new();
+    let mut now = Time::ZERO;
+    let mut backing_off = TokenClient::new(config(1), now);
+    backing_off.token(now);
+    // Its attempt fails with a 503 and a ten-minute Retry-After.
+    loop {
+        match next_out(&mut backing_off, now, &mut shown) {
+            Some(Output::Store(op)) => {
+                let answer = store.apply(op.command(), now);
+                backing_off.handle_store(op.id(), Ok(answer), now).unwrap();
+            }
+            Some(Output::Transmit(t)) => {
+                let mut response = Response::new(b"unavailable".to_vec());
+                *response.status_mut() = seekpass_oauth::http::StatusCode::SERVICE_UNAVAILABLE;
+                response.headers_mut().insert(
+                    seekpass_oauth::http::header::RETRY_AFTER,
+                    seekpass_oauth::http::HeaderValue::from_static("600"),
+                );
+                backing_off.handle_response(t.id(), response, now).unwrap();
+            }
+            _ => break,
+        }
+    }
+    assert!(backing_off.token(now).is_none());
+    // For the next minute it only reads: the store has nothing, and its own request waits for
+    // the Retry-After.
+    let mut reads = 0;
+    for second in 1..60 {
+        now = Time::from_secs(second);
+        backing_off.token(now);
+        while let Some(out) = next_out(&mut backing_off, now, &mut shown) {
+            let Output::Store(op) = out else {
+                panic!("no request during the back-off: {out:?}")
+            };
+            assert!(matches!(op.command(), StoreCommand::Read { .. }), "{op:?}");
+            reads += 1;
+            let answer = store.apply(op.command(), now);
+            backing_off.handle_store(op.id(), Ok(answer), now).unwrap();
+        }
+    }
+    assert!((10..=13).contains(&reads), "one read every 5 s: {reads}");
+    // A peer gets through a minute later and writes its token.
+    now = Time::from_secs(60);
+    let mut peer = TokenClient::new(config(2), now);
+    peer.token(now);
+    loop {
+        match next_out(&mut peer, now, &mut shown) {
+            Some(Output::Store(op)) => {
+                let answer = store.apply(op.command(), now);
+                peer.handle_store(op.id(), Ok(answer), now).unwrap();
+            }
+            Some(Output::Transmit(t)) => {
+                let body =
+                    r#"{"access_token":"peer-token","token_type":"Bearer","expires_in":7200}"#;
+                peer.handle_response(t.id(), Response::new(body.as_bytes().to_vec()), now)
+                    .unwrap();
+            }
+            _ => break,
+        }
+    }
+    // Within the read interval (5 s) the replica backing off has it, with no request.
+    let until = Time::from_secs(66);
+    while now < until && backing_off.token(now).is_none() {
+        match next_out(&mut backing_off, now, &mut shown) {
+            Some(Output::Store(op)) => {
+                let answer = store.apply(op.command(), now);
+                backing_off.handle_store(op.id(), Ok(answer), now).unwrap();
+            }
+            Some(other) => panic!("no request during the back-off: {other:?}"),
+            None => now = Time::from_millis(now.as_millis() + 100),
+        }
+    }
+    assert_eq!(
+        backing_off
+            .token(now)
+            .map(|t| t.access_token().expose_secret().to_owned()),
+        Some("peer-token".to_owned()),
+        "at {now}"
+    );
+}

@@ -13,8 +13,9 @@ mod store;
 
 use std::time::{Duration, Instant};
 
+use seekpass_oauth::Share;
 use seekpass_oauth::{Time, TimingPolicy};
-use sim::{peak_and_mean, run, uniform_baseline, Fleet, Outage};
+use sim::{peak_and_mean, run, uniform_baseline, Fleet, Outage, Sharing};
 
 const REPLICAS: u32 = 10_000;
 const HOUR: u64 = 3600;
@@ -30,7 +31,7 @@ fn fleet(timing: TimingPolicy, outage: Option<Outage>) -> Fleet {
         timing,
         latency: Duration::from_millis(50),
         outage,
-        store_latency: None,
+        sharing: None,
     }
 }
 
@@ -87,9 +88,46 @@ fn main() {
     );
     println!("(peaks and means after the first {WARM_UP} s; the ideal row scatters the default run's steady-state requests uniformly at random)\n");
 
-    println!("10-minute outage (503) from hour 12, defaults");
+    println!("Sharing one token through a store (Share defaults, 1 ms store round trip)");
     println!(
-        "{:<28} {:>18} {:>18} {:>18} {:>22} {:>18}",
+        "{:<28} {:>9} {:>13} {:>13} {:>22} {:>13}",
+        "", "requests", "start second", "peak/s", "per lifetime, steady", "store ops"
+    );
+    let mut fleet_refresh_after_11h = 11 * HOUR;
+    for (name, shared) in [
+        ("each replica on its own", false),
+        ("shared through a store", true),
+    ] {
+        let mut run_fleet = fleet(TimingPolicy::default(), None);
+        if shared {
+            run_fleet.sharing = Some(Sharing::defaults());
+        }
+        let report = run(&run_fleet);
+        let total: u64 = report.per_second.iter().map(|&c| u64::from(c)).sum();
+        let steady: u64 = report.per_second[WARM_UP..]
+            .iter()
+            .map(|&c| u64::from(c))
+            .sum();
+        let lifetimes = (24 * HOUR - WARM_UP as u64) as f64 / (2 * HOUR) as f64;
+        let peak = report.per_second.iter().copied().max().unwrap_or(0);
+        println!(
+            "{name:<28} {total:>9} {:>13} {peak:>13} {:>22.2} {:>13}",
+            report.per_second[0],
+            steady as f64 / lifetimes,
+            report.store_ops,
+        );
+        if shared {
+            let from = (11 * HOUR) as usize;
+            if let Some(at) = report.per_second[from..].iter().position(|&c| c > 0) {
+                fleet_refresh_after_11h = (from + at) as u64;
+            }
+        }
+    }
+    println!("(per lifetime: token requests after the first {WARM_UP} s, per 2-hour lifetime, for the whole fleet)\n");
+
+    println!("10-minute outage (503), defaults: from hour 12; for a shared token, from the fleet's first refresh after hour 11");
+    println!(
+        "{:<34} {:>18} {:>18} {:>18} {:>22} {:>18}",
         "",
         "replicas retrying",
         "max per replica",
@@ -97,16 +135,28 @@ fn main() {
         "peak/s, 1st min after",
         "left without token"
     );
-    for (name, retry_after) in [
-        ("503 without Retry-After", None),
-        ("503 with Retry-After: 120", Some(120)),
+    for (name, retry_after, sharing) in [
+        ("503 without Retry-After", None, None),
+        ("503 with Retry-After: 120", Some(120), None),
+        ("shared, without Retry-After", None, Some(Share::new())),
+        ("shared, Retry-After: 120", Some(120), Some(Share::new())),
     ] {
+        let start = if sharing.is_some() {
+            fleet_refresh_after_11h
+        } else {
+            12 * HOUR
+        };
         let outage = Outage {
-            start: Time::from_secs(12 * HOUR),
+            start: Time::from_secs(start),
             duration: Duration::from_secs(600),
             retry_after,
         };
-        let report = run(&fleet(TimingPolicy::default(), Some(outage)));
+        let mut run_fleet = fleet(TimingPolicy::default(), Some(outage));
+        run_fleet.sharing = sharing.map(|share| Sharing {
+            share,
+            ..Sharing::defaults()
+        });
+        let report = run(&run_fleet);
         let retrying = report.outage_retries();
         let max = retrying.iter().copied().max().unwrap_or(0);
         let mean =
@@ -118,7 +168,7 @@ fn main() {
             .max()
             .unwrap_or(0);
         println!(
-            "{name:<28} {:>18} {max:>18} {mean:>18.1} {peak_after:>22} {:>18}",
+            "{name:<34} {:>18} {max:>18} {mean:>18.1} {peak_after:>22} {:>18}",
             retrying.len(),
             report.replicas_without_a_token
         );

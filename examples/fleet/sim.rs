@@ -42,9 +42,26 @@ pub struct Fleet {
     /// Time between a request being sent and its answer being fed.
     pub latency: Duration,
     pub outage: Option<Outage>,
-    /// Share one token through a store answering after this long; `None`: every replica on
-    /// its own.
-    pub store_latency: Option<Duration>,
+    /// Share one token through a store; `None`: every replica on its own.
+    pub sharing: Option<Sharing>,
+}
+
+/// A store the replicas share their token through.
+#[derive(Clone, Debug)]
+pub struct Sharing {
+    /// How long each store operation takes.
+    pub latency: Duration,
+    pub share: Share,
+}
+
+impl Sharing {
+    /// The defaults, on a store answering in a millisecond.
+    pub fn defaults() -> Sharing {
+        Sharing {
+            latency: Duration::from_millis(1),
+            share: Share::new(),
+        }
+    }
 }
 
 /// What happened, second by second.
@@ -90,8 +107,8 @@ fn config(fleet: &Fleet, replica: u32) -> Config {
     )
     .timing(fleet.timing.clone())
     .jitter_seed(seed(replica));
-    let builder = match fleet.store_latency {
-        Some(_) => builder.share(Share::new()),
+    let builder = match &fleet.sharing {
+        Some(sharing) => builder.share(sharing.share.clone()),
         None => builder,
     };
     builder.build().expect("a valid configuration")
@@ -193,7 +210,8 @@ pub fn run(fleet: &Fleet) -> Report {
                 Output::Store(op) => {
                     let (id, command) = op.into_parts();
                     store_flight[r] = Some((id, command));
-                    let at = now.saturating_add(fleet.store_latency.unwrap_or_default());
+                    let latency = fleet.sharing.as_ref().map(|s| s.latency);
+                    let at = now.saturating_add(latency.unwrap_or_default());
                     queue.push(Reverse((at, Step::Stored, i)));
                 }
                 Output::Event(_) => {}
