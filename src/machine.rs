@@ -1115,11 +1115,7 @@ impl TokenClient {
         retry_after: Option<core::time::Duration>,
         now: Time,
     ) {
-        if let Some(lock) = self.end_fetch(now) {
-            if let Some(shared) = self.shared.as_mut() {
-                shared.unlock(lock);
-            }
-        }
+        let lock = self.end_fetch(now);
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         let class = error.class();
         let delay =
@@ -1128,6 +1124,26 @@ impl TokenClient {
                 .delay(class, self.consecutive_failures, retry_after, &mut self.rng);
         // The reported moment is the real one: the minimum request interval may end later.
         let next_attempt = now.saturating_add(delay).max(self.interval_gate());
+        let hold = self.config.share.as_ref().map(|s| s.wait_for_peer());
+        if let (Some(Some(owner)), Some(shared), Some(hold)) = (lock, self.shared.as_mut(), hold) {
+            // The fleet backs off with the holder: it keeps the lock for its back-off instead
+            // of handing it to the next replica at once: for a server's `Retry-After`, all of
+            // it; otherwise at most the peer wait. So an unavailable token endpoint sees one
+            // attempt every few seconds from the whole fleet, and the first success after it
+            // returns serves every replica.
+            let backoff = next_attempt.saturating_duration_since(now);
+            let key = shared.keys.lock.clone();
+            let write = StoreCommand::Write {
+                key,
+                value: StoredValue::new(owner.into_bytes()),
+                ttl: if retry_after.is_some() {
+                    backoff
+                } else {
+                    backoff.min(hold)
+                },
+            };
+            shared.queue.push_back((write, Purpose::Housekeeping));
+        }
         self.events.push_back(Event::AttemptFailed {
             request,
             class,

@@ -121,3 +121,42 @@ fn a_fleet_sharing_through_a_store_asks_once_per_lifetime_even_at_a_cold_start()
     // Without sharing the same fleet asks 1,000 times per lifetime or more.
     assert!(report.per_second.iter().all(|&c| c <= 1));
 }
+
+#[test]
+fn a_shared_fleet_rides_out_a_ten_minute_outage_at_its_refresh_without_losing_its_token() {
+    // The worst moment: the outage starts at the fleet's first refresh after hour 5.
+    let quiet = run(&shared_fleet());
+    let from = 5 * 3600;
+    let refresh = from
+        + quiet.per_second[from..]
+            .iter()
+            .position(|&c| c > 0)
+            .unwrap();
+    let outage = Outage {
+        start: Time::from_secs(refresh as u64),
+        duration: Duration::from_secs(600),
+        retry_after: None,
+    };
+    let report = run(&Fleet {
+        outage: Some(outage),
+        ..shared_fleet()
+    });
+    assert_eq!(report.replicas_without_a_token, 0);
+    // The replicas retry one at a time through the lock, and adopt the first success.
+    let during: u32 = report.outage_requests.iter().sum();
+    let unshared = run(&fleet(
+        true,
+        Some(Outage {
+            start: Time::from_secs(6 * 3600),
+            ..outage
+        }),
+    ));
+    let unshared_during: u32 = unshared.outage_requests.iter().sum();
+    assert!(
+        during <= 2 * unshared_during,
+        "{during} requests during the outage, {unshared_during} without sharing"
+    );
+    let after = refresh + 600;
+    let peak_after = report.per_second[after..after + 60].iter().max().unwrap();
+    assert!(*peak_after <= 5, "{peak_after}/s after the outage");
+}

