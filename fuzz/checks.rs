@@ -3,6 +3,8 @@
 
 #[path = "model.rs"]
 mod model;
+#[path = "share.rs"]
+mod share;
 
 use seekpass_oauth::http::{HeaderName, HeaderValue, Response, StatusCode};
 use seekpass_oauth::wire::{Decoded, Limits, ResponseDecoder};
@@ -128,4 +130,9 @@ fn decode_at(data: &[u8], split: &[usize]) -> Outcome {
 /// `model::actions_from_bytes`), checked after every step against the reference model.
 pub fn machine(data: &[u8]) {
     model::check_bytes(data);
+}
+
+/// Target `share`: a sharing machine and an arbitrary store (see `fuzz/share.rs`).
+pub fn share(data: &[u8]) {
+    share::check(data);
 }

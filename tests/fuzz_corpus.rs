@@ -52,3 +52,8 @@ fn decode_corpus() {
 fn machine_corpus() {
     assert!(!replay("machine", checks::machine).is_empty());
 }
+
+#[test]
+fn share_corpus() {
+    assert!(!replay("share", checks::share).is_empty());
+}

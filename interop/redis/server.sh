@@ -6,6 +6,9 @@
 #   interop/redis/server.sh start DIR [PORT]   start on a free loopback port (or PORT), nothing
 #                                              persisted; prints redis://seekpass:…@127.0.0.1:PORT/0
 #   interop/redis/server.sh stop DIR           stop it (the PID is in DIR/redis.pid)
+#
+# With TLS_CERT, TLS_KEY and TLS_CA set (PEM files), it listens with TLS only and prints
+# rediss://…; clients are not asked for certificates.
 set -euo pipefail
 cmd="${1:-}"
 dir="${2:-}"
@@ -31,12 +34,19 @@ start() {
 user default off
 user $user on >$password ~seekpass-oauth:* resetchannels -@all +get +pttl +set +del +eval +multi +exec +ping +hello +select +discard
 ACL
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+  local listen=(--port "$port") cli=() scheme=redis
+  if [ -n "${TLS_CERT:-}" ]; then
+    listen=(--port 0 --tls-port "$port" --tls-cert-file "$TLS_CERT" --tls-key-file "$TLS_KEY"
+            --tls-ca-cert-file "$TLS_CA" --tls-auth-clients no)
+    cli=(--tls --cacert "$TLS_CA")
+    scheme=rediss
+  fi
+  redis-server "${listen[@]}" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
     --aclfile "$dir/users.acl" --daemonize yes --pidfile "$dir/redis.pid" \
     --logfile "$dir/redis-$port.log" >/dev/null
   for _ in $(seq 1 100); do
-    if redis-cli -p "$port" --user "$user" --pass "$password" --no-auth-warning ping 2>/dev/null | grep -q PONG; then
-      echo "redis://$user:$password@127.0.0.1:$port/0"
+    if redis-cli "${cli[@]}" -h 127.0.0.1 -p "$port" --user "$user" --pass "$password" --no-auth-warning ping 2>/dev/null | grep -q PONG; then
+      echo "$scheme://$user:$password@127.0.0.1:$port/0"
       return
     fi
     sleep 0.05

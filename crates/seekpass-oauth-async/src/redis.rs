@@ -1,12 +1,13 @@
 //! The shared token in Redis or Valkey, through redis-rs's multiplexed async connection (tokio,
 //! or smol and async-std: redis-rs finds the runtime it runs on).
 
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
 use redis::aio::MultiplexedConnection;
-use redis::{Client, IntoConnectionInfo};
+use redis::Client;
 use seekpass_oauth::{StoreCommand, StoreError};
-use seekpass_oauth_driver::redis::{answer, bad_url, ensure_crypto_provider, error, pipeline};
+use seekpass_oauth_driver::redis::{answer, client, error, pipeline};
 
 use crate::store::{Store, StoreFuture};
 
@@ -25,11 +26,14 @@ pub struct RedisStore {
 impl RedisStore {
     /// A store at `url`. Nothing is connected until the first operation.
     pub fn open(url: &str) -> Result<RedisStore, StoreError> {
-        let info = url.into_connection_info().map_err(|e| bad_url(&e))?;
-        let client = Client::open(info).map_err(|e| bad_url(&e))?;
-        ensure_crypto_provider();
+        RedisStore::with_ca_files(url, &[])
+    }
+
+    /// A store at a `rediss://` `url` whose certificate is checked against the CA certificates
+    /// in `ca_files` (PEM) only: a store behind a private CA.
+    pub fn with_ca_files(url: &str, ca_files: &[PathBuf]) -> Result<RedisStore, StoreError> {
         Ok(RedisStore {
-            client,
+            client: client(url, ca_files)?,
             connection: Mutex::new(None),
         })
     }

@@ -3,9 +3,11 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use redis::{Client, Connection, IntoConnectionInfo};
+use std::path::PathBuf;
+
+use redis::{Client, Connection};
 use seekpass_oauth::{StoreAnswer, StoreCommand, StoreError, StoreErrorKind};
-use seekpass_oauth_driver::redis::{answer, bad_url, ensure_crypto_provider, error, pipeline};
+use seekpass_oauth_driver::redis::{answer, client, error, pipeline};
 
 use crate::store::Store;
 
@@ -23,11 +25,14 @@ pub struct RedisStore {
 impl RedisStore {
     /// A store at `url`. Nothing is connected until the first operation.
     pub fn open(url: &str) -> Result<RedisStore, StoreError> {
-        let info = url.into_connection_info().map_err(|e| bad_url(&e))?;
-        let client = Client::open(info).map_err(|e| bad_url(&e))?;
-        ensure_crypto_provider();
+        RedisStore::with_ca_files(url, &[])
+    }
+
+    /// A store at a `rediss://` `url` whose certificate is checked against the CA certificates
+    /// in `ca_files` (PEM) only: a store behind a private CA.
+    pub fn with_ca_files(url: &str, ca_files: &[PathBuf]) -> Result<RedisStore, StoreError> {
         Ok(RedisStore {
-            client,
+            client: client(url, ca_files)?,
             connection: Mutex::new(None),
         })
     }

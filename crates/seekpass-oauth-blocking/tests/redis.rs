@@ -3,7 +3,7 @@
 //! own machine, all against one demo token endpoint.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use seekpass_oauth::{Config, Credentials, Endpoint, Event, Share, StoreErrorKind};
@@ -175,4 +175,111 @@ fn a_wrong_password_is_named_and_costs_only_the_sharing() {
     let source = replica(&demo, &url, "other-app:", 2, events.clone());
     assert!(source.authorization().is_ok());
     assert_eq!(events.denied.load(Ordering::Relaxed), 1);
+}
+
+/// A Redis of this test's own, listening with TLS only, its certificate signed by `ca`.
+struct TlsRedis {
+    script: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    url: String,
+}
+
+impl TlsRedis {
+    fn start(ca: &seekpass_oauth_demo::tls::PrivateCa, dir: &std::path::Path) -> TlsRedis {
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/redis/server.sh");
+        let (cert, key) = ca.server_files(dir).unwrap();
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(dir)
+            .env("TLS_CERT", cert)
+            .env("TLS_KEY", key)
+            .env("TLS_CA", ca.pem_file())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert!(url.starts_with("rediss://"), "{url}");
+        TlsRedis {
+            script,
+            dir: dir.to_owned(),
+            url,
+        }
+    }
+}
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+#[test]
+fn a_store_behind_tls_is_trusted_through_its_ca_and_refused_without_it() {
+    if server_url("REDIS_URL").is_none() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("seekpass-redis-tls-{}", std::process::id()));
+    let ca = seekpass_oauth_demo::tls::PrivateCa::new(&dir).unwrap();
+    let redis = TlsRedis::start(&ca, &dir.join("redis"));
+    let demo = DemoServer::start(Duration::from_secs(600)).unwrap();
+    let prefix = prefix("tls");
+    let config = |seed| {
+        Config::builder(
+            Endpoint::base_url(&demo.base_url()).unwrap(),
+            Credentials::new("demo-client", "demo-secret"),
+        )
+        .share(Share::new().prefix(&prefix))
+        .jitter_seed(seed)
+        .build()
+        .unwrap()
+    };
+    // Trusting the private CA: the second replica adopts the first one's token.
+    let events = Arc::new(Events::default());
+    let trusting: Vec<_> = (0..2)
+        .map(|i| {
+            let events = events.clone();
+            TokenSource::builder(config(i))
+                .store(RedisStore::with_ca_files(&redis.url, &[ca.pem_file().to_owned()]).unwrap())
+                .on_event(move |e| events.record(e))
+                .build(UreqSender::new())
+        })
+        .collect();
+    for source in &trusting {
+        source.token().unwrap();
+    }
+    assert_eq!(demo.token_requests(), 1);
+    assert_eq!(events.adopted.load(Ordering::Relaxed), 1);
+    assert_eq!(events.store_failed.load(Ordering::Relaxed), 0);
+    // Trusting only the system's CAs: the store is refused, the token is still served.
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let seen = failures.clone();
+    let untrusting = TokenSource::builder(config(9))
+        .store(RedisStore::open(&redis.url).unwrap())
+        .on_event(move |e| {
+            if let Event::StoreFailed { error, .. } = e {
+                seen.lock().unwrap().push(error.to_string());
+            }
+        })
+        .build(UreqSender::new());
+    untrusting.token().unwrap();
+    let failures = failures.lock().unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].to_lowercase().contains("certificate"),
+        "{failures:?}"
+    );
+    assert!(
+        !failures[0].contains("seekpass-interop-not-a-secret"),
+        "{failures:?}"
+    );
 }

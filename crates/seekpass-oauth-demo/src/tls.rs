@@ -64,6 +64,27 @@ impl PrivateCa {
         &self.pem_file
     }
 
+    /// A certificate for `localhost` and `127.0.0.1` signed by this CA, written under `dir` for a
+    /// server that reads files (redis-server's `--tls-cert-file` and `--tls-key-file`): the
+    /// certificate chain's file and the key's, both PEM.
+    ///
+    /// # Errors
+    ///
+    /// When the key cannot be made or the files cannot be written.
+    pub fn server_files(&self, dir: &Path) -> io::Result<(PathBuf, PathBuf)> {
+        let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .map_err(io::Error::other)?;
+        let key = KeyPair::generate().map_err(io::Error::other)?;
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .map_err(io::Error::other)?;
+        std::fs::create_dir_all(dir)?;
+        let (cert_file, key_file) = (dir.join("server.pem"), dir.join("server.key"));
+        std::fs::write(&cert_file, cert.pem())?;
+        std::fs::write(&key_file, key.serialize_pem())?;
+        Ok((cert_file, key_file))
+    }
+
     /// A server configuration for `localhost` and `127.0.0.1`, signed by this CA.
     fn server_config(&self) -> io::Result<Arc<ServerConfig>> {
         let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])

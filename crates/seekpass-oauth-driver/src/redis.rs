@@ -8,9 +8,10 @@
 //! | write | `SET key value PX ttl` |
 //! | unlock, forget | [`COMPARE_AND_DELETE`] through `EVAL` (Redis 7 has no native compare-and-delete) |
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use redis::{ErrorKind, RedisError, ServerErrorKind, Value};
+use redis::{Client, ErrorKind, IntoConnectionInfo, RedisError, ServerErrorKind, Value};
 use seekpass_oauth::{StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoredValue};
 
 /// Deletes `KEYS[1]` only if it holds `ARGV[1]`; returns 1 if it did.
@@ -166,6 +167,33 @@ fn denied_text(text: &str) -> bool {
     ]
     .iter()
     .any(|mark| text.contains(mark))
+}
+
+/// The client for `url`: `redis://[user:password@]host[:port][/db]`, or `rediss://…` for TLS,
+/// trusting the system's CAs, or only the CA certificates in `ca_files` (PEM) when there are
+/// any (a store behind a private CA). Nothing is connected yet.
+pub fn client(url: &str, ca_files: &[PathBuf]) -> Result<Client, StoreError> {
+    let info = url.into_connection_info().map_err(|e| bad_url(&e))?;
+    ensure_crypto_provider();
+    if ca_files.is_empty() {
+        return Client::open(info).map_err(|e| bad_url(&e));
+    }
+    let mut roots = Vec::new();
+    for file in ca_files {
+        let pem = std::fs::read(file).map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Denied,
+                format!("cannot read the CA file {}: {e}", file.display()),
+            )
+        })?;
+        roots.extend_from_slice(&pem);
+        roots.push(b'\n');
+    }
+    let certificates = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(roots),
+    };
+    Client::build_with_tls(info, certificates).map_err(|e| bad_url(&e))
 }
 
 /// A store error for a URL that cannot be used.

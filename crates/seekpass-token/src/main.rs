@@ -58,7 +58,12 @@ fn main() -> ExitCode {
     };
     let quiet = options.json;
     let watching = options.watch.is_some();
-    let store = match options.share.as_deref().map(RedisStore::open).transpose() {
+    let store = match options
+        .share
+        .as_deref()
+        .map(|url| RedisStore::with_ca_files(url, &options.cacert))
+        .transpose()
+    {
         Ok(store) => store,
         Err(e) => {
             eprintln!("{NAME}: --share: {e}");

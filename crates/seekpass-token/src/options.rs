@@ -22,8 +22,9 @@ Options:
   --max-attempts N   give up after N transient failures (default 5)
   --cacert FILE      also trust the CA certificates in FILE (PEM), as curl --cacert; repeatable
   --share URL        share one token with every process given the same URL, through Redis or
-                     Valkey: redis://[user:password@]host[:port][/db], rediss:// for TLS. If the
-                     store fails, each process fetches on its own until it is back
+                     Valkey: redis://[user:password@]host[:port][/db], rediss:// for TLS (the
+                     system's CAs, or only the --cacert ones). If the store fails, each process
+                     fetches on its own until it is back
 
 TLS trusts SSL_CERT_FILE / SSL_CERT_DIR when set, else the system store (where a TLS-inspecting
 proxy's CA is installed), else compiled-in Mozilla roots. HTTPS_PROXY / https_proxy or ALL_PROXY
