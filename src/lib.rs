@@ -103,6 +103,15 @@
 //!    stops costing the token endpoint anything within one token lifetime, and a busy one never
 //!    waits for a refresh.
 //!
+//! # Sharing a token across replicas
+//!
+//! With [`ConfigBuilder::share`] the replicas of a service share one token through a store they all
+//! reach (Redis, Valkey): one token request per lifetime for the whole fleet, cold start included.
+//! The coordination stays sans-IO: [`Output::Store`] hands the driver a [`StoreOp`] to perform, and
+//! [`TokenClient::handle_store`] takes its result. A store that fails or is slow only costs the
+//! sharing: the replica fetches on its own. [`Share`] describes the protocol, its clocks and its
+//! defaults; the driver crates' `redis` feature performs it on Redis.
+//!
 //! # Failures
 //!
 //! Responses are classified ([`TokenError`], [`FailureClass`]): wrong credentials, scopes, URL

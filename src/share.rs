@@ -336,6 +336,31 @@ mod tests {
     }
 
     #[test]
+    fn settings_that_would_busy_poll_or_never_wait_are_refused() {
+        let build = |share: Share| {
+            Config::builder(Endpoint::staging(), Credentials::new("a", "s"))
+                .share(share)
+                .build()
+        };
+        assert!(build(Share::new()).is_ok());
+        for share in [
+            Share::new().store_timeout(Duration::ZERO),
+            Share::new().poll_interval(Duration::from_millis(1)),
+            Share::new().read_while_backing_off(Duration::ZERO),
+            Share::new().store_backoff(Duration::ZERO, Duration::from_secs(1)),
+        ] {
+            let error = build(share).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::InvalidShare { .. }),
+                "{error:?}"
+            );
+            assert!(error
+                .to_string()
+                .starts_with("invalid token sharing setting: "));
+        }
+    }
+
+    #[test]
     fn store_backoff_doubles_to_its_cap_without_overflow() {
         let share = Share::default();
         let secs = |n| share.backoff(n).as_secs();

@@ -965,3 +965,68 @@ fn a_replica_backing_off_adopts_a_peers_token_within_seconds() {
         "at {now}"
     );
 }
+
+/// A store client that answers a read with "done", or a lock with a value, is not trusted: the
+/// store counts as failed and the replica fetches on its own.
+#[test]
+fn an_answer_of_the_wrong_kind_is_a_protocol_failure() {
+    let mut shown = String::new();
+    let now = Time::ZERO;
+    let mut client = TokenClient::new(config(4), now);
+    client.token(now);
+    let Some(Output::Store(read)) = next_out(&mut client, now, &mut shown) else {
+        panic!("a read")
+    };
+    client
+        .handle_store(read.id(), Ok(StoreAnswer::Done), now)
+        .unwrap();
+    let Some(Output::Transmit(_)) = next_out(&mut client, now, &mut shown) else {
+        panic!("a request of its own: {shown}")
+    };
+    assert!(shown.contains("Protocol"), "{shown}");
+    assert!(shown.contains("done is no answer to read"), "{shown}");
+}
+
+/// Store answers follow the same rules as token responses: one for an operation never issued,
+/// already answered or past its deadline is refused and changes nothing.
+#[test]
+fn late_and_unknown_store_answers_are_refused() {
+    let mut shown = String::new();
+    let now = Time::ZERO;
+    let mut client = TokenClient::new(config(5), now);
+    client.token(now);
+    let Some(Output::Store(read)) = next_out(&mut client, now, &mut shown) else {
+        panic!("a read")
+    };
+    assert_eq!(
+        client.handle_store(read.id(), Ok(StoreAnswer::Missing), now),
+        Ok(())
+    );
+    // Answered already.
+    assert_eq!(
+        client.handle_store(read.id(), Ok(StoreAnswer::Missing), now),
+        Err(seekpass_oauth::InputError::StaleStoreOp(read.id()))
+    );
+    // Past its deadline: the lock operation fails by itself, and its answer is refused.
+    let Some(Output::Store(lock)) = next_out(&mut client, now, &mut shown) else {
+        panic!("the lock")
+    };
+    let late = lock.deadline();
+    let _ = next_out(&mut client, late, &mut shown);
+    assert!(shown.contains("Timeout"), "{shown}");
+    assert_eq!(
+        client.handle_store(lock.id(), Ok(StoreAnswer::Done), late),
+        Err(seekpass_oauth::InputError::StaleStoreOp(lock.id()))
+    );
+    // A machine that does not share refuses every store answer.
+    let mut alone = TokenClient::new(
+        Config::builder(Endpoint::staging(), Credentials::new("sim", "sim-secret"))
+            .build()
+            .unwrap(),
+        now,
+    );
+    assert_eq!(
+        alone.handle_store(lock.id(), Ok(StoreAnswer::Done), now),
+        Err(seekpass_oauth::InputError::UnknownStoreOp(lock.id()))
+    );
+}

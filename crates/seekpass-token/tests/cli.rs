@@ -169,3 +169,12 @@ fn watch_without_json_prints_each_new_token_as_it_is_taken_up() {
     assert_ne!(exports[0], exports[1]);
     assert_eq!(exports[exports.len() - 1], exports[exports.len() - 2]);
 }
+
+#[test]
+fn a_share_url_that_cannot_be_used_is_a_usage_error() {
+    let out = run(&["--share", "memcached://127.0.0.1:11211"], &[]);
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("--share"), "{stderr}");
+    assert!(stderr.contains("redis://"), "{stderr}");
+}
