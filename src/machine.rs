@@ -413,8 +413,7 @@ impl TokenClient {
         };
         let intervals = self
             .config
-            .share
-            .as_ref()
+            .share()
             .map(|s| (s.interval(), s.backoff_read_interval()))
             .unwrap_or_default();
         let serve_until = self.usable(now).map(|t| t.serve_until);
@@ -808,7 +807,7 @@ impl TokenClient {
     /// usable token has waited for another's fetch long enough.
     fn ask_store_first(&mut self, now: Time) -> bool {
         let serve_until = self.usable(now).map(|t| t.serve_until);
-        let Some(share) = self.config.share.as_ref() else {
+        let Some(share) = self.config.share() else {
             return false;
         };
         let half = share.wait_for_peer().checked_div(2).unwrap_or_default();
@@ -845,7 +844,7 @@ impl TokenClient {
 
     /// Emits the next queued store operation if none is in flight.
     fn send_store(&mut self, now: Time) -> Option<StoreOp> {
-        let timeout = self.config.share.as_ref()?.timeout();
+        let timeout = self.config.share()?.timeout();
         let shared = self.shared.as_mut()?;
         if shared.op.is_some() {
             return None;
@@ -948,7 +947,7 @@ impl TokenClient {
         ttl: core::time::Duration,
         now: Time,
     ) -> bool {
-        let Some(share) = self.config.share.as_ref() else {
+        let Some(share) = self.config.share() else {
             return false;
         };
         let (lifetime, lifetime_source) =
@@ -1043,12 +1042,7 @@ impl TokenClient {
     /// returns the stored value.
     fn write_shared(&mut self, token: &Token, lock: Option<String>, now: Time) -> StoredValue {
         let value = shared_token::encode(self.config.credentials.client_id(), token);
-        let margin = self
-            .config
-            .share
-            .as_ref()
-            .map(|s| s.timeout())
-            .unwrap_or_default();
+        let margin = self.config.share().map(|s| s.timeout()).unwrap_or_default();
         // Less the operation's deadline: the store starts counting when the write arrives.
         let ttl = token
             .expires_at
@@ -1076,7 +1070,7 @@ impl TokenClient {
             let message = self.redacting().clean(error.message());
             error.with_message(message)
         };
-        let (Some(share), Some(shared)) = (self.config.share.as_ref(), self.shared.as_mut()) else {
+        let (Some(share), Some(shared)) = (self.config.share(), self.shared.as_mut()) else {
             return;
         };
         shared.failures_in_a_row = shared.failures_in_a_row.saturating_add(1);
@@ -1124,7 +1118,7 @@ impl TokenClient {
                 .delay(class, self.consecutive_failures, retry_after, &mut self.rng);
         // The reported moment is the real one: the minimum request interval may end later.
         let next_attempt = now.saturating_add(delay).max(self.interval_gate());
-        let hold = self.config.share.as_ref().map(|s| s.wait_for_peer());
+        let hold = self.config.share().map(|s| s.wait_for_peer());
         if let (Some(Some(owner)), Some(shared), Some(hold)) = (lock, self.shared.as_mut(), hold) {
             // The fleet backs off with the holder: it keeps the lock for its back-off instead
             // of handing it to the next replica at once: for a server's `Retry-After`, all of
@@ -1216,8 +1210,7 @@ impl TokenClient {
                     let wanted_from = self.usable(now).map_or(Time::ZERO, |t| t.refresh_at);
                     let every = self
                         .config
-                        .share
-                        .as_ref()
+                        .share()
                         .map(|share| share.backoff_read_interval())
                         .unwrap_or_default();
                     let read = s

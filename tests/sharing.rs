@@ -586,6 +586,34 @@ fn next_out(client: &mut TokenClient, now: Time, shown: &mut String) -> Option<O
     }
 }
 
+/// A token endpoint's success carrying `text`, living `expires_in` seconds.
+fn token_response(text: &str, expires_in: u64) -> Response<Vec<u8>> {
+    let body =
+        format!(r#"{{"access_token":"{text}","token_type":"Bearer","expires_in":{expires_in}}}"#);
+    Response::new(body.into_bytes())
+}
+
+/// Drives `client` at `now` until it settles: store operations performed on `store`, token
+/// requests answered with `answer`.
+fn settle(
+    client: &mut TokenClient,
+    store: &mut MemoryStore,
+    now: Time,
+    answer: impl Fn() -> Response<Vec<u8>>,
+    shown: &mut String,
+) {
+    while let Some(out) = next_out(client, now, shown) {
+        match out {
+            Output::Store(op) => {
+                let result = store.apply(op.command(), now);
+                client.handle_store(op.id(), Ok(result), now).unwrap();
+            }
+            Output::Transmit(t) => client.handle_response(t.id(), answer(), now).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 struct EventText<'a>(&'a Event);
 
 impl std::fmt::Display for EventText<'_> {
@@ -685,22 +713,13 @@ fn the_lock_winner_reads_again_before_fetching() {
     };
     let missing = store.apply(read.command(), now);
     // Meanwhile `first` goes through the whole protocol and releases its lock.
-    loop {
-        match next_out(&mut first, now, &mut shown) {
-            Some(Output::Store(op)) => {
-                let answer = store.apply(op.command(), now);
-                first.handle_store(op.id(), Ok(answer), now).unwrap();
-            }
-            Some(Output::Transmit(t)) => {
-                let body =
-                    r#"{"access_token":"first-token","token_type":"Bearer","expires_in":7200}"#;
-                first
-                    .handle_response(t.id(), Response::new(body.as_bytes().to_vec()), now)
-                    .unwrap();
-            }
-            _ => break,
-        }
-    }
+    settle(
+        &mut first,
+        &mut store,
+        now,
+        || token_response("first-token", 7200),
+        &mut shown,
+    );
     assert!(first.token(now).is_some());
     // `late` now takes the free lock, reads again, adopts and releases the lock: no request.
     late.handle_store(read.id(), Ok(missing), now).unwrap();
@@ -754,21 +773,13 @@ fn a_token_adopted_with_its_refresh_due_is_refreshed_at_once() {
     let mut now = Time::ZERO;
     let mut writer = TokenClient::new(config(1), now);
     writer.token(now);
-    while let Some(out) = next_out(&mut writer, now, &mut shown) {
-        match out {
-            Output::Store(op) => {
-                let answer = store.apply(op.command(), now);
-                writer.handle_store(op.id(), Ok(answer), now).unwrap();
-            }
-            Output::Transmit(t) => {
-                let body = r#"{"access_token":"sixty","token_type":"Bearer","expires_in":60}"#;
-                writer
-                    .handle_response(t.id(), Response::new(body.as_bytes().to_vec()), now)
-                    .unwrap();
-            }
-            other => panic!("{other:?}"),
-        }
-    }
+    settle(
+        &mut writer,
+        &mut store,
+        now,
+        || token_response("sixty", 60),
+        &mut shown,
+    );
     // 50 s in, past the token's refresh window (30 to 45 s), a new replica asks once.
     now = Time::from_secs(50);
     let mut late = TokenClient::new(config(2), now);
@@ -799,22 +810,13 @@ fn an_idle_replica_does_not_refresh_an_adopted_token() {
     let mut store = MemoryStore::new();
     let mut writer = TokenClient::new(config(1), now);
     writer.token(now);
-    while let Some(out) = next_out(&mut writer, now, &mut shown) {
-        match out {
-            Output::Store(op) => {
-                let answer = store.apply(op.command(), now);
-                writer.handle_store(op.id(), Ok(answer), now).unwrap();
-            }
-            Output::Transmit(t) => {
-                let body =
-                    r#"{"access_token":"shared-token","token_type":"Bearer","expires_in":7200}"#;
-                writer
-                    .handle_response(t.id(), Response::new(body.as_bytes().to_vec()), now)
-                    .unwrap();
-            }
-            other => panic!("{other:?}"),
-        }
-    }
+    settle(
+        &mut writer,
+        &mut store,
+        now,
+        || token_response("shared-token", 7200),
+        &mut shown,
+    );
     let mut idle = TokenClient::new(config(2), now);
     assert!(idle.token(now).is_none()); // the one demand
     let Some(Output::Store(read)) = next_out(&mut idle, now, &mut shown) else {
@@ -884,24 +886,16 @@ fn a_replica_backing_off_adopts_a_peers_token_within_seconds() {
     let mut backing_off = TokenClient::new(config(1), now);
     backing_off.token(now);
     // Its attempt fails with a 503 and a ten-minute Retry-After.
-    loop {
-        match next_out(&mut backing_off, now, &mut shown) {
-            Some(Output::Store(op)) => {
-                let answer = store.apply(op.command(), now);
-                backing_off.handle_store(op.id(), Ok(answer), now).unwrap();
-            }
-            Some(Output::Transmit(t)) => {
-                let mut response = Response::new(b"unavailable".to_vec());
-                *response.status_mut() = seekpass_oauth::http::StatusCode::SERVICE_UNAVAILABLE;
-                response.headers_mut().insert(
-                    seekpass_oauth::http::header::RETRY_AFTER,
-                    seekpass_oauth::http::HeaderValue::from_static("600"),
-                );
-                backing_off.handle_response(t.id(), response, now).unwrap();
-            }
-            _ => break,
-        }
-    }
+    let unavailable = || {
+        let mut response = Response::new(b"unavailable".to_vec());
+        *response.status_mut() = seekpass_oauth::http::StatusCode::SERVICE_UNAVAILABLE;
+        response.headers_mut().insert(
+            seekpass_oauth::http::header::RETRY_AFTER,
+            seekpass_oauth::http::HeaderValue::from_static("600"),
+        );
+        response
+    };
+    settle(&mut backing_off, &mut store, now, unavailable, &mut shown);
     assert!(backing_off.token(now).is_none());
     // For the next minute it only reads: the store has nothing, and its own request waits for
     // the Retry-After.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rcgen::{BasicConstraints, Certificate, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
@@ -64,6 +64,17 @@ impl PrivateCa {
         &self.pem_file
     }
 
+    /// A new key and a certificate for it, for `localhost` and `127.0.0.1`, signed by this CA.
+    fn issue_for_localhost(&self) -> io::Result<(Certificate, KeyPair)> {
+        let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .map_err(io::Error::other)?;
+        let key = KeyPair::generate().map_err(io::Error::other)?;
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .map_err(io::Error::other)?;
+        Ok((cert, key))
+    }
+
     /// A certificate for `localhost` and `127.0.0.1` signed by this CA, written under `dir` for a
     /// server that reads files (redis-server's `--tls-cert-file` and `--tls-key-file`): the
     /// certificate chain's file and the key's, both PEM.
@@ -72,12 +83,7 @@ impl PrivateCa {
     ///
     /// When the key cannot be made or the files cannot be written.
     pub fn server_files(&self, dir: &Path) -> io::Result<(PathBuf, PathBuf)> {
-        let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .map_err(io::Error::other)?;
-        let key = KeyPair::generate().map_err(io::Error::other)?;
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .map_err(io::Error::other)?;
+        let (cert, key) = self.issue_for_localhost()?;
         std::fs::create_dir_all(dir)?;
         let (cert_file, key_file) = (dir.join("server.pem"), dir.join("server.key"));
         std::fs::write(&cert_file, cert.pem())?;
@@ -87,12 +93,7 @@ impl PrivateCa {
 
     /// A server configuration for `localhost` and `127.0.0.1`, signed by this CA.
     fn server_config(&self) -> io::Result<Arc<ServerConfig>> {
-        let params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .map_err(io::Error::other)?;
-        let key = KeyPair::generate().map_err(io::Error::other)?;
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .map_err(io::Error::other)?;
+        let (cert, key) = self.issue_for_localhost()?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
