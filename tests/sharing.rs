@@ -536,7 +536,7 @@ fn a_burst_of_401s_across_the_fleet_leads_to_one_new_token() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Whatever the store does, no token is served at or after its expiry (checked inside
     /// `run`); a replica waits for its first token no longer than it would alone plus the
