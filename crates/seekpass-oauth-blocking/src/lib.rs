@@ -21,9 +21,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! - **Single flight across threads.** The first caller that finds work due (the first token,
-//!   a refresh, a retry) sends the request itself; the others keep getting the still-valid
-//!   token, or wait for the new one. The wait is bounded ([`Builder::max_wait`]), and a
+//! - **Single flight across threads.** With no usable token, the first caller that finds work
+//!   due (the first token, a retry) sends the request itself and the others wait for it. A
+//!   refresh due while the token is usable goes to a short-lived thread, store operations and
+//!   all, so no caller holding a usable token ever waits on I/O. The wait is bounded
+//!   ([`Builder::max_wait`]), and a
 //!   permanent failure, or transient ones past [`Builder::max_attempts`], reach every waiting
 //!   caller at once as [`Error::GaveUp`].
 //! - **A token the API rejected**: pass [`Served::token`] to [`TokenSource::invalidate`];

@@ -1,7 +1,9 @@
-//! The token source: a handle any number of threads share. No background thread: the caller
-//! that finds work due does it, one at a time, while the others keep getting the still-valid
-//! token or wait for the new one.
+//! The token source: a handle any number of threads share. No background thread: with no usable
+//! token the caller that finds work due does it, one at a time, while the others wait for the
+//! new token; work that falls due while a token is usable (a refresh) goes to a short-lived
+//! thread that ends with it, and every caller keeps getting the still-valid token at once.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,8 @@ struct Inner {
     store: Option<Box<dyn Store>>,
     /// Held by the one thread doing the machine's I/O; never by the hot path.
     io: Mutex<()>,
+    /// A short-lived thread is doing work that fell due while a token was usable.
+    in_background: AtomicBool,
     /// Bumped after every step and answer; waiting threads sleep on it.
     changed: Mutex<u64>,
     changed_signal: Condvar,
@@ -78,6 +82,7 @@ impl Builder {
                 sender: Box::new(sender),
                 store: self.store,
                 io: Mutex::new(()),
+                in_background: AtomicBool::new(false),
                 changed: Mutex::new(0),
                 changed_signal: Condvar::new(),
             }),
@@ -127,12 +132,10 @@ impl TokenSource {
         match served {
             Some(served) if kick == Kick::No => Ok(served),
             Some(served) => {
-                // Work is due (a refresh, say): do it if no other thread is, then serve the
-                // newest token; a caller that finds the I/O taken is served at once.
-                if let Ok(io) = self.inner.io.try_lock() {
-                    self.inner.drive(io);
-                }
-                Ok(self.inner.engine.read().0.unwrap_or(served))
+                // Work is due (a refresh, say) while the token is usable: a short-lived thread
+                // does it, store operations and all, and this caller is served at once.
+                Inner::work_in_background(&self.inner);
+                Ok(served)
             }
             None => self.inner.wait_for_token(),
         }
@@ -211,6 +214,29 @@ impl Inner {
         drop(io);
         self.bump();
         wake_at
+    }
+
+    /// Hands the work due to a thread of its own that ends with it, unless one is at it already.
+    /// If no thread can be started, the caller does the work itself.
+    fn work_in_background(inner: &Arc<Inner>) {
+        if inner.in_background.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let worker = Arc::clone(inner);
+        let spawned = std::thread::Builder::new()
+            .name("seekpass-oauth refresh".into())
+            .spawn(move || {
+                if let Ok(io) = worker.io.try_lock() {
+                    worker.drive(io);
+                }
+                worker.in_background.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            inner.in_background.store(false, Ordering::Release);
+            if let Ok(io) = inner.io.try_lock() {
+                inner.drive(io);
+            }
+        }
     }
 
     /// No usable token: fetch one (or wait for the thread fetching it), bounded by `max_wait`.

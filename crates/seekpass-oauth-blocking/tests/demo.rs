@@ -152,7 +152,7 @@ fn a_busy_source_refreshes_ahead_and_no_thread_waits_after_the_first_token() {
             let served = s.served().unwrap();
             let took = asked.elapsed();
             ids.lock().unwrap().insert(served.token);
-            // The thread that does a refresh waits for it; every other call is served at once.
+            // Every call is served at once: a refresh runs on a thread of its own.
             if took > Duration::from_millis(50) {
                 waited_without_a_token += took;
             }
@@ -168,6 +168,40 @@ fn a_busy_source_refreshes_ahead_and_no_thread_waits_after_the_first_token() {
         *slowest.lock().unwrap() < Duration::from_secs(1),
         "a thread waited {:?} in all",
         slowest.lock().unwrap()
+    );
+}
+
+/// A refresh that falls due while the token is usable is done by a short-lived thread: even
+/// when the token endpoint takes 400 ms, no caller holding a usable token waits for it.
+#[test]
+fn a_slow_refresh_holds_up_no_caller() {
+    use seekpass_oauth_blocking::Sender;
+    // 4-second tokens: refreshed from 2 s on, served until 3.6 s.
+    let (server, config) = demo(Duration::from_secs(4));
+    let ureq = UreqSender::new();
+    let sent = AtomicUsize::new(0);
+    let slow = move |request, deadline, max_body| {
+        if sent.fetch_add(1, Ordering::Relaxed) > 0 {
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        ureq.send(request, deadline, max_body)
+    };
+    let source = TokenSource::builder(config).build(slow);
+    let first = source.served().unwrap().token;
+    let end = Instant::now() + Duration::from_secs(6);
+    let mut slowest = Duration::ZERO;
+    let mut last = first;
+    while Instant::now() < end {
+        let asked = Instant::now();
+        last = source.served().unwrap().token;
+        slowest = slowest.max(asked.elapsed());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(last.get() >= first.get() + 2, "refreshed at least twice");
+    assert!(server.token_requests() >= 3);
+    assert!(
+        slowest < Duration::from_millis(100),
+        "a call took {slowest:?} while a token was usable"
     );
 }
 

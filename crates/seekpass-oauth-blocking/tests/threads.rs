@@ -1,5 +1,6 @@
-//! The source runs no thread of its own, and dropping it leaves none behind. Alone in its test
-//! binary, so no other test's threads are counted.
+//! The source keeps no thread of its own (a refresh's short-lived thread ends with the refresh),
+//! and dropping it leaves none behind. Alone in its test binary, so no other test's threads are
+//! counted.
 
 use std::time::Duration;
 
