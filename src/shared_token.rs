@@ -144,3 +144,84 @@ pub(crate) fn decode(bytes: &[u8], client_id: &str) -> Result<SharedToken, Strin
         created_at: decoded.created_at,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::Scopes;
+    use crate::time::Time;
+    use crate::token::TokenId;
+
+    fn token(text: &str) -> Token {
+        Token {
+            id: TokenId(3),
+            access_token: AccessToken::new(text.to_owned()),
+            authorization: http::HeaderValue::from_static("Bearer x"),
+            scope: Scopes::parse("write.education read.digital_identity").unwrap(),
+            lifetime: Duration::from_secs(7200),
+            lifetime_source: LifetimeSource::ExpiresIn,
+            requested_at: Time::ZERO,
+            expires_at: Time::from_secs(7200),
+            serve_until: Time::from_secs(7170),
+            refresh_at: Time::from_secs(6000),
+            created_at: Some(1_795_798_685),
+            shared: true,
+        }
+    }
+
+    /// The format is a contract between replicas running different versions: any change to it
+    /// needs a new version (and so new keys).
+    #[test]
+    fn the_stored_value_is_exactly_the_v1_format() {
+        let value = encode("my-client", &token("abc.DEF-123"));
+        assert_eq!(
+            std::str::from_utf8(value.as_bytes()).unwrap(),
+            r#"{"v":1,"client_id":"my-client","access_token":"abc.DEF-123","scope":"write.education read.digital_identity","lifetime_ms":7200000,"lifetime_source":"expires_in","created_at":1795798685}"#
+        );
+        let decoded = decode(value.as_bytes(), "my-client").unwrap();
+        assert_eq!(decoded.access_token.expose_secret(), "abc.DEF-123");
+        assert_eq!(
+            decoded.scope.as_deref(),
+            Some("write.education read.digital_identity")
+        );
+        assert_eq!(decoded.lifetime, Duration::from_secs(7200));
+        assert_eq!(decoded.lifetime_source, LifetimeSource::ExpiresIn);
+        assert_eq!(decoded.created_at, Some(1_795_798_685));
+    }
+
+    #[test]
+    fn every_lifetime_source_survives_the_trip() {
+        for source in [
+            LifetimeSource::ExpiresIn,
+            LifetimeSource::Assumed,
+            LifetimeSource::Capped,
+        ] {
+            let mut t = token("tok");
+            t.lifetime_source = source;
+            let value = encode("c", &t);
+            assert_eq!(decode(value.as_bytes(), "c").unwrap().lifetime_source, source);
+        }
+    }
+
+    #[test]
+    fn values_it_cannot_use_are_refused_without_quoting_them() {
+        let good = r#"{"v":1,"client_id":"c","access_token":"SECRET","scope":null,"lifetime_ms":1000,"lifetime_source":"expires_in","created_at":null}"#;
+        assert!(decode(good.as_bytes(), "c").is_ok());
+        let cases = [
+            (good.replace(r#""v":1"#, r#""v":2"#), "format version 2"),
+            (good.to_owned(), "another client id"),
+            (good.replace("SECRET", "SECRET\\r\\nX: y"), "b64token"),
+            (good.replace(":1000,", ":0,"), "lifetime is zero"),
+            (good.replace("expires_in", "guessed"), "lifetime_source"),
+            (good.replace(r#""access_token""#, r#""token""#), "not a stored token"),
+            ("SECRET".to_owned(), "not a stored token"),
+            (r#"{"v":1,"access_token":"SECRET","v":1}"#.to_owned(), "not a stored token"),
+        ];
+        for (i, (value, expected)) in cases.iter().enumerate() {
+            let client = if i == 1 { "other" } else { "c" };
+            let problem = decode(value.as_bytes(), client).err().unwrap();
+            assert!(problem.contains(expected), "{value}: {problem}");
+            assert!(!problem.contains("SECRET"), "{problem}");
+        }
+    }
+}
