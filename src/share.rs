@@ -361,6 +361,40 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_takes_effect() {
+        let secs = Duration::from_secs;
+        let share = Share::new()
+            .prefix("app7/")
+            .store_timeout(secs(1))
+            .poll_interval(secs(2))
+            .peer_wait(secs(3))
+            .refresh_margin(secs(4))
+            .refresh_spread(secs(5))
+            .store_backoff(secs(6), secs(60))
+            .read_while_backing_off(secs(7));
+        assert_eq!(share.key_prefix(), "app7/");
+        assert_eq!(share.timeout(), secs(1));
+        assert_eq!(share.interval(), secs(2));
+        assert_eq!(share.wait_for_peer(), secs(3));
+        assert_eq!(share.refresh_window(secs(3600)), (secs(4), secs(5)));
+        assert_eq!(share.backoff(1), secs(6));
+        assert_eq!(share.backoff_read_interval(), secs(7));
+        // The margin is at most a quarter of a short lifetime.
+        assert_eq!(share.refresh_window(secs(8)), (secs(2), secs(5)));
+    }
+
+    #[test]
+    fn ten_milliseconds_is_the_shortest_interval_allowed() {
+        let build = |share: Share| {
+            Config::builder(Endpoint::staging(), Credentials::new("a", "s"))
+                .share(share)
+                .build()
+        };
+        let ten = Duration::from_millis(10);
+        assert!(build(Share::new().poll_interval(ten).read_while_backing_off(ten)).is_ok());
+    }
+
+    #[test]
     fn store_backoff_doubles_to_its_cap_without_overflow() {
         let share = Share::default();
         let secs = |n| share.backoff(n).as_secs();

@@ -199,7 +199,10 @@ mod tests {
             let mut t = token("tok");
             t.lifetime_source = source;
             let value = encode("c", &t);
-            assert_eq!(decode(value.as_bytes(), "c").unwrap().lifetime_source, source);
+            assert_eq!(
+                decode(value.as_bytes(), "c").unwrap().lifetime_source,
+                source
+            );
         }
     }
 
@@ -213,9 +216,15 @@ mod tests {
             (good.replace("SECRET", "SECRET\\r\\nX: y"), "b64token"),
             (good.replace(":1000,", ":0,"), "lifetime is zero"),
             (good.replace("expires_in", "guessed"), "lifetime_source"),
-            (good.replace(r#""access_token""#, r#""token""#), "not a stored token"),
+            (
+                good.replace(r#""access_token""#, r#""token""#),
+                "not a stored token",
+            ),
             ("SECRET".to_owned(), "not a stored token"),
-            (r#"{"v":1,"access_token":"SECRET","v":1}"#.to_owned(), "not a stored token"),
+            (
+                r#"{"v":1,"access_token":"SECRET","v":1}"#.to_owned(),
+                "not a stored token",
+            ),
         ];
         for (i, (value, expected)) in cases.iter().enumerate() {
             let client = if i == 1 { "other" } else { "c" };

@@ -272,3 +272,81 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_count_and_print() {
+        assert_eq!(StoreId(7).get(), 7);
+        assert_eq!(StoreId(7).to_string(), "store operation #7");
+    }
+
+    #[test]
+    fn stored_values_show_only_their_length() {
+        let value = StoredValue::from(b"{\"access_token\":\"tok-secret\"}".to_vec());
+        let shown = format!("{value:?}");
+        assert_eq!(shown, "StoredValue([redacted], 29 bytes)");
+        assert_eq!(value.as_bytes().len(), 29);
+    }
+
+    #[test]
+    fn commands_name_themselves_and_their_key() {
+        let value = || StoredValue::new(b"v".to_vec());
+        let ttl = Duration::from_secs(1);
+        let commands = [
+            StoreCommand::Read { key: "k1".into() },
+            StoreCommand::Lock {
+                key: "k2".into(),
+                owner: "o".into(),
+                ttl,
+            },
+            StoreCommand::Write {
+                key: "k3".into(),
+                value: value(),
+                ttl,
+            },
+            StoreCommand::Unlock {
+                key: "k4".into(),
+                owner: "o".into(),
+            },
+            StoreCommand::Forget {
+                key: "k5".into(),
+                value: value(),
+            },
+        ];
+        let named: Vec<_> = commands.iter().map(|c| (c.name(), c.key())).collect();
+        assert_eq!(
+            named,
+            [
+                ("read", "k1"),
+                ("lock", "k2"),
+                ("write", "k3"),
+                ("unlock", "k4"),
+                ("forget", "k5")
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_say_what_failed_and_what_to_check() {
+        let shown = |kind, message: &str| StoreError::new(kind, message).to_string();
+        assert_eq!(
+            shown(StoreErrorKind::Timeout, ""),
+            "the store did not answer in time"
+        );
+        assert_eq!(
+            shown(StoreErrorKind::Unavailable, "Connection refused"),
+            "the store is unavailable (Connection refused)"
+        );
+        assert!(shown(StoreErrorKind::Denied, "WRONGPASS")
+            .contains("check the user, password and ACL in the store URL"));
+        assert!(shown(StoreErrorKind::Protocol, "x").starts_with("the store answered something"));
+        let error = StoreError::new(StoreErrorKind::Denied, "NOPERM");
+        assert_eq!(
+            (error.kind(), error.message()),
+            (StoreErrorKind::Denied, "NOPERM")
+        );
+    }
+}

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use seekpass_oauth::http::{header, Response};
 use seekpass_oauth::{
-    ClientAuth, Config, Credentials, Endpoint, Output, Scope, Time, TokenClient, Transmit,
+    ClientAuth, Config, Credentials, Endpoint, Output, Scope, Share, StoreAnswer, StoreCommand,
+    StoredValue, Time, TokenClient, Transmit,
 };
 use zeroize::Zeroize;
 
@@ -169,6 +170,91 @@ fn life(auth: ClientAuth) {
     drop(client);
 }
 
+/// A stored value for `token`, built in one buffer sized up front (so no copy is left behind
+/// by growing it), with format version `v`.
+fn stored(token: &str, v: u8) -> StoredValue {
+    let mut json = String::with_capacity(256);
+    for part in [
+        r#"{"v":"#,
+        if v == 1 { "1" } else { "2" },
+        r#","client_id":"demo-client","access_token":""#,
+        token,
+        r#"","scope":"write.education","lifetime_ms":7200000,"lifetime_source":"expires_in"}"#,
+    ] {
+        json.push_str(part);
+    }
+    StoredValue::new(json.into_bytes())
+}
+
+/// Sharing: a token fetched and written to the store, a value from another version refused, a
+/// stored token adopted, and everything dropped.
+fn shared_life() {
+    let config = Config::builder(Endpoint::staging(), Credentials::new(CLIENT_ID, SECRET))
+        .share(Share::new())
+        .build()
+        .unwrap();
+    let now = Time::ZERO;
+    let mut writer = TokenClient::new(config.clone(), now);
+    writer.token(now);
+    let mut written = Vec::new();
+    for _ in 0..16 {
+        match writer.poll(now) {
+            Output::Store(op) => {
+                let (id, command) = op.into_parts();
+                let answer = match &command {
+                    StoreCommand::Read { .. } => StoreAnswer::Missing,
+                    _ => StoreAnswer::Done,
+                };
+                writer.handle_store(id, Ok(answer), now).unwrap();
+                written.push(command);
+            }
+            Output::Transmit(t) => {
+                writer
+                    .handle_response(t.id(), success(TOKENS[0]), now)
+                    .unwrap();
+            }
+            Output::Event(_) => {}
+            Output::Timeout(_) | Output::Idle => break,
+        }
+    }
+    assert!(written
+        .iter()
+        .any(|c| matches!(c, StoreCommand::Write { .. })));
+    drop(written);
+    drop(writer);
+
+    let mut reader = TokenClient::new(config, now);
+    for (second, value) in [(0, stored(TOKENS[1], 2)), (1, stored(TOKENS[1], 1))] {
+        // The first value is refused and the lock found taken: the second read comes later.
+        let now = Time::from_secs(second);
+        reader.token(now);
+        loop {
+            match reader.poll(now) {
+                Output::Store(op) => {
+                    let answer = match op.command() {
+                        StoreCommand::Read { .. } => StoreAnswer::Found {
+                            value: value.clone(),
+                            ttl: Some(std::time::Duration::from_secs(3600)),
+                        },
+                        _ => StoreAnswer::Refused,
+                    };
+                    reader.handle_store(op.id(), Ok(answer), now).unwrap();
+                }
+                Output::Transmit(_) | Output::Timeout(_) | Output::Idle => break,
+                Output::Event(_) => {}
+            }
+        }
+    }
+    let now = Time::from_secs(1);
+    let adopted = reader
+        .token(now)
+        .expect("the stored token, adopted")
+        .clone();
+    assert_eq!(adopted.access_token().expose_secret(), TOKENS[1]);
+    drop(adopted);
+    drop(reader);
+}
+
 fn scan(f: impl FnOnce()) -> Vec<usize> {
     for found in &FOUND {
         found.store(0, Ordering::SeqCst);
@@ -193,4 +279,10 @@ fn secrets_and_tokens_do_not_outlive_their_values() {
             "{auth:?}: freed blocks still holding [secret, Basic credentials, token 1, token 2]"
         );
     }
+    let found = scan(shared_life);
+    assert_eq!(
+        found,
+        [0, 0, 0, 0],
+        "sharing: freed blocks still holding [secret, Basic credentials, token 1, token 2]"
+    );
 }
