@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use seekpass_oauth::http::Response;
 use seekpass_oauth::{
     Config, Credentials, Endpoint, Event, Output, RequestId, Share, StoreAnswer, StoreCommand,
-    StoreError, StoreErrorKind, StoreId, Time, TokenClient,
+    StoreError, StoreErrorKind, StoreId, StoredValue, Time, TokenClient,
 };
 use store::MemoryStore;
 
@@ -996,7 +996,7 @@ fn late_and_unknown_store_answers_are_refused() {
         client.handle_store(read.id(), Ok(StoreAnswer::Missing), now),
         Ok(())
     );
-    // Answered already.
+    // Answered already, even while another operation is in flight.
     assert_eq!(
         client.handle_store(read.id(), Ok(StoreAnswer::Missing), now),
         Err(seekpass_oauth::InputError::StaleStoreOp(read.id()))
@@ -1005,6 +1005,11 @@ fn late_and_unknown_store_answers_are_refused() {
     let Some(Output::Store(lock)) = next_out(&mut client, now, &mut shown) else {
         panic!("the lock")
     };
+    assert_eq!(
+        client.handle_store(read.id(), Ok(StoreAnswer::Done), now),
+        Err(seekpass_oauth::InputError::StaleStoreOp(read.id())),
+        "an old id is not the answer to the operation in flight"
+    );
     let late = lock.deadline();
     let _ = next_out(&mut client, late, &mut shown);
     assert!(shown.contains("Timeout"), "{shown}");
@@ -1023,4 +1028,118 @@ fn late_and_unknown_store_answers_are_refused() {
         alone.handle_store(lock.id(), Ok(StoreAnswer::Done), now),
         Err(seekpass_oauth::InputError::UnknownStoreOp(lock.id()))
     );
+}
+
+/// A stored value for the `sim` client, as a replica of this version writes it.
+fn value(token: &str, lifetime_ms: u64, scope: &str) -> StoredValue {
+    let json = format!(
+        r#"{{"v":1,"client_id":"sim","access_token":"{token}","scope":"{scope}","lifetime_ms":{lifetime_ms},"lifetime_source":"expires_in"}}"#
+    );
+    StoredValue::new(json.into_bytes())
+}
+
+/// Asks `client` for a token at `now` and answers its read with `value` and `ttl`; returns
+/// whether it adopted it (else it goes for the lock).
+fn offer(client: &mut TokenClient, now: Time, value: StoredValue, ttl: Duration) -> bool {
+    let mut shown = String::new();
+    client.token(now);
+    let Some(Output::Store(read)) = next_out(client, now, &mut shown) else {
+        panic!("a read: {shown}")
+    };
+    assert!(matches!(read.command(), StoreCommand::Read { .. }));
+    let found = StoreAnswer::Found {
+        value,
+        ttl: Some(ttl),
+    };
+    client.handle_store(read.id(), Ok(found), now).unwrap();
+    match next_out(client, now, &mut shown) {
+        Some(Output::Store(op)) if matches!(op.command(), StoreCommand::Lock { .. }) => {
+            // Leave the lock to another replica.
+            client
+                .handle_store(op.id(), Ok(StoreAnswer::Refused), now)
+                .unwrap();
+            false
+        }
+        // Adopted (a refresh may start at once for a token adopted late in its life).
+        _ => shown.contains("TokenAdopted"),
+    }
+}
+
+#[test]
+fn a_stored_lifetime_over_the_longest_believed_is_capped() {
+    let now = Time::ZERO;
+    let day = Duration::from_secs(86_400);
+    let mut client = TokenClient::new(config(6), now);
+    assert!(offer(
+        &mut client,
+        now,
+        value("long", 2 * 86_400_000, ""),
+        2 * day
+    ));
+    let token = client.token(now).unwrap();
+    assert_eq!(token.lifetime(), day);
+    assert_eq!(
+        token.lifetime_source(),
+        seekpass_oauth::LifetimeSource::Capped
+    );
+    assert!(token.expires_at() <= Time::ZERO.saturating_add(day));
+    // Exactly the longest believed is taken as it is.
+    let mut client = TokenClient::new(config(7), now);
+    assert!(offer(&mut client, now, value("day", 86_400_000, ""), day));
+    let token = client.token(now).unwrap();
+    assert_eq!(
+        token.lifetime_source(),
+        seekpass_oauth::LifetimeSource::ExpiresIn
+    );
+}
+
+/// A replica adopts a stored token only if it is better than its own: one that expires no
+/// later than its own usable token is not (it goes for the lock to refresh); once its own was
+/// rejected, any other stored token is.
+#[test]
+fn only_a_stored_token_better_than_its_own_is_adopted() {
+    let hour = Duration::from_secs(3600);
+    let mut client = TokenClient::new(config(8), Time::ZERO);
+    assert!(offer(
+        &mut client,
+        Time::ZERO,
+        value("mine", 7_200_000, ""),
+        2 * hour
+    ));
+    let mine = client.token(Time::ZERO).unwrap().id();
+    // At its refresh moment, a stored token expiring sooner than its own is not taken.
+    let refresh = client.token(Time::ZERO).unwrap().refresh_at();
+    let older = value("older", 7_200_000, "");
+    assert!(!offer(&mut client, refresh, older, Duration::from_secs(60)));
+    assert_eq!(client.token(refresh).unwrap().id(), mine);
+    // Rejected by the API, its own is worth nothing: the same older token is adopted.
+    // (Still waiting for the lock's holder, well within the peer wait.)
+    let later = refresh.saturating_add(Duration::from_millis(300));
+    assert!(client.invalidate(mine, later));
+    let mut client_ops = String::new();
+    // The rejected token is forgotten first.
+    let Some(Output::Store(forget)) = next_out(&mut client, later, &mut client_ops) else {
+        panic!("forget: {client_ops}")
+    };
+    assert!(matches!(forget.command(), StoreCommand::Forget { .. }));
+    client
+        .handle_store(forget.id(), Ok(StoreAnswer::Refused), later)
+        .unwrap();
+    let older = value("older", 7_200_000, "");
+    assert!(offer(&mut client, later, older, Duration::from_secs(60)));
+    assert_eq!(
+        client.token(later).unwrap().access_token().expose_secret(),
+        "older"
+    );
+}
+
+/// The granted scope is shown in events: a stored scope that holds the client secret is not
+/// adopted.
+#[test]
+fn a_stored_scope_echoing_the_secret_is_not_adopted() {
+    let now = Time::ZERO;
+    let mut client = TokenClient::new(config(9), now);
+    let echo = value("tok", 7_200_000, "write.education sim-secret");
+    assert!(!offer(&mut client, now, echo, Duration::from_secs(3600)));
+    assert!(client.token(now).is_none());
 }
