@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::error::{ErrorCode, ResponseProblem, TokenError};
 use crate::redact::Redactor;
 use crate::secret::AccessToken;
+use crate::token::ExpiresIn;
 
 /// A successful token response, before the machine applies its timing policy.
 #[derive(Clone, PartialEq)]
@@ -34,15 +35,6 @@ impl fmt::Debug for TokenResponse {
             .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
-}
-
-/// What `expires_in` said.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum ExpiresIn {
-    /// Absent or `null`.
-    Missing,
-    /// A positive number of seconds (fractions kept to the nanosecond, huge values saturated).
-    Seconds(Duration),
 }
 
 /// Classifies `response`. `max_body` bounds what is parsed; `redactor` strips secrets from any

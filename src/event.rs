@@ -5,11 +5,11 @@ use core::time::Duration;
 use http::StatusCode;
 
 use crate::error::{ErrorCode, FailureClass, TokenError};
-use crate::request::RequestId;
+use crate::ids::{RequestId, TokenId};
 use crate::scope::Scopes;
 use crate::store::StoreError;
 use crate::time::Time;
-use crate::token::{LifetimeSource, TokenId};
+use crate::token::LifetimeSource;
 
 /// Something the caller may want to log or count, from [`Output::Event`](crate::Output::Event).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -153,6 +153,7 @@ mod credentials;
 mod endpoint;
 mod error;
 mod event;
+mod ids;
 mod machine;
 mod output;
 mod policy;
@@ -167,6 +168,7 @@ mod share;
 mod shared_token;
 mod state;
 mod store;
+mod store_key;
 mod time;
 mod token;
 pub mod wire;
@@ -179,20 +181,19 @@ pub use error::{
     TransportErrorKind,
 };
 pub use event::Event;
+pub use ids::{RequestId, StoreId, TokenId};
 pub use machine::TokenClient;
 pub use output::Output;
 pub use policy::{MissingExpiresIn, RefreshMode, RetryPolicy, TimingPolicy};
 pub use redirect::RedirectRefusal;
-pub use request::{RequestBody, RequestId, Transmit};
+pub use request::{RequestBody, Transmit};
 pub use scope::{Scope, Scopes};
 pub use secret::{AccessToken, ClientSecret};
 pub use share::Share;
 pub use state::TokenState;
-pub use store::{
-    StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoreId, StoreOp, StoredValue,
-};
+pub use store::{StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoreOp, StoredValue};
 pub use time::{Origin, Time};
-pub use token::{LifetimeSource, Token, TokenId};
+pub use token::{LifetimeSource, Token};
 
 /// Re-exported so callers build and match requests and responses with the same `http` version.
 pub use http;

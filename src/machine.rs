@@ -15,23 +15,22 @@ use crate::classify::{classify, TokenResponse};
 use crate::config::Config;
 use crate::error::{InputError, ResponseProblem, TokenError, TransportError};
 use crate::event::Event;
+use crate::ids::{RequestId, StoreId, TokenId};
 use crate::output::Output;
 use crate::policy::RefreshMode;
 use crate::redact::Redactor;
 use crate::redirect;
-use crate::request::{PreparedRequest, RequestId};
+use crate::request::PreparedRequest;
 use crate::retry_after::retry_after;
 use crate::rng::Rng;
 use crate::scope::Scopes;
 use crate::secret::{sensitive_header, AccessToken};
-use crate::share::Keys;
 use crate::shared_token::{self, SharedToken};
 use crate::state::TokenState;
-use crate::store::{
-    StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoreId, StoreOp, StoredValue,
-};
+use crate::store::{StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoreOp, StoredValue};
+use crate::store_key::Keys;
 use crate::time::Time;
-use crate::token::{LifetimeSource, Token, TokenId};
+use crate::token::{LifetimeSource, Token};
 
 /// Server clock differences smaller than this are not reported: `created_at` has one-second
 /// resolution and a request takes time.

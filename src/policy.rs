@@ -31,10 +31,9 @@
 
 use core::time::Duration;
 
-use crate::classify::ExpiresIn;
 use crate::error::{FailureClass, ResponseProblem};
 use crate::rng::Rng;
-use crate::token::LifetimeSource;
+use crate::token::{ExpiresIn, LifetimeSource};
 
 /// What to do when a token response has no `expires_in` (RFC 6749 §5.1 makes it optional).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -9,26 +9,9 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::config::Config;
 use crate::credentials::ClientAuth;
+use crate::ids::RequestId;
 use crate::secret::sensitive_header;
 use crate::time::Time;
-
-/// Identifies one token request, so its answer can be matched to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RequestId(pub(crate) u64);
-
-impl RequestId {
-    /// The id as a number (ids increase by one per request).
-    #[must_use]
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "request #{}", self.0)
-    }
-}
 
 /// A form body that may hold the client secret: it derefs to its bytes, and its `Debug` shows
 /// only its length. Convert it with `Vec::from(body)` (or `request.map(Vec::from)`) for an HTTP

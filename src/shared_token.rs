@@ -17,7 +17,6 @@ use zeroize::Zeroize;
 
 use crate::classify::is_b64token;
 use crate::secret::AccessToken;
-use crate::share::FORMAT_VERSION;
 use crate::store::StoredValue;
 use crate::time::duration_millis;
 use crate::token::{LifetimeSource, Token};
@@ -44,6 +43,9 @@ struct Decoded {
     lifetime_source: String,
     created_at: Option<u64>,
 }
+
+/// The version of the stored value's format, part of every key.
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// A string wiped when dropped, so a value refused halfway through decoding leaves no copy of
 /// its token behind.
@@ -148,9 +150,9 @@ pub(crate) fn decode(bytes: &[u8], client_id: &str) -> Result<SharedToken, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::TokenId;
     use crate::scope::Scopes;
     use crate::time::Time;
-    use crate::token::TokenId;
 
     fn token(text: &str) -> Token {
         Token {

@@ -17,25 +17,8 @@ use core::time::Duration;
 
 use zeroize::Zeroize;
 
+use crate::ids::StoreId;
 use crate::time::Time;
-
-/// Identifies one store operation, so its result can be matched to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct StoreId(pub(crate) u64);
-
-impl StoreId {
-    /// The id as a number (ids increase by one per operation).
-    #[must_use]
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for StoreId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "store operation #{}", self.0)
-    }
-}
 
 /// Bytes kept in or compared with the store. A stored token holds the access token, so the bytes
 /// are a secret: `Debug` shows only their length, and they are wiped when dropped.

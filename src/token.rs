@@ -5,29 +5,10 @@ use core::time::Duration;
 
 use http::HeaderValue;
 
+use crate::ids::TokenId;
 use crate::scope::Scopes;
 use crate::secret::AccessToken;
 use crate::time::Time;
-
-/// Identifies one acquired token, so a report that the API rejected it
-/// ([`TokenClient::invalidate`](crate::TokenClient::invalidate)) names the token it is about.
-/// Ids increase with each token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TokenId(pub(crate) u64);
-
-impl TokenId {
-    /// The id as a number.
-    #[must_use]
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for TokenId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "token #{}", self.0)
-    }
-}
 
 /// Where a token's lifetime came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -39,6 +20,16 @@ pub enum LifetimeSource {
     Assumed,
     /// The server's `expires_in` was longer than the configured maximum and was cut to it.
     Capped,
+}
+
+/// What a token response's `expires_in` said (RFC 6749 §5.1: the lifetime in seconds,
+/// RECOMMENDED, so it may be absent).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum ExpiresIn {
+    /// Absent or `null`.
+    Missing,
+    /// A positive number of seconds (fractions kept to the nanosecond, huge values saturated).
+    Seconds(Duration),
 }
 
 /// A bearer token and its schedule. `Debug` redacts the token.
