@@ -79,7 +79,28 @@
 //!                                     (no usable token)          demand
 //! ```
 //!
-//! Every transition lives in `src/machine.rs`. The rules:
+//! With [`ConfigBuilder::share`], "request in flight" is reached through the store, so that one
+//! replica of a fleet fetches and the others adopt its token:
+//!
+//! ```text
+//!   request wanted ──► read ──── a token newer than ours ───────────────────────► adopted (Fresh)
+//!                       │ none
+//!                       ▼
+//!                      lock ──── refused ──► Waiting: read again, 250 ms doubling ──► adopted,
+//!                       │ taken              to 5 s, until the peer wait ends ───► request in flight
+//!                       ▼                                                            (no lock)
+//!                  read again ── a token ──► adopted, unlock
+//!                       │ none
+//!                       ▼
+//!               request in flight ── 2xx ──► write the token, unlock
+//!                                   └─ failure ──► keep the lock for the back-off
+//!
+//!   A store error or timeout at any step: request in flight without the store, which rests
+//!   for 1 s doubling to 1 min.
+//! ```
+//!
+//! Every transition lives in `src/machine/`: the token's in `mod.rs`, `flight.rs` and
+//! `acquire.rs`, the sharing phases in `coordinator.rs` with their transition table. The rules:
 //!
 //! 1. A token's lifetime is counted from the moment its request was emitted, so latency never
 //!    extends it.
