@@ -7,7 +7,9 @@
 //! `Transfer-Encoding: chunked` (what Doorkeeper on Puma sends) or by the peer closing.
 
 mod decode;
+mod decode_error;
 mod encode;
 
-pub use decode::{DecodeError, Decoded, Limits, ResponseDecoder};
+pub use decode::{Decoded, Limits, ResponseDecoder};
+pub use decode_error::DecodeError;
 pub use encode::{encode_request, Connection, EncodeError};
