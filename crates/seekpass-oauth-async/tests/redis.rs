@@ -33,9 +33,7 @@ fn counting(adopted: &Arc<AtomicUsize>) -> impl Fn(&Event) + Send + Sync + 'stat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_tokio_eight_replicas_starting_together_cause_one_token_request() {
-    let Some(url) = server_url("REDIS_URL") else {
-        return;
-    };
+    let url = server_url("REDIS_URL");
     let demo = DemoServer::start(Duration::from_secs(600)).unwrap();
     let prefix = format!("seekpass-oauth:test:async-tokio:{}:", std::process::id());
     let adopted = Arc::new(AtomicUsize::new(0));
@@ -79,10 +77,9 @@ async fn on_tokio_eight_replicas_starting_together_cause_one_token_request() {
 }
 
 #[test]
+#[ignore = "needs REDIS_URL: a Redis from interop/redis/server.sh (bash .ci/run starts it)"]
 fn on_async_io_replicas_share_one_token_and_survive_the_store_going_away() {
-    let Some(url) = server_url("REDIS_URL") else {
-        return;
-    };
+    let url = server_url("REDIS_URL");
     let demo = DemoServer::start(Duration::from_secs(600)).unwrap();
     let prefix = format!("seekpass-oauth:test:async-io:{}:", std::process::id());
     let adopted = Arc::new(AtomicUsize::new(0));

@@ -41,10 +41,9 @@ fn config(base: &str, secret: &str) -> Config {
 }
 
 #[test]
+#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn fifty_threads_on_a_cold_source_cause_exactly_one_token_request() {
-    let Some(base) = server_url("DOORKEEPER_URL") else {
-        return;
-    };
+    let base = server_url("DOORKEEPER_URL");
     let sender = Counting::default();
     let source = TokenSource::builder(config(&base, "demo-secret")).build(sender.clone());
     let s = source.clone();
@@ -57,10 +56,9 @@ fn fifty_threads_on_a_cold_source_cause_exactly_one_token_request() {
 }
 
 #[test]
+#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn a_wrong_secret_reaches_every_waiting_thread_promptly() {
-    let Some(base) = server_url("DOORKEEPER_URL") else {
-        return;
-    };
+    let base = server_url("DOORKEEPER_URL");
     let sender = Counting::default();
     let source = TokenSource::builder(config(&base, "wrong")).build(sender.clone());
     let started = Instant::now();
@@ -75,10 +73,9 @@ fn a_wrong_secret_reaches_every_waiting_thread_promptly() {
 }
 
 #[test]
+#[ignore = "needs DOORKEEPER_SHORT_URL: a Doorkeeper with 20 s tokens from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn a_busy_source_on_twenty_second_tokens_is_refreshed_ahead_and_every_token_is_accepted() {
-    let Some(base) = server_url("DOORKEEPER_SHORT_URL") else {
-        return;
-    };
+    let base = server_url("DOORKEEPER_SHORT_URL");
     let sender = Counting::default();
     let source = TokenSource::builder(config(&base, "demo-secret")).build(sender.clone());
     source.authorization().unwrap();
@@ -124,10 +121,9 @@ fn a_busy_source_on_twenty_second_tokens_is_refreshed_ahead_and_every_token_is_a
 }
 
 #[test]
+#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn a_revoked_token_met_by_fifty_threads_is_replaced_once() {
-    let Some(base) = server_url("DOORKEEPER_URL") else {
-        return;
-    };
+    let base = server_url("DOORKEEPER_URL");
     let sender = Counting::default();
     let source = TokenSource::builder(config(&base, "demo-secret")).build(sender.clone());
     let revoked = source.token().unwrap();

@@ -4,10 +4,11 @@
 //! `oauth_access_tokens` table; every process's current token is checked with `token/info`
 //! throughout.
 //!
-//! Needs `DOORKEEPER_SHORT_URL` (20-second tokens) and `REDIS_URL` (to know Redis is installed;
-//! this test starts and kills a Redis of its own with `interop/redis/server.sh`).
+//! Needs `DOORKEEPER_SHORT_URL` (20-second tokens) and `redis-server` installed: the test starts
+//! and kills a Redis of its own with `interop/redis/server.sh`.
 
-use std::io::{BufRead, BufReader};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +22,46 @@ const RUN: Duration = Duration::from_secs(120);
 const LIFETIME: Duration = Duration::from_secs(20);
 const KILL_AT: Duration = Duration::from_secs(45);
 const OUTAGE: Duration = Duration::from_secs(30);
+/// The last seconds of a token's life, as the checks see it: a token is first seen when its
+/// fetch returns, which may be this long after Doorkeeper issued it (five Puma threads on SQLite
+/// fall behind while the whole fleet fetches on its own during the outage), and a check takes
+/// time too. A token refused at least `LIFETIME - RACE` after it was first seen raced its
+/// expiry; refused earlier, it should have been fresh.
+const RACE: Duration = Duration::from_secs(5);
+/// The most checks that may race a token's last seconds (of about 2,200). Each is printed.
+const MAX_RACED: usize = 10;
+
+/// When each token was first printed by any process, counted from the fleet's start.
+type FirstSeen = Arc<Mutex<HashMap<String, Duration>>>;
+
+/// A check that `token/info` refused. Its fields are read through `Debug`, in the report.
+#[derive(Debug)]
+#[allow(dead_code)]
+enum Refused {
+    /// The process had printed no token 10 s into the run.
+    NoToken { process: usize, at: Duration },
+    /// The token was refused well within its life: the process should have held a fresh token.
+    Fresh {
+        process: usize,
+        at: Duration,
+        age: Duration,
+        status: u16,
+    },
+    /// The token was refused in its last seconds, or after them while its refresh was still on
+    /// its way.
+    Raced {
+        process: usize,
+        at: Duration,
+        age: Duration,
+        status: u16,
+    },
+}
+
+/// Prints to the test process's own stderr, which the test harness does not capture: the
+/// figures reach CI's log whether the test passes or fails.
+fn report(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
 
 #[derive(Default)]
 struct Seen {
@@ -70,7 +111,13 @@ fn unix_millis() -> u64 {
         .as_millis() as u64
 }
 
-fn spawn(i: usize, base: &str, redis: &str, began: Instant) -> (Child, Arc<Seen>) {
+fn spawn(
+    i: usize,
+    base: &str,
+    redis: &str,
+    began: Instant,
+    first_seen: FirstSeen,
+) -> (Child, Arc<Seen>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_seekpass-token"))
         .args(["--share", redis, "--watch", &RUN.as_secs().to_string()])
         .env("SEEK_PASS_URL", base)
@@ -88,6 +135,11 @@ fn spawn(i: usize, base: &str, redis: &str, began: Instant) -> (Child, Arc<Seen>
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(token) = line.strip_prefix("export ACCESS_TOKEN=") {
+                first_seen
+                    .lock()
+                    .unwrap()
+                    .entry(token.to_owned())
+                    .or_insert_with(|| began.elapsed());
                 *out.latest.lock().unwrap() = Some(token.to_owned());
             }
         }
@@ -117,11 +169,9 @@ fn issued_between(times: &[u64], start_ms: u64, from: Duration, to: Duration) ->
 }
 
 #[test]
+#[ignore = "needs DOORKEEPER_SHORT_URL and redis-server: interop/doorkeeper/server.sh, interop/redis/server.sh install (bash .ci/run does both)"]
 fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
-    let (Some(base), Some(_)) = (server_url("DOORKEEPER_SHORT_URL"), server_url("REDIS_URL"))
-    else {
-        return;
-    };
+    let base = server_url("DOORKEEPER_SHORT_URL");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = std::env::temp_dir().join(format!("seekpass-fleet-redis-{}", std::process::id()));
     let redis = Redis {
@@ -139,8 +189,9 @@ fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
 
     let start_ms = unix_millis();
     let began = Instant::now();
+    let first_seen = FirstSeen::default();
     let fleet: Vec<(Child, Arc<Seen>)> = (0..PROCESSES)
-        .map(|i| spawn(i, &base, &url, began))
+        .map(|i| spawn(i, &base, &url, began, first_seen.clone()))
         .collect();
 
     // Redis dies at KILL_AT and comes back on the same port OUTAGE later, on its own schedule
@@ -177,7 +228,10 @@ fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
             }
             let Some(token) = seen.latest.lock().unwrap().clone() else {
                 if began.elapsed() > Duration::from_secs(10) {
-                    rejected.push((i, began.elapsed(), 0));
+                    rejected.push(Refused::NoToken {
+                        process: i,
+                        at: began.elapsed(),
+                    });
                 }
                 continue;
             };
@@ -185,7 +239,26 @@ fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
             // fleet fetches at once during the outage: an unanswered check is counted apart.
             match token_info(&base, format!("Bearer {token}").as_bytes()) {
                 Ok((200, _)) => checks += 1,
-                Ok((status, _)) => rejected.push((i, began.elapsed(), status)),
+                Ok((status, _)) => {
+                    let at = began.elapsed();
+                    let seen_at = first_seen.lock().unwrap().get(&token).copied();
+                    let age = at.saturating_sub(seen_at.unwrap_or_default());
+                    rejected.push(if age + RACE < LIFETIME {
+                        Refused::Fresh {
+                            process: i,
+                            at,
+                            age,
+                            status,
+                        }
+                    } else {
+                        Refused::Raced {
+                            process: i,
+                            at,
+                            age,
+                            status,
+                        }
+                    });
+                }
                 Err(_) => unanswered += 1,
             }
             tokens.push(token);
@@ -228,35 +301,48 @@ fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
         .iter()
         .map(|(_, s)| s.store_failures.load(Ordering::Relaxed))
         .sum();
-    eprintln!(
+    let raced = rejected
+        .iter()
+        .filter(|r| matches!(r, Refused::Raced { .. }))
+        .count();
+    report(&format!(
         "fleet of {PROCESSES}: {} tokens issued in all; {shared} in the first {} s (Redis up), \
          {outage} in the {} s outage (at most {most_in_outage} by one process), {after} in the \
          last {} s; {adopted} adoptions, {store_failures} store failures; {checks} token/info \
-         checks passed, {} rejected, {unanswered} unanswered; {:?} distinct tokens in use near \
-         the end",
+         checks passed, {} refused ({raced} racing a token's last {} s), {unanswered} \
+         unanswered; {:?} distinct tokens in use near the end",
         times.iter().filter(|t| **t >= start_ms).count(),
         KILL_AT.as_secs(),
         OUTAGE.as_secs(),
         (RUN - settled_from).as_secs(),
         rejected.len(),
+        RACE.as_secs(),
         distinct_late,
-    );
+    ));
+    for refused in &rejected {
+        report(&format!("refused check: {refused:?}"));
+    }
     let per_5s: Vec<usize> = (0..RUN.as_secs() / 5)
         .map(|k| {
             let from = Duration::from_secs(k * 5);
             issued_between(&times, start_ms, from, from + Duration::from_secs(5))
         })
         .collect();
-    eprintln!("tokens issued per 5 s: {per_5s:?}");
+    report(&format!("tokens issued per 5 s: {per_5s:?}"));
     assert!(statuses.iter().all(|s| *s == Some(0)), "{statuses:?}");
-    // Doorkeeper here is five Puma threads on SQLite on a 2-core machine. When the whole fleet
-    // fetches on its own during the outage, it can fall behind for seconds, and a process can
-    // then be left with an expired token, as it would without sharing. Almost every check
-    // must pass; the rejected ones are reported above.
+    // A process that should have held a fresh token and did not is a failure, however rare.
+    let should_have_been_fresh: Vec<_> = rejected
+        .iter()
+        .filter(|r| !matches!(r, Refused::Raced { .. }))
+        .collect();
     assert!(
-        rejected.len() * 100 <= checks,
-        "tokens not accepted: {rejected:?}"
+        should_have_been_fresh.is_empty(),
+        "tokens refused well within their life, or no token: {should_have_been_fresh:?}"
     );
+    // Doorkeeper here is five Puma threads on SQLite on a 2-core machine. When the whole fleet
+    // fetches on its own during the outage, a fetch can take seconds, and a check can meet a
+    // token in its last seconds; at most MAX_RACED such checks, each printed above.
+    assert!(raced <= MAX_RACED, "{raced} checks raced a token's expiry");
     assert!(
         unanswered * 20 <= checks,
         "{unanswered} checks unanswered, {checks} passed"

@@ -41,10 +41,9 @@ fn fetch(
 }
 
 #[test]
+#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn tokens_for_one_three_and_no_scopes() {
-    let Some(base) = server("DOORKEEPER_URL") else {
-        return;
-    };
+    let base = server("DOORKEEPER_URL");
     let one = fetch(
         &base,
         "demo-client",
@@ -82,10 +81,9 @@ fn tokens_for_one_three_and_no_scopes() {
 }
 
 #[test]
+#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn every_client_authentication_and_which_doorkeeper_accepts_for_special_characters() {
-    let Some(base) = server("DOORKEEPER_URL") else {
-        return;
-    };
+    let base = server("DOORKEEPER_URL");
     for auth in [
         ClientAuth::SecretPost,
         ClientAuth::SecretBasic,
@@ -115,10 +113,9 @@ fn every_client_authentication_and_which_doorkeeper_accepts_for_special_characte
 }
 
 #[test]
+#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn wrong_secret_and_unknown_scope_are_permanent() {
-    let Some(base) = server("DOORKEEPER_URL") else {
-        return;
-    };
+    let base = server("DOORKEEPER_URL");
     assert_eq!(
         fetch(
             &base,
@@ -156,10 +153,9 @@ fn wrong_secret_and_unknown_scope_are_permanent() {
 }
 
 #[test]
+#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn the_token_works_at_the_api() {
-    let Some(base) = server("DOORKEEPER_URL") else {
-        return;
-    };
+    let base = server("DOORKEEPER_URL");
     let token = fetch(
         &base,
         "demo-client",
@@ -179,7 +175,7 @@ fn the_token_works_at_the_api() {
 
 /// Runs the command with the guide's variables and `args`; its exit code and its one line of
 /// JSON.
-fn cli(base: &str, secret: &str, args: &[&str]) -> Option<(i32, serde_json::Value)> {
+fn cli(base: &str, secret: &str, args: &[&str]) -> (i32, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_seekpass-token"))
         .args(args)
         .env("SEEK_PASS_URL", base)
@@ -193,24 +189,21 @@ fn cli(base: &str, secret: &str, args: &[&str]) -> Option<(i32, serde_json::Valu
         1,
         "exactly one JSON line: {stdout:?}"
     );
-    Some((
+    (
         out.status.code().unwrap(),
         serde_json::from_str(&stdout).unwrap(),
-    ))
+    )
 }
 
 #[test]
+#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn seekpass_token_json_against_doorkeeper() {
-    let Some(base) = server("DOORKEEPER_URL") else {
-        return;
-    };
-    let Some((code, ok)) = cli(
+    let base = server("DOORKEEPER_URL");
+    let (code, ok) = cli(
         &base,
         "demo-secret",
         &["--json", "--scope", "write.education"],
-    ) else {
-        return;
-    };
+    );
     assert_eq!(code, 0, "{ok}");
     assert_eq!(ok["ok"], true);
     assert_eq!(ok["token_type"], "Bearer");
@@ -219,14 +212,14 @@ fn seekpass_token_json_against_doorkeeper() {
     assert_eq!(ok["state"], "fresh");
     assert!(ok["created_at"].is_u64());
 
-    let (code, bad) = cli(&base, "wrong", &["--json"]).unwrap();
+    let (code, bad) = cli(&base, "wrong", &["--json"]);
     assert_eq!(code, 2, "{bad}");
     assert_eq!(bad["ok"], false);
     assert_eq!(bad["class"], "permanent");
     assert_eq!(bad["status"], 401);
     assert_eq!(bad["error"], "invalid_client");
 
-    let (code, scope) = cli(&base, "demo-secret", &["--json", "--scope", "write.bogus"]).unwrap();
+    let (code, scope) = cli(&base, "demo-secret", &["--json", "--scope", "write.bogus"]);
     assert_eq!(code, 2);
     assert_eq!(scope["error"], "invalid_scope");
 }
@@ -237,9 +230,7 @@ fn seekpass_token_transient_failures_exit_3() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let Some((code, out)) = cli(&base, "demo-secret", &["--json", "--max-attempts", "2"]) else {
-        return;
-    };
+    let (code, out) = cli(&base, "demo-secret", &["--json", "--max-attempts", "2"]);
     assert_eq!(code, 3, "{out}");
     assert_eq!(out["class"], "transient");
     assert_eq!(out["status"], serde_json::Value::Null);
