@@ -1,14 +1,16 @@
-//! The README's "Bad input and failures" tables: every row names at least one test, and every
-//! test it names exists, so a row cannot be added, or a test renamed, without the other.
+//! The "Bad input and failures" tables in docs/failures.md: every row names at least one test,
+//! and every test it names exists, so a row cannot be added, or a test renamed, without the other.
 
 use std::path::Path;
 
 const SECTION: &str = "## Bad input and failures";
 
 /// The table rows of the section (not the header or separator rows).
-fn rows(readme: &str) -> Vec<&str> {
-    let start = readme.find(SECTION).expect("the README has the section");
-    let rest = &readme[start + SECTION.len()..];
+fn rows(docs: &str) -> Vec<&str> {
+    let start = docs
+        .find(SECTION)
+        .expect("docs/failures.md has the section");
+    let rest = &docs[start + SECTION.len()..];
     let section = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
     section
         .lines()
@@ -33,8 +35,8 @@ fn references(row: &str) -> Vec<(&str, &str)> {
 #[test]
 fn every_row_names_tests_that_exist() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let rows = rows(&readme);
+    let docs = std::fs::read_to_string(root.join("docs/failures.md")).unwrap();
+    let rows = rows(&docs);
     assert!(rows.len() >= 30, "only {} rows found", rows.len());
     let mut checked = 0;
     for row in rows {
@@ -56,11 +58,11 @@ fn every_row_names_tests_that_exist() {
 
 #[test]
 fn the_checker_catches_a_missing_test_and_a_row_without_one() {
-    let readme = format!(
+    let docs = format!(
         "{SECTION}\n\n| bad input | a | b | tested by |\n|---|---|---|---|\n\
          | x | y | z | `tests/clock.rs::no_such_test` |\n| w | y | z | none |\n\n## Next\n| q |\n"
     );
-    let rows = rows(&readme);
+    let rows = rows(&docs);
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(references(rows[0]), [("tests/clock", "no_such_test")]);
     assert!(references(rows[1]).is_empty());

@@ -1,12 +1,12 @@
-//! The machine's size, as the README states it (64-bit targets).
+//! The machine's size, as docs/performance.md states it (64-bit targets).
 
 #[test]
 #[cfg(target_pointer_width = "64")]
 fn machine_size_is_stated_in_the_readme() {
     let size = std::mem::size_of::<seekpass_oauth::TokenClient>();
-    let readme = include_str!("../README.md");
+    let docs = include_str!("../docs/performance.md");
     assert!(
-        readme.contains(&format!("`size_of::<TokenClient>()` is {size} bytes")),
-        "README should state {size} bytes"
+        docs.contains(&format!("`size_of::<TokenClient>()` is {size} bytes")),
+        "docs/performance.md should state {size} bytes"
     );
 }
