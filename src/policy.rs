@@ -138,7 +138,9 @@ impl TimingPolicy {
         self
     }
 
-    pub(crate) fn min_interval(&self) -> Duration {
+    /// The minimum time between two token requests in force.
+    #[must_use]
+    pub fn min_interval(&self) -> Duration {
         self.min_request_interval
     }
 

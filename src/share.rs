@@ -206,19 +206,28 @@ impl Share {
         self.read_while_backing_off
     }
 
-    pub(crate) fn interval(&self) -> Duration {
+    /// The first interval between reads while another replica holds the lock (it doubles with
+    /// each read that finds the lock still held, up to the read interval while backing off).
+    #[must_use]
+    pub fn read_interval(&self) -> Duration {
         self.poll_interval
     }
 
-    pub(crate) fn wait_for_peer(&self) -> Duration {
+    /// The longest a replica with no usable token waits for another replica's fetch before
+    /// fetching on its own.
+    #[must_use]
+    pub fn wait_for_peer(&self) -> Duration {
         self.peer_wait
     }
 
-    /// The refresh margin and spread of a shared token of `lifetime`. The margin is at most a
+    /// The refresh margin and spread, `(margin, spread)`, of a shared token of `lifetime`: its
+    /// refresh falls due between `margin + spread` and `margin` before its expiry (never before
+    /// half its lifetime). The margin is at most a
     /// quarter of the lifetime (the schedule keeps the refresh after half of it), so even a
     /// short-lived token's replicas have a window to spread over: the first refreshes, the
     /// others adopt.
-    pub(crate) fn refresh_window(&self, lifetime: Duration) -> (Duration, Duration) {
+    #[must_use]
+    pub fn refresh_window(&self, lifetime: Duration) -> (Duration, Duration) {
         let quarter = lifetime.checked_div(4).unwrap_or_default();
         (self.refresh_margin.min(quarter), self.refresh_spread)
     }
@@ -278,7 +287,7 @@ mod tests {
             .read_while_backing_off(secs(7));
         assert_eq!(share.key_prefix(), "app7/");
         assert_eq!(share.timeout(), secs(1));
-        assert_eq!(share.interval(), secs(2));
+        assert_eq!(share.read_interval(), secs(2));
         assert_eq!(share.wait_for_peer(), secs(3));
         assert_eq!(share.refresh_window(secs(3600)), (secs(4), secs(5)));
         assert_eq!(share.backoff(1), secs(6));

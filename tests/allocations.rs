@@ -1,39 +1,13 @@
 //! Heap allocations on the hot path and in a refresh cycle, counted by a global allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use seekpass_oauth::http::Response;
 use seekpass_oauth::{Config, Credentials, Endpoint, Output, Scope, Time, TokenClient};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        System.realloc(ptr, layout, new_size)
-    }
-}
+use seekpass_oauth_testkit::alloc::CountingAllocator;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator::new();
 
 const BODY: &[u8] = br#"{"access_token":"w7Ev7uW_dIZm-_Ms1QUeYDCuHWJE3qYF-BjgWB79kGA","token_type":"Bearer","expires_in":7200,"scope":"write.education","created_at":1795798685}"#;
-
-fn allocations_in(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    f();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
-}
 
 fn client() -> TokenClient {
     let config = Config::builder(
@@ -67,7 +41,7 @@ fn hot_path_allocates_nothing_and_a_refresh_cycle_little() {
     let mut c = client();
     refresh_cycle(&mut c);
     let now = Time::from_secs(10);
-    let hot = allocations_in(|| {
+    let hot = ALLOCATOR.allocations_in(|| {
         for _ in 0..1000 {
             let header = c.authorization(now).expect("fresh");
             std::hint::black_box(header);
@@ -76,7 +50,7 @@ fn hot_path_allocates_nothing_and_a_refresh_cycle_little() {
     assert_eq!(hot, 0, "the hot path allocated");
 
     let mut fresh = client();
-    let cycle = allocations_in(|| refresh_cycle(&mut fresh));
+    let cycle = ALLOCATOR.allocations_in(|| refresh_cycle(&mut fresh));
     eprintln!("allocations in one refresh cycle: {cycle}");
     assert!(cycle <= 12, "{cycle} allocations in one refresh cycle");
 }

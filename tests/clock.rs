@@ -1,9 +1,7 @@
 //! A clock that goes backwards, and server clock skew seen through `created_at`.
 
-mod common;
-
-use common::*;
 use seekpass_oauth::{Event, Time};
+use seekpass_oauth_testkit::scenario::*;
 
 #[test]
 fn a_clock_going_backwards_never_revives_or_extends_a_token() {

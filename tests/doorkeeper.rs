@@ -1,13 +1,11 @@
 //! Every response captured from a real Doorkeeper (the server software behind SEEK Pass), fed to
 //! the machine as status, headers and body, and classified.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
 use seekpass_oauth::http::Response;
 use seekpass_oauth::{ErrorCode, FailureClass, TokenError, TokenState};
+use seekpass_oauth_testkit::scenario::*;
 
 /// What a capture must classify as.
 #[derive(Debug)]

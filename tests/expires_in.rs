@@ -1,12 +1,10 @@
 //! What each form of `expires_in` leads to (rule 6).
 
-mod common;
-
-use common::*;
 use seekpass_oauth::{
     FailureClass, LifetimeSource, MissingExpiresIn, ResponseProblem, Time, TimingPolicy,
     TokenError, TokenState,
 };
+use seekpass_oauth_testkit::scenario::*;
 
 fn answer(s: &mut Scenario, expires_in_json: &str) {
     s.demand();

@@ -1,13 +1,11 @@
 //! Every failure class, back-off, `Retry-After`, and what the state says meanwhile.
 
-mod common;
-
-use common::*;
 use seekpass_oauth::http::StatusCode;
 use seekpass_oauth::{
     ErrorCode, Event, FailureClass, Time, TokenError, TokenState, TransportError,
     TransportErrorKind,
 };
+use seekpass_oauth_testkit::scenario::*;
 
 const INVALID_CLIENT: &str = r#"{"error":"invalid_client","error_description":"Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method."}"#;
 

@@ -2,17 +2,10 @@
 //! does not, and an outage is ridden out within the back-off's bounds with nobody left without a
 //! token.
 
-#[path = "../examples/fleet/sim.rs"]
-#[allow(dead_code)]
-mod sim;
-#[path = "../examples/fleet/store.rs"]
-#[allow(dead_code)]
-mod store;
-
 use std::time::Duration;
 
 use seekpass_oauth::{Time, TimingPolicy};
-use sim::{peak_and_mean, run, uniform_baseline, Fleet, Outage, Sharing};
+use seekpass_oauth_testkit::fleet::{peak_and_mean, run, uniform_baseline, Fleet, Outage, Sharing};
 
 const WARM_UP: usize = 600;
 

@@ -1,8 +1,7 @@
 //! Replays every committed fuzz corpus and regression input through the fuzz targets' checks,
 //! so a plain `cargo test` covers them without cargo-fuzz.
 
-#[path = "../fuzz/checks.rs"]
-mod checks;
+use seekpass_oauth_testkit::fuzz as checks;
 
 use std::path::Path;
 

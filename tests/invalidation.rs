@@ -1,9 +1,7 @@
 //! The API rejected a token (rule 7).
 
-mod common;
-
-use common::*;
 use seekpass_oauth::{Event, TokenError, TokenState};
+use seekpass_oauth_testkit::scenario::*;
 
 #[test]
 fn a_rejected_token_stops_being_served_and_one_refresh_starts() {

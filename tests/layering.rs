@@ -53,9 +53,24 @@ const ASYNC: &[&[&str]] = &[
     &["middleware"],
 ];
 
-const DEMO: &[&[&str]] = &[&["interop", "load", "tls"]];
-
 const COMMAND: &[&[&str]] = &[&["options", "output"], &["setup"]];
+
+const TESTKIT: &[&[&str]] = &[
+    &[
+        "alloc",
+        "body",
+        "demo",
+        "env",
+        "events",
+        "fuzz",
+        "interop",
+        "load",
+        "memory_store",
+        "net",
+        "tls",
+    ],
+    &["fleet", "scenario"],
+];
 
 #[test]
 fn the_core_is_layered() {
@@ -70,9 +85,13 @@ fn the_driver_crates_are_layered() {
 }
 
 #[test]
-fn the_command_and_the_demo_server_are_layered() {
-    check("crates/seekpass-oauth-demo", "lib.rs", DEMO);
+fn the_command_is_layered() {
     check("crates/seekpass-token", "main.rs", COMMAND);
+}
+
+#[test]
+fn the_test_kit_is_layered() {
+    check("crates/seekpass-oauth-testkit", "lib.rs", TESTKIT);
 }
 
 #[test]

@@ -2,11 +2,8 @@
 //! transport failures, invalidations and reconfigurations, checked against the reference model
 //! in `fuzz/model.rs` (shared with the `machine` fuzz target).
 
-#[path = "../fuzz/model.rs"]
-mod model;
-
-use model::*;
 use proptest::prelude::*;
+use seekpass_oauth_testkit::fuzz::model::*;
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![

@@ -1,9 +1,7 @@
 //! Credentials or scopes changed at runtime (rule 8).
 
-mod common;
-
-use common::*;
 use seekpass_oauth::{Credentials, Event, InputError, Scope, TimingPolicy};
+use seekpass_oauth_testkit::scenario::*;
 
 #[test]
 fn new_credentials_drop_the_old_token_and_fetch_a_new_one() {

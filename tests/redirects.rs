@@ -1,13 +1,11 @@
 //! Redirects from the token endpoint: 307/308 to the same origin are followed with the same
 //! POST; everything else is a permanent error that names the Location.
 
-mod common;
-
-use common::*;
 use seekpass_oauth::http::Response;
 use seekpass_oauth::{
     Event, FailureClass, RedirectRefusal, RequestId, Time, TokenError, TokenState,
 };
+use seekpass_oauth_testkit::scenario::*;
 
 const TOKEN_URL: &str = "https://app.seekpass-staging.com/api/partner/v1/oauth/token.json";
 

@@ -1,9 +1,7 @@
 //! The client secret and access tokens never appear in any `Debug` or `Display` output.
 
-mod common;
-
-use common::*;
 use seekpass_oauth::{ClientAuth, Config, Credentials, Endpoint, Output, Time, TokenClient};
+use seekpass_oauth_testkit::scenario::*;
 
 const TOKEN: &str = "SuperSecretAccessToken_123";
 
@@ -139,7 +137,7 @@ fn a_token_type_echoing_the_secret_is_redacted() {
 
 #[test]
 fn token_ids_states_and_tokens_print_what_they_are() {
-    let mut s = common::Scenario::new();
+    let mut s = seekpass_oauth_testkit::scenario::Scenario::new();
     let token = s.drive_to_fresh(7200);
     assert_eq!(token.id().get(), 0);
     assert_eq!(token.id().to_string(), "token #0");
@@ -151,7 +149,7 @@ fn token_ids_states_and_tokens_print_what_they_are() {
     );
     let second = {
         s.client.invalidate(token.id(), s.now);
-        s.advance(common::secs(2));
+        s.advance(seekpass_oauth_testkit::scenario::secs(2));
         let id = s.expect_request();
         s.succeed(id, 7200);
         s.demand().unwrap()

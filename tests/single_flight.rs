@@ -1,11 +1,9 @@
 //! At most one request in flight, deadlines, and answers that come too late (rules 4 and 5).
 
-mod common;
-
-use common::*;
 use seekpass_oauth::{
     Event, InputError, RequestId, Time, TokenError, TokenState, TransportError, TransportErrorKind,
 };
+use seekpass_oauth_testkit::scenario::*;
 
 #[test]
 fn demand_while_in_flight_never_makes_a_second_request() {

@@ -1,16 +1,14 @@
 //! Snapshots of the exact token requests, of every error's message, and of the event traces of
 //! the main scenarios. Secrets are replaced by placeholders before anything is snapshotted.
 
-mod common;
-
 use std::fmt::Write as _;
 
-use common::*;
 use seekpass_oauth::http::Response;
 use seekpass_oauth::{
     ClientAuth, Config, ConfigBuilder, ConfigError, Credentials, Endpoint, Event, Output, Scope,
     Scopes, Time, TimingPolicy, TokenClient, TokenState, TransportError, TransportErrorKind,
 };
+use seekpass_oauth_testkit::scenario::*;
 
 /// Standard base64 decoding, enough to show what a Basic header carries.
 fn base64_decode(s: &str) -> Vec<u8> {

@@ -1,17 +1,15 @@
 //! The HTTP/1.1 codec: Doorkeeper's exact bytes, every framing rule, every refusal, and the
 //! property that any split of the bytes decodes the same.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
 use proptest::prelude::*;
 use seekpass_oauth::http::{Request, Response, StatusCode, Version};
 use seekpass_oauth::wire::{
     encode_request, Connection, DecodeError, Decoded, Limits, ResponseDecoder,
 };
 use seekpass_oauth::{Output, TokenState};
+use seekpass_oauth_testkit::scenario::*;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(

@@ -7,15 +7,11 @@
 //! cargo run --release --example fleet
 //! ```
 
-mod sim;
-#[allow(dead_code)]
-mod store;
-
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::Share;
 use seekpass_oauth::{Time, TimingPolicy};
-use sim::{peak_and_mean, run, uniform_baseline, Fleet, Outage, Sharing};
+use seekpass_oauth_testkit::fleet::{peak_and_mean, run, uniform_baseline, Fleet, Outage, Sharing};
 
 const REPLICAS: u32 = 10_000;
 const HOUR: u64 = 3600;

@@ -1,7 +1,6 @@
-//! Arbitrary bytes to the response decoder in arbitrary splits (see `fuzz/checks.rs`).
+//! Arbitrary bytes to the response decoder in arbitrary splits (see the test kit's `fuzz` module).
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+use seekpass_oauth_testkit::fuzz as checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::decode(data));

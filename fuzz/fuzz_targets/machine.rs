@@ -2,7 +2,6 @@
 //! model after every step (see `fuzz/model.rs`).
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+use seekpass_oauth_testkit::fuzz as checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::machine(data));

@@ -1,7 +1,6 @@
-//! Any status, headers and body fed as the answer to a token request (see `fuzz/checks.rs`).
+//! Any status, headers and body fed as the answer to a token request (see the test kit's `fuzz` module).
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+use seekpass_oauth_testkit::fuzz as checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::response(data));

@@ -1,8 +1,7 @@
-//! A sharing token machine and an arbitrary store, checked after every step (see
-//! `fuzz/share.rs`).
+//! A sharing token machine and an arbitrary store, checked after every step (see the test
+//! kit's `fuzz::share` module).
 #![no_main]
 
-#[path = "../checks.rs"]
-mod checks;
+use seekpass_oauth_testkit::fuzz as checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::share(data));

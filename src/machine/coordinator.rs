@@ -391,7 +391,7 @@ impl Coordinator {
                 Answered::Done
             }
             (Purpose::Lock(_), StoreAnswer::Refused) => {
-                let (first, cap) = (share.interval(), share.backoff_read_interval());
+                let (first, cap) = (share.read_interval(), share.backoff_read_interval());
                 let until = wait.next_read(now, first, cap, serve_until);
                 self.phase = Phase::Waiting { wait, until };
                 Answered::Done

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use seekpass_oauth::{Config, Credentials, Endpoint, Origin, Output, TokenClient};
 use seekpass_oauth_async::{ReqwestSender, Sender, TokenSource};
-use seekpass_oauth_demo::load::{cores, on_threads};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
+use seekpass_oauth_testkit::load::{cores, on_threads};
 
 fn config(server: &DemoServer) -> Config {
     Config::builder(

@@ -1,46 +1,16 @@
 //! With a usable token held, `authorization()` allocates nothing: counted by a global
 //! allocator for this thread's calls alone (the demo server's threads allocate freely).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use seekpass_oauth::{Config, Credentials, Endpoint};
 use seekpass_oauth_async::{ReqwestSender, TokenSource};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        }
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use seekpass_oauth_testkit::alloc::CountingAllocator;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Allocations made on this thread by `f`.
-fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCATIONS.load(Ordering::SeqCst) - before
-}
+static ALLOCATOR: CountingAllocator = CountingAllocator::new();
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn the_hot_path_allocates_nothing() {
@@ -64,10 +34,10 @@ async fn the_hot_path_allocates_nothing() {
             }
         };
         assert!(
-            allocations(|| drop(ready(&source))) > 0,
+            ALLOCATOR.allocations_in(|| drop(ready(&source))) > 0,
             "the counter counts"
         );
-        allocations(|| {
+        ALLOCATOR.allocations_in(|| {
             for _ in 0..10_000 {
                 std::hint::black_box(ready(&source));
             }

@@ -1,8 +1,6 @@
 //! The async driver and its middleware against a real Doorkeeper (`.ci/run` starts it; see
 //! `interop/doorkeeper/server.sh`). In CI a missing server fails these tests.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,7 +10,7 @@ use reqwest::StatusCode;
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{FailureClass, RequestBody, TransportError};
 use seekpass_oauth_async::{BearerAuth, ReqwestSender, Sender, TokenSource};
-use seekpass_oauth_demo::interop::{revoke, server_url, token_info};
+use seekpass_oauth_testkit::interop::{revoke, server_url, token_info};
 
 /// Counts the requests it sends.
 #[derive(Clone)]
@@ -42,7 +40,8 @@ impl Sender for Counting {
 async fn fifty_tasks_on_a_cold_source_cause_exactly_one_token_request() {
     let base = server_url("DOORKEEPER_URL");
     let sender = Counting::new();
-    let source = TokenSource::builder(common::config(&base, "demo-secret")).spawn(sender.clone());
+    let source = TokenSource::builder(seekpass_oauth_testkit::demo::config(&base, "demo-secret"))
+        .spawn(sender.clone());
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let source = source.clone();
@@ -64,7 +63,8 @@ async fn fifty_tasks_on_a_cold_source_cause_exactly_one_token_request() {
 async fn a_wrong_secret_reaches_every_waiting_task_promptly() {
     let base = server_url("DOORKEEPER_URL");
     let sender = Counting::new();
-    let source = TokenSource::builder(common::config(&base, "wrong")).spawn(sender.clone());
+    let source = TokenSource::builder(seekpass_oauth_testkit::demo::config(&base, "wrong"))
+        .spawn(sender.clone());
     let started = Instant::now();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
@@ -85,7 +85,8 @@ async fn a_wrong_secret_reaches_every_waiting_task_promptly() {
 async fn a_busy_source_on_twenty_second_tokens_never_makes_a_caller_wait() {
     let base = server_url("DOORKEEPER_SHORT_URL");
     let sender = Counting::new();
-    let source = TokenSource::builder(common::config(&base, "demo-secret")).spawn(sender.clone());
+    let source = TokenSource::builder(seekpass_oauth_testkit::demo::config(&base, "demo-secret"))
+        .spawn(sender.clone());
     source.authorization().await.unwrap();
     let end = Instant::now() + Duration::from_secs(45);
     let mut seen = BTreeSet::new();
@@ -119,7 +120,8 @@ async fn a_busy_source_on_twenty_second_tokens_never_makes_a_caller_wait() {
 async fn a_revoked_token_meets_fifty_callers_through_the_middleware_and_is_replaced_once() {
     let base = server_url("DOORKEEPER_URL");
     let sender = Counting::new();
-    let source = TokenSource::builder(common::config(&base, "demo-secret")).spawn(sender.clone());
+    let source = TokenSource::builder(seekpass_oauth_testkit::demo::config(&base, "demo-secret"))
+        .spawn(sender.clone());
     let api = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(BearerAuth::new(source.clone()).only_for(&base.parse().unwrap()))
         .build();

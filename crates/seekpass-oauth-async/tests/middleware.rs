@@ -1,13 +1,11 @@
 //! `BearerAuth` with reqwest-middleware against the demo server: the bearer on every request,
 //! and a revoked token replaced once however many requests meet the 401.
 
-mod common;
-
 use std::time::Duration;
 
-use common::demo;
 use reqwest::StatusCode;
 use seekpass_oauth_async::{BearerAuth, ReqwestSender, TokenSource};
+use seekpass_oauth_testkit::demo::start as demo;
 
 fn api(source: &TokenSource, base: &str) -> reqwest_middleware::ClientWithMiddleware {
     reqwest_middleware::ClientBuilder::new(reqwest::Client::new())

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use seekpass_oauth::{Config, Credentials, Endpoint, Event, Share};
 use seekpass_oauth_async::{RedisStore, ReqwestSender, TokenSource, WireSender};
-use seekpass_oauth_demo::interop::server_url;
 use seekpass_oauth_demo::DemoServer;
+use seekpass_oauth_testkit::interop::server_url;
 
 fn config(demo: &DemoServer, prefix: &str, seed: u64) -> Config {
     Config::builder(
@@ -101,12 +101,10 @@ fn on_async_io_replicas_share_one_token_and_survive_the_store_going_away() {
     assert_eq!(adopted.load(Ordering::Relaxed), 3);
 
     // A store nobody listens on: a fresh replica still gets its token, on its own, at once.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!(
         "redis://127.0.0.1:{}/0",
-        closed.local_addr().unwrap().port()
+        seekpass_oauth_testkit::net::closed_port()
     );
-    drop(closed);
     let (lonely, driver) = TokenSource::builder(config(&demo, &prefix, 9))
         .store(RedisStore::open(&dead).unwrap())
         .build_smol(WireSender::plain_tcp());

@@ -1,15 +1,14 @@
 //! The async driver on async-io (smol's and async-std's reactor and timer) with the core's
 //! wire codec over async-io's `TcpStream`: no tokio, no HTTP client.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{demo, silent_server};
 use seekpass_oauth::FailureClass;
 use seekpass_oauth_async::{Error, TokenSource, WireSender};
-use seekpass_oauth_demo::load::together;
 use seekpass_oauth_demo::CLIENT_SECRET;
+use seekpass_oauth_testkit::demo::start as demo;
+use seekpass_oauth_testkit::load::together;
+use seekpass_oauth_testkit::net::silent_server;
 
 /// `n` callers on threads of their own, released together; their results.
 fn run<T: Send + 'static>(
@@ -39,7 +38,7 @@ fn fifty_callers_on_a_cold_source_cause_exactly_one_token_request() {
 #[test]
 fn a_permanent_failure_reaches_every_caller() {
     let (server, _) = demo(Duration::from_secs(60));
-    let config = common::config(&server.base_url(), "wrong");
+    let config = seekpass_oauth_testkit::demo::config(&server.base_url(), "wrong");
     let (source, driver) = TokenSource::builder(config).build_smol(WireSender::plain_tcp());
     std::thread::spawn(move || async_io::block_on(driver));
     for result in run(&source, 20, |s| async_io::block_on(s.authorization())) {
@@ -50,7 +49,7 @@ fn a_permanent_failure_reaches_every_caller() {
 
 #[test]
 fn a_server_that_never_answers_meets_the_deadline_and_the_attempt_limit() {
-    let config = common::config(&silent_server(), CLIENT_SECRET)
+    let config = seekpass_oauth_testkit::demo::config(&silent_server(), CLIENT_SECRET)
         .to_builder()
         .request_deadline(Duration::from_millis(300))
         .build()

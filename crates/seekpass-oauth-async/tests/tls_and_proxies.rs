@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use seekpass_oauth::{Config, Credentials, Endpoint, FailureClass, TransportErrorKind};
 use seekpass_oauth_async::{Error, ReqwestSender, TokenSource};
-use seekpass_oauth_demo::tls::{ConnectProxy, HttpsFront, PrivateCa, TRUST_AND_PROXY_VARIABLES};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
+use seekpass_oauth_testkit::env::TRUST_AND_PROXY_VARIABLES;
+use seekpass_oauth_testkit::tls::{ConnectProxy, HttpsFront, PrivateCa};
 
 /// One token through a fresh source on its own runtime.
 fn fetch(base: &str, sender: ReqwestSender) -> Result<(), Error> {

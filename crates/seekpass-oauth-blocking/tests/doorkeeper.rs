@@ -7,12 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::{Request, Response};
-use seekpass_oauth::{
-    Config, Credentials, Endpoint, FailureClass, RequestBody, Scope, TransportError,
-};
+use seekpass_oauth::{FailureClass, RequestBody, TransportError};
 use seekpass_oauth_blocking::{Sender, TokenSource, UreqSender};
-use seekpass_oauth_demo::interop::{server_url, token_info};
-use seekpass_oauth_demo::load::together;
+use seekpass_oauth_testkit::demo::config;
+use seekpass_oauth_testkit::interop::{server_url, token_info};
+use seekpass_oauth_testkit::load::together;
 
 /// Counts the requests it sends.
 #[derive(Clone, Default)]
@@ -28,16 +27,6 @@ impl Sender for Counting {
         self.0.fetch_add(1, Ordering::SeqCst);
         self.1.send(request, deadline, max_body)
     }
-}
-
-fn config(base: &str, secret: &str) -> Config {
-    Config::builder(
-        Endpoint::base_url(base).unwrap(),
-        Credentials::new("demo-client", secret),
-    )
-    .scope(Scope::WRITE_EDUCATION)
-    .build()
-    .unwrap()
 }
 
 #[test]
@@ -127,7 +116,7 @@ fn a_revoked_token_met_by_fifty_threads_is_replaced_once() {
     let sender = Counting::default();
     let source = TokenSource::builder(config(&base, "demo-secret")).build(sender.clone());
     let revoked = source.token().unwrap();
-    let status = seekpass_oauth_demo::interop::revoke(
+    let status = seekpass_oauth_testkit::interop::revoke(
         &base,
         revoked.access_token().expose_secret(),
         "demo-client",

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use seekpass_oauth::{Config, Credentials, Endpoint, Event, Share, StoreErrorKind};
 use seekpass_oauth_blocking::{RedisStore, TokenSource, UreqSender};
-use seekpass_oauth_demo::interop::server_url;
 use seekpass_oauth_demo::DemoServer;
+use seekpass_oauth_testkit::interop::server_url;
 
 /// A key prefix of its own per test, so tests sharing the server never meet.
 fn prefix(test: &str) -> String {
@@ -126,12 +126,10 @@ fn a_burst_of_401s_across_replicas_leads_to_one_new_token() {
 #[test]
 fn with_the_store_down_every_replica_still_gets_a_token_on_its_own() {
     // A loopback port nobody listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "redis://127.0.0.1:{}/0",
-        closed.local_addr().unwrap().port()
+        seekpass_oauth_testkit::net::closed_port()
     );
-    drop(closed);
     let demo = DemoServer::start(Duration::from_secs(600)).unwrap();
     let events = Arc::new(Events::default());
     let replicas: Vec<_> = (0..4)
@@ -179,7 +177,7 @@ struct TlsRedis {
 }
 
 impl TlsRedis {
-    fn start(ca: &seekpass_oauth_demo::tls::PrivateCa, dir: &std::path::Path) -> TlsRedis {
+    fn start(ca: &seekpass_oauth_testkit::tls::PrivateCa, dir: &std::path::Path) -> TlsRedis {
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/redis/server.sh");
         let (cert, key) = ca.server_files(dir).unwrap();
@@ -221,7 +219,7 @@ impl Drop for TlsRedis {
 #[ignore = "needs redis-server on the PATH: interop/redis/server.sh install (bash .ci/run does)"]
 fn a_store_behind_tls_is_trusted_through_its_ca_and_refused_without_it() {
     let dir = std::env::temp_dir().join(format!("seekpass-redis-tls-{}", std::process::id()));
-    let ca = seekpass_oauth_demo::tls::PrivateCa::new(&dir).unwrap();
+    let ca = seekpass_oauth_testkit::tls::PrivateCa::new(&dir).unwrap();
     let redis = TlsRedis::start(&ca, &dir.join("redis"));
     let demo = DemoServer::start(Duration::from_secs(600)).unwrap();
     let prefix = prefix("tls");

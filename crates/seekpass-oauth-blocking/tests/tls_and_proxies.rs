@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use seekpass_oauth::{Config, Credentials, Endpoint, FailureClass, TransportErrorKind};
 use seekpass_oauth_blocking::{Error, TokenSource, UreqSender};
-use seekpass_oauth_demo::tls::{ConnectProxy, HttpsFront, PrivateCa, TRUST_AND_PROXY_VARIABLES};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
+use seekpass_oauth_testkit::env::TRUST_AND_PROXY_VARIABLES;
+use seekpass_oauth_testkit::tls::{ConnectProxy, HttpsFront, PrivateCa};
 
 fn fetch(base: &str, sender: UreqSender) -> Result<(), Error> {
     let config = Config::builder(

@@ -8,19 +8,13 @@ use seekpass_oauth::{
     Config, Credentials, Endpoint, FailureClass, TransportError, TransportErrorKind,
 };
 use seekpass_oauth_driver::{Engine, Error, Kick, Settings, Step};
+use seekpass_oauth_testkit::body::minimal;
 
 fn engine(settings: Settings) -> Engine {
     let config = Config::builder(Endpoint::staging(), Credentials::new("id", "secret"))
         .build()
         .unwrap();
     Engine::new(config, settings)
-}
-
-fn token_body(token: &str, expires_in: u64) -> Response<Vec<u8>> {
-    Response::new(
-        format!(r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":{expires_in}}}"#)
-            .into_bytes(),
-    )
 }
 
 /// Steps until a request comes out and answers it with `answer`; the step after.
@@ -55,7 +49,7 @@ fn nothing_is_sent_before_the_first_demand() {
 fn a_token_is_served_from_the_cell_and_its_header_is_sensitive() {
     let engine = engine(Settings::default());
     let _ = engine.read();
-    let _ = answer(&engine, Ok(token_body("abc", 7200)));
+    let _ = answer(&engine, Ok(minimal("abc", 7200)));
     let (served, kick) = engine.read();
     let served = served.expect("a token");
     assert_eq!(kick, Kick::No);
@@ -68,7 +62,7 @@ fn a_token_is_served_from_the_cell_and_its_header_is_sensitive() {
 fn each_thread_serves_its_own_copy_of_the_header() {
     let engine = Arc::new(engine(Settings::default()));
     let _ = engine.read();
-    let _ = answer(&engine, Ok(token_body("abc", 7200)));
+    let _ = answer(&engine, Ok(minimal("abc", 7200)));
     let here = engine.read().0.unwrap().authorization;
     let again = engine.read().0.unwrap().authorization;
     assert_eq!(
@@ -92,7 +86,7 @@ fn each_thread_serves_its_own_copy_of_the_header() {
 fn an_invalidated_token_is_no_longer_served_and_one_refresh_starts() {
     let engine = engine(Settings::default());
     let _ = engine.read();
-    let _ = answer(&engine, Ok(token_body("abc", 7200)));
+    let _ = answer(&engine, Ok(minimal("abc", 7200)));
     let first = engine.read().0.unwrap();
     assert!(engine.invalidate(first.token));
     assert!(!engine.invalidate(first.token), "taken once");
@@ -130,7 +124,7 @@ fn demand_recorded_after_the_last_step_reaches_the_machine_at_the_refresh_moment
     let engine = engine(Settings::default());
     let _ = engine.read();
     // A 40-second token is refreshed at 20 s and served until 36 s.
-    let step = answer(&engine, Ok(token_body("abc", 40)));
+    let step = answer(&engine, Ok(minimal("abc", 40)));
     let wake_at = step.wake_at.expect("a moment to step again");
     let until = wake_at.saturating_duration_since(Instant::now());
     assert!(
@@ -211,7 +205,7 @@ fn events_reach_the_handler_in_order() {
         ..Settings::default()
     });
     let _ = engine.read();
-    let _ = answer(&engine, Ok(token_body("abc", 7200)));
+    let _ = answer(&engine, Ok(minimal("abc", 7200)));
     let seen = seen.lock().unwrap();
     assert!(seen[0].starts_with("TokenAcquired"), "{seen:?}");
     assert!(seen[1].starts_with("RefreshScheduled"), "{seen:?}");

@@ -1,19 +1,17 @@
 //! The command as a user meets it: no setup (the embedded demo server), the output forms and
 //! the exit codes scripts rely on.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
+use seekpass_oauth_testkit::env::clean_command;
+
+/// The command with `args`, none of the developer's credential, trust or proxy variables, and
+/// `env`.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_seekpass-token"));
-    command
+    clean_command(env!("CARGO_BIN_EXE_seekpass-token"), env)
         .args(args)
-        .env_remove("SEEK_PASS_URL")
-        .env_remove("CLIENT_ID")
-        .env_remove("CLIENT_SECRET");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().unwrap()
+        .output()
+        .unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use seekpass_oauth_demo::interop::{issued, server_url, token_info};
+use seekpass_oauth_testkit::interop::{issued, server_url, token_info};
 
 const PROCESSES: usize = 100;
 const RUN: Duration = Duration::from_secs(120);

@@ -10,7 +10,7 @@ use seekpass_oauth::{
     ClientAuth, Config, Credentials, Endpoint, ErrorCode, FailureClass, Scopes, Token,
 };
 use seekpass_oauth_blocking::TokenSource;
-use seekpass_oauth_demo::interop::{server_url as server, token_info};
+use seekpass_oauth_testkit::interop::{server_url as server, token_info};
 
 const SPECIAL_SECRET: &str = "s+e/c=r:e%t &x";
 

@@ -1,11 +1,12 @@
 //! Where curl works, the command works: a private CA (as a TLS-inspecting proxy installs), an
 //! HTTPS token endpoint signed by it, and a CONNECT proxy, all made at test time on loopback.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
-use seekpass_oauth_demo::tls::{ConnectProxy, HttpsFront, PrivateCa, TRUST_AND_PROXY_VARIABLES};
 use seekpass_oauth_demo::DemoServer;
+use seekpass_oauth_testkit::env::clean_command;
+use seekpass_oauth_testkit::tls::{ConnectProxy, HttpsFront, PrivateCa};
 
 struct Network {
     _demo: DemoServer,
@@ -29,19 +30,16 @@ fn network(name: &str) -> Network {
 
 /// The command against `base` with a clean proxy and trust environment plus `env`.
 fn run(base: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_seekpass-token"));
-    command
+    let credentials = [
+        ("SEEK_PASS_URL", base),
+        ("CLIENT_ID", "demo-client"),
+        ("CLIENT_SECRET", "demo-secret"),
+    ];
+    let env: Vec<_> = credentials.iter().chain(env).copied().collect();
+    clean_command(env!("CARGO_BIN_EXE_seekpass-token"), &env)
         .args(args)
-        .env("SEEK_PASS_URL", base)
-        .env("CLIENT_ID", "demo-client")
-        .env("CLIENT_SECRET", "demo-secret");
-    for var in TRUST_AND_PROXY_VARIABLES {
-        command.env_remove(var);
-    }
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().unwrap()
+        .output()
+        .unwrap()
 }
 
 fn json(out: &Output) -> serde_json::Value {

@@ -1,10 +1,8 @@
 //! The properties the fuzz targets check, shared with `tests/fuzz_corpus.rs`, which replays every
 //! committed corpus and regression input under a plain `cargo test`.
 
-#[path = "model.rs"]
-mod model;
-#[path = "share.rs"]
-mod share;
+pub mod model;
+pub mod share;
 
 use seekpass_oauth::http::{HeaderName, HeaderValue, Response, StatusCode};
 use seekpass_oauth::wire::{Decoded, Limits, ResponseDecoder};
@@ -132,7 +130,7 @@ pub fn machine(data: &[u8]) {
     model::check_bytes(data);
 }
 
-/// Target `share`: a sharing machine and an arbitrary store (see `fuzz/share.rs`).
+/// Target `share`: a sharing machine and an arbitrary store (see [`share`](mod@share)).
 pub fn share(data: &[u8]) {
     share::check(data);
 }

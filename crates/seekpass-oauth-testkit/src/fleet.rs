@@ -11,7 +11,7 @@ use seekpass_oauth::{
     TimingPolicy, TokenClient,
 };
 
-use crate::store::MemoryStore;
+use crate::memory_store::MemoryStore;
 
 /// A 503 window on the token endpoint.
 #[derive(Clone, Copy, Debug)]
@@ -216,7 +216,7 @@ pub fn run(fleet: &Fleet) -> Report {
                 }
                 Output::Event(_) => {}
                 Output::Timeout(at) => {
-                    if next_wake[r].map_or(true, |w| at < w) {
+                    if next_wake[r].is_none_or(|w| at < w) {
                         next_wake[r] = Some(at);
                         queue.push(Reverse((at, Step::Wake, i)));
                     }

@@ -12,21 +12,6 @@ use rcgen::{BasicConstraints, Certificate, CertificateParams, DnType, IsCa, Issu
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
-/// The variables that choose trusted CAs and proxies: what a test clears before setting the
-/// ones it is about.
-pub const TRUST_AND_PROXY_VARIABLES: [&str; 10] = [
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
-
 /// A private CA, its PEM written to a file (what `--cacert` and `SSL_CERT_FILE` name).
 pub struct PrivateCa {
     issuer: Issuer<'static, KeyPair>,

@@ -1,13 +1,19 @@
-//! A fake clock and a scripted server, so each scenario is one screen long.
-#![allow(dead_code)]
+//! A fake clock, a scripted server and a scripted store, so each scenario is one screen long:
+//! `Scenario::shared()` reaches any phase of the sharing protocol in a line
+//! ([`Scenario::to_waiting`], [`Scenario::to_fetching_under_lock`]).
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
-use seekpass_oauth::http::{Request, Response, StatusCode};
+use seekpass_oauth::http::{Request, StatusCode};
+
+pub use crate::body::{response, token as token_body};
 use seekpass_oauth::{
     Config, ConfigBuilder, Credentials, Endpoint, Event, Output, RequestBody, RequestId, Scope,
-    Time, Token, TokenClient, TokenState,
+    Share, StoreAnswer, StoreError, StoreOp, Time, Token, TokenClient, TokenState,
 };
+
+use crate::memory_store::MemoryStore;
 
 pub const CLIENT_ID: &str = "demo-client";
 pub const SECRET: &str = "demo-secret-Zq9";
@@ -17,21 +23,6 @@ pub fn builder() -> ConfigBuilder {
     Config::builder(Endpoint::staging(), Credentials::new(CLIENT_ID, SECRET))
         .scope(Scope::WRITE_EDUCATION)
         .jitter_seed(7)
-}
-
-/// A Doorkeeper-shaped success body.
-pub fn token_body(token: &str, expires_in: u64) -> String {
-    format!(
-        r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":{expires_in},"scope":"write.education","created_at":1795798685}}"#
-    )
-}
-
-pub fn response(status: u16, body: &str) -> Response<Vec<u8>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(body.as_bytes().to_vec())
-        .unwrap()
 }
 
 pub fn secs(s: u64) -> Duration {
@@ -45,10 +36,19 @@ pub struct Scenario {
     pub events: Vec<Event>,
     pub sent: Vec<(RequestId, Request<RequestBody>)>,
     pub wake: Option<Time>,
+    /// Store operations emitted and not yet answered, oldest first.
+    pub store_ops: VecDeque<StoreOp>,
     next_token: u32,
 }
 
+impl Default for Scenario {
+    fn default() -> Scenario {
+        Scenario::new()
+    }
+}
+
 impl Scenario {
+    /// A scenario with [`builder`]'s configuration, at time zero.
     pub fn new() -> Scenario {
         Scenario::with(builder())
     }
@@ -64,6 +64,7 @@ impl Scenario {
             events: Vec::new(),
             sent: Vec::new(),
             wake: None,
+            store_ops: VecDeque::new(),
             next_token: 0,
         }
     }
@@ -109,7 +110,7 @@ impl Scenario {
                     self.sent.push((id, request));
                 }
                 Output::Event(e) => self.events.push(e),
-                Output::Store(op) => panic!("no store is configured, yet {op:?}"),
+                Output::Store(op) => self.store_ops.push_back(op),
                 Output::Timeout(at) => {
                     assert!(
                         at > self.now,
@@ -215,5 +216,133 @@ impl Scenario {
             Event::AttemptFailed { status, .. } => Some(*status),
             _ => None,
         })?
+    }
+}
+
+/// Sharing through a store.
+impl Scenario {
+    /// A scenario whose configuration shares its token through a store with the default
+    /// [`Share`] settings.
+    pub fn shared() -> Scenario {
+        Scenario::shared_replica(7)
+    }
+
+    /// Replica `n` of a fleet sharing its token: [`Scenario::shared`] with jitter seed `n`, so
+    /// replicas draw their own refresh moments and lock owner marks.
+    pub fn shared_replica(n: u64) -> Scenario {
+        Scenario::with(builder().share(Share::new()).jitter_seed(n))
+    }
+
+    /// Polls and expects exactly one store operation, named `name` (`"read"`, `"lock"`,
+    /// `"write"`, `"unlock"`, `"forget"`); returns it.
+    pub fn expect_store(&mut self, name: &str) -> StoreOp {
+        if self.store_ops.is_empty() {
+            let ids = self.poll();
+            assert!(ids.is_empty(), "a request before the store: {ids:?}");
+        }
+        let op = self
+            .store_ops
+            .pop_front()
+            .unwrap_or_else(|| panic!("expected a store {name}, got none"));
+        assert_eq!(op.command().name(), name, "{op:?}");
+        op
+    }
+
+    /// Polls and expects no store operation.
+    pub fn expect_no_store(&mut self) {
+        self.poll();
+        assert!(self.store_ops.is_empty(), "{:?}", self.store_ops);
+    }
+
+    /// Feeds `result` for store operation `op` (without polling: the next `expect_…` does).
+    pub fn answer_store(
+        &mut self,
+        op: &StoreOp,
+        result: Result<StoreAnswer, StoreError>,
+    ) -> &mut Scenario {
+        self.client
+            .handle_store(op.id(), result, self.now)
+            .expect("store answer accepted");
+        self
+    }
+
+    /// Expects a store operation named `name` and answers it with `answer`.
+    pub fn store_answers(&mut self, name: &str, answer: StoreAnswer) -> &mut Scenario {
+        let op = self.expect_store(name);
+        self.answer_store(&op, Ok(answer))
+    }
+
+    /// From a cold start with a token asked for: the read misses, the lock is another
+    /// replica's. The machine now waits for that replica's token.
+    pub fn to_waiting(&mut self) -> &mut Scenario {
+        assert!(self.demand().is_none());
+        self.store_answers("read", StoreAnswer::Missing)
+            .store_answers("lock", StoreAnswer::Refused)
+    }
+
+    /// From a cold start with a token asked for: the read misses, the lock is taken, the read
+    /// again misses; returns the token request then emitted under the lock.
+    pub fn to_fetching_under_lock(&mut self) -> RequestId {
+        assert!(self.demand().is_none());
+        self.store_answers("read", StoreAnswer::Missing)
+            .store_answers("lock", StoreAnswer::Done)
+            .store_answers("read", StoreAnswer::Missing)
+            .expect_request()
+    }
+
+    /// Performs every store operation on `store` and answers every token request with
+    /// `answer`, until the machine settles; returns the names of the store commands performed,
+    /// in order.
+    pub fn settle_with(
+        &mut self,
+        store: &mut MemoryStore,
+        answer: impl Fn() -> seekpass_oauth::http::Response<Vec<u8>>,
+    ) -> Vec<&'static str> {
+        let mut performed = Vec::new();
+        for _ in 0..1000 {
+            let ids = self.poll();
+            for id in &ids {
+                self.client
+                    .handle_response(*id, answer(), self.now)
+                    .expect("response accepted");
+            }
+            let Some(op) = self.store_ops.pop_front() else {
+                if ids.is_empty() {
+                    return performed;
+                }
+                continue;
+            };
+            performed.push(op.command().name());
+            let result = store.apply(op.command(), self.now);
+            self.client
+                .handle_store(op.id(), Ok(result), self.now)
+                .expect("store answer accepted");
+        }
+        panic!("the machine and the store did not settle");
+    }
+
+    /// Asks for a token, settles with `store` and `answer`, and steps the clock by `step` until
+    /// a token is usable or `limit` has passed; returns the token.
+    pub fn run_until_token(
+        &mut self,
+        store: &mut MemoryStore,
+        answer: impl Fn() -> seekpass_oauth::http::Response<Vec<u8>>,
+        step: Duration,
+        limit: Duration,
+    ) -> Option<Token> {
+        let until = self.now.saturating_add(limit);
+        loop {
+            if let Some(token) = self.demand() {
+                return Some(token);
+            }
+            self.settle_with(store, &answer);
+            if self.state().token().is_some() {
+                continue;
+            }
+            if self.now >= until {
+                return None;
+            }
+            self.advance(step);
+        }
     }
 }

@@ -1,0 +1,81 @@
+//! A global allocator that counts the allocations one thread makes while it is measuring, so a
+//! test can say "this call allocates nothing" while other threads (a demo server, a driver task)
+//! allocate freely.
+//!
+//! ```
+//! use seekpass_oauth_testkit::alloc::CountingAllocator;
+//!
+//! #[global_allocator]
+//! static ALLOCATOR: CountingAllocator = CountingAllocator::new();
+//!
+//! assert_eq!(ALLOCATOR.allocations_in(|| drop(std::hint::black_box(Box::new(1)))), 1);
+//! assert_eq!(ALLOCATOR.allocations_in(|| {}), 0);
+//! ```
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+thread_local! {
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The system allocator, counting allocations and reallocations made by a thread inside
+/// [`CountingAllocator::allocations_in`].
+pub struct CountingAllocator {
+    count: AtomicUsize,
+}
+
+impl CountingAllocator {
+    /// A counter at zero; install it with `#[global_allocator]`.
+    #[must_use]
+    pub const fn new() -> CountingAllocator {
+        CountingAllocator {
+            count: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many allocations (and reallocations) this thread made while running `f`.
+    pub fn allocations_in(&self, f: impl FnOnce()) -> usize {
+        let before = self.count.load(Ordering::SeqCst);
+        MEASURING.with(|m| m.set(true));
+        f();
+        MEASURING.with(|m| m.set(false));
+        self.count.load(Ordering::SeqCst).saturating_sub(before)
+    }
+
+    fn note(&self) {
+        // `try_with`: during thread teardown the flag may be gone; nothing is measured then.
+        if MEASURING.try_with(Cell::get).unwrap_or(false) {
+            self.count.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Default for CountingAllocator {
+    fn default() -> CountingAllocator {
+        CountingAllocator::new()
+    }
+}
+
+// SAFETY: every call is passed on unchanged to the system allocator; counting touches only an
+// atomic and a const-initialised thread-local, neither of which allocates.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.note();
+        // SAFETY: the caller's contract for `alloc` is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` through this allocator, with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.note();
+        // SAFETY: as for `dealloc`, and the caller's contract for `realloc` is the system's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}

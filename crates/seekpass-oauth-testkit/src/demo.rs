@@ -1,0 +1,36 @@
+//! Configurations for the demo client, against the demo server or any server that knows it
+//! (the interop Doorkeeper seeds the same client).
+
+use std::time::Duration;
+
+use seekpass_oauth::{Config, Credentials, Endpoint, Scope};
+use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
+
+/// A configuration for the token endpoint under `base`, with the demo client's id, `secret`
+/// and the scope `write.education`.
+///
+/// # Panics
+///
+/// When `base` is no usable base URL.
+#[must_use]
+pub fn config(base: &str, secret: &str) -> Config {
+    Config::builder(
+        Endpoint::base_url(base).expect("a base URL"),
+        Credentials::new(CLIENT_ID, secret),
+    )
+    .scope(Scope::WRITE_EDUCATION)
+    .build()
+    .expect("a valid configuration")
+}
+
+/// A demo server issuing `lifetime` tokens, and a configuration for it with the right secret.
+///
+/// # Panics
+///
+/// When the server cannot start.
+#[must_use]
+pub fn start(lifetime: Duration) -> (DemoServer, Config) {
+    let server = DemoServer::start(lifetime).expect("the demo server starts");
+    let config = config(&server.base_url(), CLIENT_SECRET);
+    (server, config)
+}

@@ -1,0 +1,62 @@
+//! What the workspace's tests, benches, fuzz targets and examples share, so no helper is copied
+//! between them and no test reaches into another folder with `#[path]`. Not published.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`scenario`] | a fake clock and a scripted server around one [`TokenClient`](seekpass_oauth::TokenClient), store included |
+//! | [`memory_store`] | an in-memory store with expiring keys, answering the machine's store operations |
+//! | [`fleet`] | the fleet simulation: many replicas, one simulated token endpoint, a faulty store |
+//! | [`fuzz`] | the properties the fuzz targets check, and the reference model they compare against |
+//! | [`body`] | token endpoint answers |
+//! | [`demo`] | configurations for the demo client, and a demo server with one |
+//! | [`events`] | collecting a driver's events from any thread |
+//! | [`net`] | loopback addresses nobody listens on, and servers that never answer |
+//! | [`env`](mod@env) | a command with the variables it reads cleared |
+//! | [`alloc`] | a global allocator that counts one thread's allocations |
+//! | [`interop`] | the API side of a real Doorkeeper (`token/info`, revocation, issued tokens) and where the servers are |
+//! | [`load`] | many threads released at once |
+//! | `tls` (feature `tls`) | a private CA made at test time, an HTTPS front and a CONNECT proxy |
+//!
+//! The README's and `docs/`'s Rust examples compile and run as this crate's doctests.
+
+#![deny(unsafe_code)]
+
+pub mod alloc;
+pub mod body;
+pub mod demo;
+pub mod env;
+pub mod events;
+pub mod fleet;
+pub mod fuzz;
+pub mod interop;
+pub mod load;
+pub mod memory_store;
+pub mod net;
+pub mod scenario;
+#[cfg(feature = "tls")]
+pub mod tls;
+
+/// The README's examples.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;
+
+/// `docs/sharing.md`'s examples.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/sharing.md")]
+pub struct SharingExamples;
+
+/// `docs/wire.md`'s examples.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/wire.md")]
+pub struct WireExamples;
+
+/// The blocking driver's README.
+#[cfg(doctest)]
+#[doc = include_str!("../../seekpass-oauth-blocking/README.md")]
+pub struct BlockingReadmeExamples;
+
+/// The async driver's README.
+#[cfg(doctest)]
+#[doc = include_str!("../../seekpass-oauth-async/README.md")]
+pub struct AsyncReadmeExamples;
