@@ -1,9 +1,7 @@
 //! Fresh → expiring → refreshed, and when requests happen at all (rules 1, 2, 3 and 9).
 
-mod common;
-
-use common::*;
 use seekpass_oauth::{Event, RefreshMode, Time, TimingPolicy, TokenClient, TokenState};
+use seekpass_oauth_testkit::scenario::*;
 
 #[test]
 fn first_fetch_waits_for_demand() {
@@ -248,4 +246,14 @@ fn acquisition_events_say_what_was_granted_and_when_the_refresh_is() {
         ),
         "{events:?}"
     );
+}
+
+#[test]
+fn demand_alone_starts_a_fetch_without_reading_the_token() {
+    let mut s = Scenario::new();
+    s.expect_no_request(); // nobody asked: WhileUsed fetches nothing
+    s.client.demand(s.now);
+    let id = s.expect_request();
+    s.succeed(id, 7200);
+    assert_eq!(s.state_name(), "fresh");
 }

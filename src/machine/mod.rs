@@ -183,10 +183,18 @@ impl TokenClient {
     /// ahead of expiry.
     #[inline]
     pub fn token(&mut self, now: Time) -> Option<&Token> {
-        self.now = self.now.max(now);
-        self.demand = true;
+        self.demand(now);
         let now = self.now;
         self.usable(now)
+    }
+
+    /// Records at `now` that a token is wanted, without reading it: what a driver does with
+    /// the demand its callers recorded elsewhere (in a lock-free cell, say). [`TokenClient::token`]
+    /// does this too.
+    #[inline]
+    pub fn demand(&mut self, now: Time) {
+        self.now = self.now.max(now);
+        self.demand = true;
     }
 
     /// The `Authorization` header value of the usable token (see [`TokenClient::token`]).

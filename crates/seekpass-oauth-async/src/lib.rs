@@ -51,9 +51,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(all(feature = "redis", not(any(feature = "tokio", feature = "smol"))))]
+compile_error!(
+    "seekpass-oauth-async: the `redis` feature needs a runtime feature as well, `tokio` or \
+     `smol` (redis-rs's async connection runs on the driver's runtime)"
+);
+
 #[cfg(feature = "middleware")]
 mod middleware;
-#[cfg(feature = "redis")]
+#[cfg(all(feature = "redis", any(feature = "tokio", feature = "smol")))]
 mod redis;
 #[cfg(feature = "reqwest")]
 mod reqwest;
@@ -66,7 +72,7 @@ mod wire;
 
 #[cfg(feature = "middleware")]
 pub use middleware::{rejects_token, BearerAuth};
-#[cfg(feature = "redis")]
+#[cfg(all(feature = "redis", any(feature = "tokio", feature = "smol")))]
 pub use redis::RedisStore;
 #[cfg(feature = "reqwest")]
 pub use reqwest::{ReqwestSender, ReqwestSenderError};

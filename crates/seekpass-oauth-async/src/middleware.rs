@@ -32,8 +32,16 @@ use crate::TokenSource;
 #[derive(Clone, Debug)]
 pub struct BearerAuth {
     source: TokenSource,
-    /// `None`: every request; `Some(None)`: none (a URL without a host was given).
-    origin: Option<Option<Origin>>,
+    applies_to: AppliesTo,
+}
+
+/// Which requests get the bearer.
+#[derive(Clone, Debug)]
+enum AppliesTo {
+    Every,
+    /// `only_for` was given a URL without a host: no request.
+    None,
+    Origin(Origin),
 }
 
 /// Scheme, host and port.
@@ -45,7 +53,7 @@ impl BearerAuth {
     pub fn new(source: TokenSource) -> BearerAuth {
         BearerAuth {
             source,
-            origin: None,
+            applies_to: AppliesTo::Every,
         }
     }
 
@@ -53,15 +61,15 @@ impl BearerAuth {
     /// never goes anywhere else through this client. A URL without a host matches nothing.
     #[must_use]
     pub fn only_for(mut self, base_url: &reqwest::Url) -> BearerAuth {
-        self.origin = Some(origin(base_url));
+        self.applies_to = origin(base_url).map_or(AppliesTo::None, AppliesTo::Origin);
         self
     }
 
     fn applies(&self, url: &reqwest::Url) -> bool {
-        match &self.origin {
-            None => true,
-            Some(None) => false,
-            Some(Some(wanted)) => origin(url).as_ref() == Some(wanted),
+        match &self.applies_to {
+            AppliesTo::Every => true,
+            AppliesTo::None => false,
+            AppliesTo::Origin(wanted) => origin(url).as_ref() == Some(wanted),
         }
     }
 }

@@ -226,6 +226,21 @@ impl TokenSource {
         }
     }
 
+    /// A source for `config` with the default settings, sending with reqwest (rustls), its
+    /// driver task spawned onto the current tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// When reqwest cannot build its client (no TLS roots could be loaded).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    #[cfg(all(feature = "tokio", feature = "reqwest"))]
+    pub fn new(config: Config) -> Result<TokenSource, crate::ReqwestSenderError> {
+        Ok(TokenSource::builder(config).spawn(crate::ReqwestSender::new()?))
+    }
+
     /// The `Authorization` value to send with an API call: `Bearer …`, marked sensitive.
     ///
     /// With a usable token held the future is ready at once: no lock, no allocation, no wait,

@@ -1,7 +1,5 @@
 //! The network failures a user meets first each say which they are, through every sender.
 
-use std::net::TcpListener;
-
 use seekpass_oauth::http::Request;
 use seekpass_oauth::{
     Config, Credentials, Endpoint, Output, Time, TokenClient, TransportErrorKind,
@@ -13,7 +11,7 @@ fn token_request(base: &str) -> Request<seekpass_oauth::RequestBody> {
         .build()
         .unwrap();
     let mut machine = TokenClient::new(config, Time::ZERO);
-    let _ = machine.token(Time::ZERO);
+    machine.demand(Time::ZERO);
     let request = match machine.poll(Time::ZERO) {
         Output::Transmit(t) => t.into_parts().1,
         other => panic!("{other:?}"),
@@ -30,8 +28,10 @@ async fn kind(sender: &impl Sender, base: &str) -> (TransportErrorKind, String) 
 }
 
 fn closed_port() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}", listener.local_addr().unwrap())
+    format!(
+        "http://127.0.0.1:{}",
+        seekpass_oauth_testkit::net::closed_port()
+    )
 }
 
 #[tokio::test]

@@ -1,13 +1,13 @@
 //! The async driver on tokio and reqwest, against the embedded demo server.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{demo, silent_server, Events};
 use seekpass_oauth::{Event, FailureClass};
 use seekpass_oauth_async::{Error, ReqwestSender, TokenSource};
 use seekpass_oauth_demo::CLIENT_SECRET;
+use seekpass_oauth_testkit::demo::start as demo;
+use seekpass_oauth_testkit::events::Events;
+use seekpass_oauth_testkit::net::silent_server;
 
 fn sender() -> ReqwestSender {
     ReqwestSender::new().unwrap()
@@ -69,7 +69,7 @@ async fn a_permanent_failure_reaches_every_waiting_task_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_never_answers_meets_the_deadline_and_the_attempt_limit() {
     let base = silent_server();
-    let config = common::config(&base, CLIENT_SECRET)
+    let config = seekpass_oauth_testkit::demo::config(&base, CLIENT_SECRET)
         .to_builder()
         .request_deadline(Duration::from_millis(300))
         .build()
@@ -112,7 +112,7 @@ async fn a_server_that_never_answers_meets_the_deadline_and_the_attempt_limit() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wait_is_bounded_when_nothing_answers() {
     let base = silent_server();
-    let config = common::config(&base, CLIENT_SECRET);
+    let config = seekpass_oauth_testkit::demo::config(&base, CLIENT_SECRET);
     let source = TokenSource::builder(config)
         .max_wait(Duration::from_millis(400))
         .spawn(sender());
@@ -215,4 +215,12 @@ async fn a_busy_source_refreshes_ahead_and_no_caller_waits_after_the_first_token
         seen.len()
     );
     assert_eq!(server.token_requests(), seen.len());
+}
+
+#[tokio::test]
+async fn new_sends_with_reqwest_from_the_current_runtime() {
+    let (server, config) = demo(Duration::from_secs(60));
+    let source = TokenSource::new(config).unwrap();
+    source.authorization().await.unwrap();
+    assert_eq!(server.token_requests(), 1);
 }

@@ -141,6 +141,18 @@ impl TokenSource {
         }
     }
 
+    /// The usable token at once, or `None`: never waits. Records demand like
+    /// [`TokenSource::authorization`]; with no usable token (or a refresh due) a short-lived
+    /// thread fetches one, so a later call finds it.
+    #[must_use]
+    pub fn try_served(&self) -> Option<Served> {
+        let (served, kick) = self.inner.engine.read();
+        if kick == Kick::Yes || served.is_none() {
+            Inner::work_in_background(&self.inner);
+        }
+        served
+    }
+
     /// The whole token (its scope, lifetime, times), waiting for one like
     /// [`TokenSource::authorization`].
     pub fn token(&self) -> Result<Token, Error> {

@@ -1,31 +1,16 @@
 //! The blocking driver against the embedded demo server: single flight across threads,
 //! failures that reach every waiting thread, bounded waits, refresh ahead of expiry.
 
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use seekpass_oauth::{Config, Credentials, Endpoint, Event, FailureClass, Scope};
+use seekpass_oauth::{Credentials, Event, FailureClass};
 use seekpass_oauth_blocking::{Error, TokenSource, UreqSender, WireSender};
-use seekpass_oauth_demo::load::together;
-use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
-
-fn config(base: &str, secret: &str) -> Config {
-    Config::builder(
-        Endpoint::base_url(base).unwrap(),
-        Credentials::new(CLIENT_ID, secret),
-    )
-    .scope(Scope::WRITE_EDUCATION)
-    .build()
-    .unwrap()
-}
-
-fn demo(lifetime: Duration) -> (DemoServer, Config) {
-    let server = DemoServer::start(lifetime).unwrap();
-    let config = config(&server.base_url(), CLIENT_SECRET);
-    (server, config)
-}
+use seekpass_oauth_demo::{CLIENT_ID, CLIENT_SECRET};
+use seekpass_oauth_testkit::demo::{config, start as demo};
+use seekpass_oauth_testkit::load::together;
+use seekpass_oauth_testkit::net::silent_server;
 
 #[test]
 fn fifty_threads_on_a_cold_source_cause_exactly_one_token_request() {
@@ -64,12 +49,7 @@ fn a_permanent_failure_reaches_every_waiting_thread_at_once() {
 
 #[test]
 fn a_server_that_never_answers_meets_the_deadline_and_the_attempt_limit() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let held: Vec<_> = listener.incoming().flatten().collect();
-        drop(held);
-    });
+    let base = silent_server();
     let config = config(&base, CLIENT_SECRET)
         .to_builder()
         .request_deadline(Duration::from_millis(300))
@@ -105,12 +85,7 @@ fn a_server_that_never_answers_meets_the_deadline_and_the_attempt_limit() {
 
 #[test]
 fn the_wait_is_bounded_while_another_thread_is_stuck_sending() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let held: Vec<_> = listener.incoming().flatten().collect();
-        drop(held);
-    });
+    let base = silent_server();
     let config = config(&base, CLIENT_SECRET)
         .to_builder()
         .request_deadline(Duration::from_secs(2))
@@ -251,7 +226,7 @@ fn a_revoked_token_met_by_fifty_threads_is_replaced_once() {
     let statuses = together(50, move || {
         let served = s.served().unwrap();
         let info = |h: &seekpass_oauth::http::HeaderValue| {
-            seekpass_oauth_demo::interop::token_info(&base, h.as_bytes())
+            seekpass_oauth_testkit::interop::token_info(&base, h.as_bytes())
                 .unwrap()
                 .0
         };
@@ -264,4 +239,22 @@ fn a_revoked_token_met_by_fifty_threads_is_replaced_once() {
     });
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     assert_eq!(server.token_requests(), 2, "one new token for fifty 401s");
+}
+
+#[test]
+fn try_served_never_waits_and_a_short_lived_thread_fetches() {
+    let (server, config) = demo(Duration::from_secs(60));
+    let source = TokenSource::builder(config).build(UreqSender::new());
+    // A cold source: no token yet, and the call does not wait for one.
+    assert!(source.try_served().is_none());
+    let started = Instant::now();
+    let served = loop {
+        if let Some(served) = source.try_served() {
+            break served;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no token");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(server.token_requests(), 1);
+    assert_eq!(source.try_served().map(|s| s.token), Some(served.token));
 }

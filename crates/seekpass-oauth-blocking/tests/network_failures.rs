@@ -15,7 +15,7 @@ fn token_request(base: &str) -> Request<seekpass_oauth::RequestBody> {
         .build()
         .unwrap();
     let mut machine = TokenClient::new(config, Time::ZERO);
-    let _ = machine.token(Time::ZERO);
+    machine.demand(Time::ZERO);
     let request = match machine.poll(Time::ZERO) {
         Output::Transmit(t) => t.into_parts().1,
         other => panic!("{other:?}"),
@@ -34,8 +34,10 @@ fn kind(sender: &dyn Sender, base: &str, deadline: Duration) -> (TransportErrorK
 }
 
 fn closed_port() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}", listener.local_addr().unwrap())
+    format!(
+        "http://127.0.0.1:{}",
+        seekpass_oauth_testkit::net::closed_port()
+    )
 }
 
 #[test]

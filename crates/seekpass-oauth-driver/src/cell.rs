@@ -85,6 +85,17 @@ pub enum Kick {
     Yes,
 }
 
+/// When the driver must step next, as [`TokenCell::publish`] records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// As recorded before.
+    Unchanged,
+    /// Nothing is scheduled: only a caller's demand wakes the driver.
+    Never,
+    /// At this moment.
+    At(Instant),
+}
+
 /// The published token and the callers' demand, shared by the driver and every caller.
 pub struct TokenCell {
     id: u64,
@@ -208,9 +219,9 @@ impl TokenCell {
         }
     }
 
-    /// Publishes the usable token (or that there is none) and, if given, the moment the driver
-    /// must step next (`Some(None)`: nothing scheduled). Returns whether the token changed.
-    pub fn publish(&self, token: Option<&Token>, wake_at: Option<Option<Instant>>) -> bool {
+    /// Publishes the usable token (or that there is none) and when the driver must step next.
+    /// Returns whether the token changed.
+    pub fn publish(&self, token: Option<&Token>, wake: Wake) -> bool {
         let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
         let changed = snapshot.token.as_ref().map(Token::id) != token.map(Token::id);
         let at = |t: Time| self.origin.instant(t).map_or(clock::NEVER, clock::at);
@@ -218,7 +229,11 @@ impl TokenCell {
         let serve_until =
             token.map_or(never, |t| at(t.serve_until()).saturating_sub(clock::SAFETY));
         let refresh_at = token.map_or(never, |t| at(t.refresh_at()));
-        let wake_at = wake_at.map_or(snapshot.wake_at, |w| w.map_or(never, clock::at));
+        let wake_at = match wake {
+            Wake::Unchanged => snapshot.wake_at,
+            Wake::Never => never,
+            Wake::At(instant) => clock::at(instant),
+        };
         if !changed
             && (serve_until, refresh_at, wake_at)
                 == (snapshot.serve_until, snapshot.refresh_at, snapshot.wake_at)

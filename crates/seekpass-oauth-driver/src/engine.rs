@@ -13,7 +13,7 @@ use seekpass_oauth::{
     StoreError, StoreId, Time, TokenClient, TokenId, TransportError,
 };
 
-use crate::cell::{Kick, Served, TokenCell};
+use crate::cell::{Kick, Served, TokenCell, Wake};
 use crate::error::Error;
 use crate::state::State;
 
@@ -189,7 +189,7 @@ impl Engine {
             let mut machine = self.machine();
             let now = self.now();
             if self.cell.take_demand() | (self.waiting.load(Ordering::Acquire) > 0) {
-                let _ = machine.token(now);
+                machine.demand(now);
             }
             // A request to send, a store operation, or the machine's next moment (`None`: none).
             let next = loop {
@@ -243,7 +243,7 @@ impl Engine {
                 (None, Some(work)) => Some(work.deadline),
                 (None, None) => step.wake_at,
             };
-            self.publish(&machine, now, Some(wake_at));
+            self.publish(&machine, now, wake_at.map_or(Wake::Never, Wake::At));
             step
         };
         self.deliver(&events);
@@ -261,7 +261,7 @@ impl Engine {
             Err(error) => machine.handle_transport_error(id, error, now),
         };
         // The driver steps again at once; the moment to wake is set then.
-        self.publish(&machine, now, None);
+        self.publish(&machine, now, Wake::Unchanged);
     }
 
     /// Feeds the result of a store operation a step returned.
@@ -270,7 +270,7 @@ impl Engine {
         let now = self.now();
         // A result after its deadline is refused and changes nothing.
         let _ = machine.handle_store(id, result, now);
-        self.publish(&machine, now, None);
+        self.publish(&machine, now, Wake::Unchanged);
     }
 
     /// Reports that the API rejected `token`; see [`TokenClient::invalidate`]. Returns
@@ -280,7 +280,7 @@ impl Engine {
         let now = self.now();
         let taken = machine.invalidate(token, now);
         if taken {
-            self.publish(&machine, now, Some(Some(Instant::now())));
+            self.publish(&machine, now, Wake::At(Instant::now()));
         }
         taken
     }
@@ -291,11 +291,11 @@ impl Engine {
         let now = self.now();
         machine.reconfigure(config, now);
         *self.attempts() = Attempts::default();
-        self.publish(&machine, now, Some(Some(Instant::now())));
+        self.publish(&machine, now, Wake::At(Instant::now()));
     }
 
-    fn publish(&self, machine: &TokenClient, now: Time, wake_at: Option<Option<Instant>>) {
-        self.cell.publish(machine.state(now).token(), wake_at);
+    fn publish(&self, machine: &TokenClient, now: Time, wake: Wake) {
+        self.cell.publish(machine.state(now).token(), wake);
     }
 
     fn deliver(&self, events: &[Event]) {

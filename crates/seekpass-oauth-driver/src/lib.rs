@@ -1,18 +1,20 @@
-//! What the [`seekpass-oauth`](seekpass_oauth) drivers share, so each of them adds only its
-//! I/O: the blocking driver (`seekpass-oauth-blocking`) and the async one
-//! (`seekpass-oauth-async`) are thin loops around this crate. Use one of those; this crate is
-//! for writing a driver of your own.
+//! The internals the [`seekpass-oauth`](seekpass_oauth) drivers share, so each of them adds only
+//! its I/O: the blocking driver (`seekpass-oauth-blocking`) and the async one
+//! (`seekpass-oauth-async`) are thin loops around this crate. Use one of those.
 //!
-//! - [`Engine`]: the sans-IO machine behind a mutex. [`Engine::step`] transfers callers'
-//!   demand, polls, delivers events, counts failures towards giving up and publishes the usable
-//!   token; it returns the request to send (if any) and the moment to step again.
-//! - [`TokenCell`]: the hot path. Callers read the published token without a lock, an
-//!   allocation or a write to memory another core reads, whatever the driver is doing.
-//! - [`Error`]: what a caller gets instead of a token; [`State`]: the token's state, owned.
+//! Only [`Error`], [`Served`] and [`State`], which both drivers re-export, are this crate's public
+//! API. Everything else is hidden from these docs and may change in any release: it is published
+//! only because the drivers depend on it.
+//!
+//! - `Engine`: the sans-IO machine behind a mutex. `Engine::step` transfers callers' demand,
+//!   polls, delivers events, counts failures towards giving up and publishes the usable token; it
+//!   returns the request to send (if any) and the moment to step again.
+//! - `TokenCell`: the hot path. Callers read the published token without a lock, an allocation
+//!   or a write to memory another core reads, whatever the driver is doing.
 //! - `trust` (feature `trust`): which CAs a TLS sender trusts (`SSL_CERT_FILE`, the system
 //!   store, explicit CA files), chosen as curl and OpenSSL choose them.
-//! - [`transport`]: naming transport failures (DNS, refused, timeout) from any client's errors.
-//! - [`wire`]: the pieces a sender needs around the core's HTTP/1.1 codec.
+//! - `transport`: naming transport failures (DNS, refused, timeout) from any client's errors.
+//! - `wire`: the pieces a sender needs around the core's HTTP/1.1 codec.
 //! - `redis` (feature `redis`): the shared-token store protocol in Redis commands, for the
 //!   drivers' Redis stores.
 //!
@@ -38,14 +40,21 @@ mod clock;
 mod engine;
 mod error;
 #[cfg(feature = "redis")]
+#[doc(hidden)]
 pub mod redis;
 mod state;
+#[doc(hidden)]
 pub mod transport;
 #[cfg(feature = "trust")]
+#[doc(hidden)]
 pub mod trust;
+#[doc(hidden)]
 pub mod wire;
 
-pub use cell::{Kick, Served, TokenCell};
+pub use cell::Served;
+#[doc(hidden)]
+pub use cell::{Kick, TokenCell, Wake};
+#[doc(hidden)]
 pub use engine::{Engine, EventHandler, Outgoing, Settings, Step, StoreWork, Waiting};
 pub use error::Error;
 pub use state::State;
