@@ -19,9 +19,16 @@ fn every_proptest_regressions_file_sits_beside_the_tests_that_replay_it() {
         let source = tests.join(format!("{stem}.rs"));
         let text = std::fs::read_to_string(&source)
             .unwrap_or_else(|e| panic!("{name} has no test file {}: {e}", source.display()));
-        assert!(text.contains("proptest!"), "{} has no property tests", source.display());
+        assert!(
+            text.contains("proptest!"),
+            "{} has no property tests",
+            source.display()
+        );
         let seeds = std::fs::read_to_string(&path).unwrap();
-        assert!(seeds.lines().any(|l| l.starts_with("cc ")), "{name} holds no seed");
+        assert!(
+            seeds.lines().any(|l| l.starts_with("cc ")),
+            "{name} holds no seed"
+        );
         replayed += 1;
     }
     assert!(replayed >= 2, "only {replayed} regressions files found");

@@ -47,3 +47,80 @@ async fn the_hot_path_allocates_nothing() {
     .unwrap();
     assert_eq!(n, 0, "allocations in 10,000 calls with a token held");
 }
+
+/// Answers the first request with a token of six seconds and refuses every later one: the
+/// refresh, due at half the token's life, fails and backs off while the token is still served.
+struct FirstThenRefused(std::sync::atomic::AtomicUsize);
+
+impl seekpass_oauth_async::Sender for FirstThenRefused {
+    async fn send(
+        &self,
+        _request: seekpass_oauth::http::Request<seekpass_oauth::RequestBody>,
+        _max_body: usize,
+    ) -> Result<seekpass_oauth::http::Response<Vec<u8>>, seekpass_oauth::TransportError> {
+        use seekpass_oauth::{TransportError, TransportErrorKind};
+        if self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            let body = seekpass_oauth_testkit::body::token("six-seconds", 6);
+            Ok(seekpass_oauth::http::Response::new(body.into_bytes()))
+        } else {
+            Err(TransportError::new(
+                TransportErrorKind::ConnectionRefused,
+                "refused",
+            ))
+        }
+    }
+}
+
+/// Through the refresh window and its back-off (a six-second token whose refreshes are refused,
+/// served until 5.4 s), two threads calling all the while: no call allocates. A due refresh
+/// only wakes the driver task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn through_the_refresh_window_and_its_back_off_nothing_is_allocated() {
+    use std::time::Instant;
+
+    let config = seekpass_oauth_testkit::demo::config("http://127.0.0.1:9", CLIENT_SECRET);
+    let sender = FirstThenRefused(Default::default());
+    let source = TokenSource::builder(config).spawn(sender);
+    let token = source.token().await.unwrap();
+    let until = Instant::now() + Duration::from_millis(5_000);
+    let calls = move |source: TokenSource| {
+        std::thread::spawn(move || {
+            let ready = |s: &TokenSource| {
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                match std::pin::pin!(s.authorization()).poll(&mut cx) {
+                    std::task::Poll::Ready(result) => result.unwrap(),
+                    std::task::Poll::Pending => panic!("a token is held"),
+                }
+            };
+            drop(ready(&source)); // this thread's copy of the token
+            let mut allocated = 0;
+            while Instant::now() < until {
+                allocated +=
+                    ALLOCATOR.allocations_in(|| drop(std::hint::black_box(ready(&source))));
+            }
+            allocated
+        })
+    };
+    let (one, two) = (calls(source.clone()), calls(source.clone()));
+    let allocated = one.join().unwrap() + two.join().unwrap();
+    assert_eq!(
+        allocated, 0,
+        "allocations through the refresh window and back-off"
+    );
+    let state = source.state();
+    assert_eq!(
+        state.token().map(|t| t.id()),
+        Some(token.id()),
+        "still the first token"
+    );
+    assert!(
+        matches!(
+            state,
+            seekpass_oauth_async::State::Expiring {
+                last_error: Some(_),
+                ..
+            }
+        ),
+        "the refresh failed and backs off: {state:?}"
+    );
+}

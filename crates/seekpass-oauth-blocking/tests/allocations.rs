@@ -34,3 +34,92 @@ fn the_hot_path_allocates_nothing() {
     });
     assert_eq!(n, 0, "allocations in 10,000 calls with a token held");
 }
+
+/// The names of this process's threads that are the driver's short-lived refresh threads
+/// (`seekpass-oauth refresh`, cut to the kernel's 15 characters).
+#[cfg(target_os = "linux")]
+fn refresh_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("seekpass-oauth"))
+        .count()
+}
+
+/// A token of six seconds, then every refresh refused: the refresh is due at half its life and
+/// backs off (1 s, 2 s) while the token is still served, until 5.4 s. Two threads call
+/// throughout. Only a call that hands work to a new short-lived thread allocates (the spawn):
+/// one per attempt, and at most one more per attempt when the other thread's demand, recorded
+/// while the attempt ran, reaches the machine after it (measured: 3 for 2 attempts). Every
+/// other call allocates nothing, and the refresh threads end.
+#[test]
+#[cfg(target_os = "linux")]
+fn through_the_refresh_window_and_its_back_off_only_starting_a_refresh_allocates() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use seekpass_oauth::http::Response;
+    use seekpass_oauth::{TransportError, TransportErrorKind};
+
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&sent);
+    let sender = move |_request, _deadline, _max_body| {
+        if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+            let body = seekpass_oauth_testkit::body::token("six-seconds", 6);
+            Ok(Response::new(body.into_bytes()))
+        } else {
+            Err(TransportError::new(
+                TransportErrorKind::ConnectionRefused,
+                "refused",
+            ))
+        }
+    };
+    let config = seekpass_oauth_testkit::demo::config("http://127.0.0.1:9", CLIENT_SECRET);
+    let source = TokenSource::builder(config).build(sender);
+    let token = source.token().unwrap();
+    let started = Instant::now();
+    // Stop a little before the token stops being served.
+    let until = started + Duration::from_millis(5_000);
+    let calls = move |source: &TokenSource| {
+        let mut allocating = 0;
+        while Instant::now() < until {
+            let n = ALLOCATOR.allocations_in(|| {
+                std::hint::black_box(source.authorization().unwrap());
+            });
+            allocating += usize::from(n > 0);
+        }
+        allocating
+    };
+    let other = {
+        let source = source.clone();
+        std::thread::spawn(move || {
+            drop(source.authorization().unwrap()); // this thread's copy of the token
+            calls(&source)
+        })
+    };
+    let allocating = calls(&source) + other.join().unwrap();
+    let attempts = sent.load(Ordering::SeqCst) - 1;
+    assert!(
+        attempts >= 2,
+        "the refresh ran and backed off: {attempts} attempts"
+    );
+    assert!(
+        allocating <= 2 * attempts,
+        "{allocating} allocating calls for {attempts} refresh attempts"
+    );
+    assert_eq!(
+        source.token().unwrap().id(),
+        token.id(),
+        "still the first token"
+    );
+    // Every refresh thread has ended (each lives for one attempt).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while refresh_threads() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a refresh thread is still running"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -15,40 +15,37 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 thread_local! {
     static MEASURING: Cell<bool> = const { Cell::new(false) };
+    /// This thread's count: threads measuring at once never see each other's allocations.
+    static COUNT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The system allocator, counting allocations and reallocations made by a thread inside
-/// [`CountingAllocator::allocations_in`].
-pub struct CountingAllocator {
-    count: AtomicUsize,
-}
+/// [`CountingAllocator::allocations_in`], each thread on its own.
+pub struct CountingAllocator;
 
 impl CountingAllocator {
-    /// A counter at zero; install it with `#[global_allocator]`.
+    /// The allocator; install it with `#[global_allocator]`.
     #[must_use]
     pub const fn new() -> CountingAllocator {
-        CountingAllocator {
-            count: AtomicUsize::new(0),
-        }
+        CountingAllocator
     }
 
     /// How many allocations (and reallocations) this thread made while running `f`.
     pub fn allocations_in(&self, f: impl FnOnce()) -> usize {
-        let before = self.count.load(Ordering::SeqCst);
+        let before = COUNT.with(Cell::get);
         MEASURING.with(|m| m.set(true));
         f();
         MEASURING.with(|m| m.set(false));
-        self.count.load(Ordering::SeqCst).saturating_sub(before)
+        COUNT.with(Cell::get).saturating_sub(before)
     }
 
     fn note(&self) {
-        // `try_with`: during thread teardown the flag may be gone; nothing is measured then.
+        // `try_with`: during thread teardown the flags may be gone; nothing is measured then.
         if MEASURING.try_with(Cell::get).unwrap_or(false) {
-            self.count.fetch_add(1, Ordering::SeqCst);
+            let _ = COUNT.try_with(|c| c.set(c.get().saturating_add(1)));
         }
     }
 }
@@ -59,8 +56,8 @@ impl Default for CountingAllocator {
     }
 }
 
-// SAFETY: every call is passed on unchanged to the system allocator; counting touches only an
-// atomic and a const-initialised thread-local, neither of which allocates.
+// SAFETY: every call is passed on unchanged to the system allocator; counting touches only
+// const-initialised thread-locals, which do not allocate.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         self.note();
