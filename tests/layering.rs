@@ -58,6 +58,7 @@ const COMMAND: &[&[&str]] = &[&["options", "output"], &["setup"]];
 const TESTKIT: &[&[&str]] = &[
     &[
         "alloc",
+        "baseline",
         "body",
         "demo",
         "env",

@@ -1,7 +1,8 @@
 //! The hot path of the async driver: `authorization().await` with a usable token held, on one
-//! thread and on every core at once, against a machine behind a mutex that clones the token
-//! on every call (`Mutex<TokenClient>` + `Token::clone`, the hand-written approach), in the
-//! same run. Each call's future is polled once with a no-op waker: with a token held it is
+//! thread and on every core at once, against two hand-written alternatives in the same run: the
+//! machine behind a mutex (`Mutex<TokenClient>`, cloning the `Authorization` value) and the
+//! value behind a read-write lock (`RwLock<HeaderValue>` with its deadline). All three read the
+//! same clock and clone only the header value (see the test kit's `baseline`). Each call's future is polled once with a no-op waker: with a token held it is
 //! ready at once, so this measures the call, not an executor.
 //!
 //! `cargo bench -p seekpass-oauth-async --bench hot_path`
@@ -9,14 +10,15 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use seekpass_oauth::{Config, Credentials, Endpoint, Origin, Output, TokenClient};
+use seekpass_oauth::{Config, Credentials, Endpoint};
 use seekpass_oauth_async::{ReqwestSender, Sender, TokenSource};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
+use seekpass_oauth_testkit::baseline::{MutexBaseline, RwLockBaseline};
 use seekpass_oauth_testkit::load::{cores, on_threads};
 
 fn config(server: &DemoServer) -> Config {
@@ -37,30 +39,6 @@ fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// The machine behind a mutex, driven to its first token against the demo server.
-fn baseline_with_token(
-    runtime: &tokio::runtime::Runtime,
-    server: &DemoServer,
-) -> Arc<(Mutex<TokenClient>, Origin)> {
-    let origin = Origin::new(Instant::now());
-    let now = || origin.time(Instant::now());
-    let mut machine = TokenClient::new(config(server), now());
-    let sender = ReqwestSender::new().unwrap();
-    while machine.token(now()).is_none() {
-        if let Output::Transmit(transmit) = machine.poll(now()) {
-            let (id, request) = transmit.into_parts();
-            let response = runtime.block_on(sender.send(request, 65_536)).unwrap();
-            machine.handle_response(id, response, now()).unwrap();
-        }
-    }
-    Arc::new((Mutex::new(machine), origin))
-}
-
-fn mutex_token(m: &(Mutex<TokenClient>, Origin)) -> seekpass_oauth::Token {
-    let mut machine = m.0.lock().unwrap();
-    machine.token(m.1.time(Instant::now())).cloned().unwrap()
-}
-
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -73,7 +51,11 @@ fn bench(c: &mut Criterion) {
         source.authorization().await.unwrap();
         source
     });
-    let baseline = baseline_with_token(&runtime, &server);
+    let sender = ReqwestSender::new().unwrap();
+    let baseline = Arc::new(MutexBaseline::new(config(&server), |request| {
+        runtime.block_on(sender.send(request, 65_536)).unwrap()
+    }));
+    let rwlock = Arc::new(RwLockBaseline::new(baseline.snapshot()));
 
     let mut group = c.benchmark_group("async_authorization");
     group.bench_function("one_thread", |b| {
@@ -90,14 +72,27 @@ fn bench(c: &mut Criterion) {
     });
     let m = Arc::clone(&baseline);
     group.bench_function("mutex_clone_one_thread", move |b| {
-        b.iter(|| black_box(mutex_token(&m)))
+        b.iter(|| black_box(m.authorization()))
     });
     let m = Arc::clone(&baseline);
     group.bench_function("mutex_clone_every_core", move |b| {
         b.iter_custom(|iters| {
             let m = Arc::clone(&m);
             on_threads(cores(), iters, move || {
-                black_box(mutex_token(&m));
+                black_box(m.authorization());
+            })
+        })
+    });
+    let r = Arc::clone(&rwlock);
+    group.bench_function("rwlock_value_one_thread", move |b| {
+        b.iter(|| black_box(r.authorization()))
+    });
+    let r = Arc::clone(&rwlock);
+    group.bench_function("rwlock_value_every_core", move |b| {
+        b.iter_custom(|iters| {
+            let r = Arc::clone(&r);
+            on_threads(cores(), iters, move || {
+                black_box(r.authorization());
             })
         })
     });

@@ -1,17 +1,20 @@
 //! The hot path of the blocking driver: `authorization()` with a usable token held, on one
-//! thread and on every core at once, against the approach of a machine behind a mutex that
-//! clones the token on every call (`Mutex<TokenClient>` + `Token::clone`), in the same run.
+//! thread and on every core at once, against two hand-written alternatives in the same run: the
+//! machine behind a mutex (`Mutex<TokenClient>`, cloning the `Authorization` value) and the
+//! value behind a read-write lock (`RwLock<HeaderValue>` with its deadline). All three read the
+//! same clock and clone only the header value (see the test kit's `baseline`).
 //!
 //! `cargo bench -p seekpass-oauth-blocking --bench hot_path`
 
 use std::hint::black_box;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use seekpass_oauth::{Config, Credentials, Endpoint, Origin, Output, TokenClient};
+use seekpass_oauth::{Config, Credentials, Endpoint};
 use seekpass_oauth_blocking::{Sender, TokenSource, UreqSender};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
+use seekpass_oauth_testkit::baseline::{MutexBaseline, RwLockBaseline};
 use seekpass_oauth_testkit::load::{cores, on_threads};
 
 fn config(server: &DemoServer) -> Config {
@@ -23,29 +26,16 @@ fn config(server: &DemoServer) -> Config {
     .unwrap()
 }
 
-/// The machine behind a mutex, a token clone per call: what a caller writes by hand. Driven
-/// to its first token against the demo server.
-fn baseline_with_token(server: &DemoServer) -> Arc<(Mutex<TokenClient>, Origin)> {
-    let origin = Origin::new(Instant::now());
-    let now = || origin.time(Instant::now());
-    let mut machine = TokenClient::new(config(server), now());
-    let sender = UreqSender::new();
-    while machine.token(now()).is_none() {
-        if let Output::Transmit(transmit) = machine.poll(now()) {
-            let (id, request) = transmit.into_parts();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            let response = sender.send(request, deadline, 65_536).unwrap();
-            machine.handle_response(id, response, now()).unwrap();
-        }
-    }
-    Arc::new((Mutex::new(machine), origin))
-}
-
 fn bench(c: &mut Criterion) {
     let server = DemoServer::start(Duration::from_secs(86_400)).unwrap();
     let source = TokenSource::builder(config(&server)).build(UreqSender::new());
     source.authorization().unwrap();
-    let baseline = baseline_with_token(&server);
+    let sender = UreqSender::new();
+    let baseline = Arc::new(MutexBaseline::new(config(&server), |request| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        sender.send(request, deadline, 65_536).unwrap()
+    }));
+    let rwlock = Arc::new(RwLockBaseline::new(baseline.snapshot()));
 
     let mut group = c.benchmark_group("blocking_authorization");
     group.bench_function("one_thread", |b| {
@@ -62,23 +52,31 @@ fn bench(c: &mut Criterion) {
     });
     let m = Arc::clone(&baseline);
     group.bench_function("mutex_clone_one_thread", move |b| {
-        b.iter(|| black_box(mutex_token(&m)))
+        b.iter(|| black_box(m.authorization()))
     });
     let m = Arc::clone(&baseline);
     group.bench_function("mutex_clone_every_core", move |b| {
         b.iter_custom(|iters| {
             let m = Arc::clone(&m);
             on_threads(cores(), iters, move || {
-                black_box(mutex_token(&m));
+                black_box(m.authorization());
+            })
+        })
+    });
+    let r = Arc::clone(&rwlock);
+    group.bench_function("rwlock_value_one_thread", move |b| {
+        b.iter(|| black_box(r.authorization()))
+    });
+    let r = Arc::clone(&rwlock);
+    group.bench_function("rwlock_value_every_core", move |b| {
+        b.iter_custom(|iters| {
+            let r = Arc::clone(&r);
+            on_threads(cores(), iters, move || {
+                black_box(r.authorization());
             })
         })
     });
     group.finish();
-}
-
-fn mutex_token(m: &(Mutex<TokenClient>, Origin)) -> seekpass_oauth::Token {
-    let mut machine = m.0.lock().unwrap();
-    machine.token(m.1.time(Instant::now())).cloned().unwrap()
 }
 
 criterion_group!(benches, bench);

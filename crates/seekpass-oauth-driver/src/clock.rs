@@ -13,7 +13,7 @@ pub(crate) const SAFETY: Duration = Duration::from_millis(25);
 /// Now, on the hot path's clock (a duration since some fixed moment).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[inline]
-pub(crate) fn now() -> Duration {
+pub fn now() -> Duration {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
     Duration::new(
         u64::try_from(t.tv_sec).unwrap_or(0),
@@ -24,7 +24,7 @@ pub(crate) fn now() -> Duration {
 /// Now, on the hot path's clock (a duration since some fixed moment).
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 #[inline]
-pub(crate) fn now() -> Duration {
+pub fn now() -> Duration {
     static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     BASE.get_or_init(Instant::now).elapsed()
 }

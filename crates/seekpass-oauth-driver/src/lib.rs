@@ -36,7 +36,8 @@
 #![warn(missing_docs)]
 
 mod cell;
-mod clock;
+#[doc(hidden)]
+pub mod clock;
 mod engine;
 mod error;
 #[cfg(feature = "redis")]

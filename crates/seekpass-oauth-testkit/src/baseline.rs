@@ -1,0 +1,98 @@
+//! What a caller would write by hand instead of a driver, for the drivers' hot-path benchmarks
+//! to be measured against in the same run. Both read the same clock as the drivers
+//! (`CLOCK_MONOTONIC_COARSE` on Linux) and clone only the `Authorization` value, so a
+//! comparison measures the design, not the clock or an allocation.
+
+use std::sync::{Mutex, RwLock};
+
+use seekpass_oauth::http::{HeaderValue, Request, Response};
+use seekpass_oauth::{Config, Output, RequestBody, Time, TokenClient};
+
+/// Now, as a [`Time`] on the drivers' hot-path clock.
+#[must_use]
+pub fn now() -> Time {
+    let millis = seekpass_oauth_driver::clock::now().as_millis();
+    Time::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
+}
+
+/// The token machine behind a mutex: every call locks it, asks for the token and clones its
+/// `Authorization` value.
+pub struct MutexBaseline(Mutex<TokenClient>);
+
+impl MutexBaseline {
+    /// A machine for `config` driven to its first token with `send`.
+    ///
+    /// # Panics
+    ///
+    /// When `send` gives no answer the machine takes, or no token comes of it.
+    pub fn new(
+        config: Config,
+        mut send: impl FnMut(Request<RequestBody>) -> Response<Vec<u8>>,
+    ) -> MutexBaseline {
+        let mut machine = TokenClient::new(config, now());
+        for _ in 0..100 {
+            if machine.token(now()).is_some() {
+                return MutexBaseline(Mutex::new(machine));
+            }
+            if let Output::Transmit(transmit) = machine.poll(now()) {
+                let (id, request) = transmit.into_parts();
+                machine
+                    .handle_response(id, send(request), now())
+                    .expect("the answer is taken");
+            }
+        }
+        panic!("no token after 100 polls");
+    }
+
+    /// The `Authorization` value, as the hot path would get it.
+    ///
+    /// # Panics
+    ///
+    /// When the token is no longer usable (a benchmark outlived it).
+    pub fn authorization(&self) -> HeaderValue {
+        let mut machine = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        machine
+            .authorization(now())
+            .cloned()
+            .expect("a usable token")
+    }
+
+    /// The same token's value and the end of its serving time, for an [`RwLockBaseline`].
+    pub fn snapshot(&self) -> (HeaderValue, Time) {
+        let mut machine = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let token = machine.token(now()).expect("a usable token");
+        (token.authorization().clone(), token.serve_until())
+    }
+}
+
+/// The `Authorization` value and its serving deadline behind a read-write lock: every call
+/// takes the read lock, checks the deadline and clones the value.
+pub struct RwLockBaseline(RwLock<(HeaderValue, Time)>);
+
+impl RwLockBaseline {
+    /// Holds `value`, served until `serve_until`.
+    #[must_use]
+    pub fn new((value, serve_until): (HeaderValue, Time)) -> RwLockBaseline {
+        RwLockBaseline(RwLock::new((value, serve_until)))
+    }
+
+    /// The `Authorization` value while it is served.
+    ///
+    /// # Panics
+    ///
+    /// When the value is no longer served (a benchmark outlived it).
+    pub fn authorization(&self) -> HeaderValue {
+        let held = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert!(now() < held.1, "the token is no longer served");
+        held.0.clone()
+    }
+}
