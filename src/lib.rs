@@ -87,8 +87,9 @@
 //!                       │ none
 //!                       ▼
 //!                      lock ──── refused ──► Waiting: read again, 250 ms doubling ──► adopted,
-//!                       │ taken              to 5 s, until the peer wait ends ───► request in flight
-//!                       ▼                                                            (no lock)
+//!                       │ taken              to 5 s, until the wait ends ─────────► request in flight
+//!                       ▼                    (the peer wait with no token; while    (no lock)
+//!                       │                     a fetch of its own still fits with one)
 //!                  read again ── a token ──► adopted, unlock
 //!                       │ none
 //!                       ▼

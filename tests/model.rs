@@ -1,6 +1,6 @@
 //! Property test: random sequences of time steps, demand, polls, answers (valid, error, garbage),
 //! transport failures, invalidations and reconfigurations, checked against the reference model
-//! in `fuzz/model.rs` (shared with the `machine` fuzz target).
+//! in the test kit's `fuzz::model` (shared with the `machine` fuzz target).
 
 use proptest::prelude::*;
 use seekpass_oauth_testkit::fuzz::model::*;
@@ -33,7 +33,7 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
     fn invariants_hold_while_used(actions in prop::collection::vec(action(), 1..120)) {

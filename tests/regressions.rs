@@ -1,6 +1,7 @@
 //! Proptest replays a failure it once found from `<test file>.proptest-regressions` beside the
 //! test's source: a regressions file whose test file was renamed or lost its property tests is
-//! silently never read again. Every committed one must sit beside a test file with `proptest!`.
+//! silently never read again, and so is one whose tests turn persistence off. Every committed one
+//! must sit beside a test file with `proptest!` that keeps it on.
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 
 #[test]
 #[cfg(target_pointer_width = "64")]
-fn machine_size_is_stated_in_the_readme() {
+fn machine_size_is_stated_in_the_performance_docs() {
     let size = std::mem::size_of::<seekpass_oauth::TokenClient>();
     let docs = include_str!("../docs/performance.md");
     assert!(

@@ -1,5 +1,5 @@
 //! The token machine driven by an arbitrary sequence of events, checked against the reference
-//! model after every step (see `fuzz/model.rs`).
+//! model after every step (see the test kit's `fuzz::model`).
 #![no_main]
 
 use seekpass_oauth_testkit::fuzz as checks;

@@ -2,15 +2,18 @@
 //! the store operations that move it on. Every change of [`Phase`] happens in this file.
 //!
 //! ```text
-//!                    request wanted, store not resting
-//!        ┌──────────────────────────────────────────────────────────┐
-//!        │                                                          ▼
-//!      Idle ◄──── adopted; store failed; read while backing off ── Asking ──┐ lock refused
-//!        ▲  ◄──── fetch ended (write + unlock, or hold the lock) ─┐  │  ▲    ▼
-//!        │                                                        │  │  └─ Waiting
-//!        │                                     recheck found      │  │ lock taken,     │ wait over:
-//!        │                                     nothing usable     │  ▼ recheck missed  │ no lock
-//!        └───────────────────────────────────────────────────── Fetching ◄────────────┘
+//!            request wanted (store not resting)
+//!   Idle ────────────────────────────────────────────► Asking ◄──── request wanted, ──┐
+//!    ▲ ▲                                                 │  │       wait goes on      │
+//!    │ │ adopted; nothing adoptable while backing off;   │  │ lock refused            │
+//!    │ └──────────── store failed or timed out ──────────┘  ▼                         │
+//!    │                                                    Waiting ────────────────────┘
+//!    │                                                      │  store failed: Idle
+//!    │ fetch ended: token written and unlocked,             │ request wanted,
+//!    │ or the lock kept for the back-off                    │ wait over (no lock)
+//!    │ (nothing written while the store rests)              ▼
+//!    └──────────────────────────────────────────────── Fetching ◄── Asking: lock taken,
+//!                                                                   read again found nothing
 //! ```
 //!
 //! | phase | input | next phase | store operations queued |
@@ -25,10 +28,12 @@
 //! | `Asking` | lock refused | `Waiting` until the next read | — |
 //! | `Asking` | read again: a token adopted | `Idle` | unlock |
 //! | `Asking` | read again: nothing adoptable | `Fetching` (lock held) | — |
-//! | `Fetching` | token fetched ([`Coordinator::end_fetch`]) | `Idle` | write, unlock |
-//! | `Fetching` | attempt failed ([`Coordinator::end_fetch`]) | `Idle` | lock kept for the back-off |
+//! | `Fetching` | token fetched ([`Coordinator::end_fetch`]) | `Idle` | write, unlock (none while the store rests) |
+//! | `Fetching` | attempt failed ([`Coordinator::end_fetch`]) | `Idle` | the lock kept for the back-off (none while the store rests) |
+//! | any other | a fetch ends ([`Coordinator::end_fetch`]) | `Idle` | — |
 //! | `Asking`, `Waiting` | store failed or timed out ([`Coordinator::failed`]) | `Idle` | queue dropped |
-//! | any | a 401 for the shared token ([`Coordinator::forget`]) | unchanged | forget |
+//! | `Idle`, `Fetching` | store failed or timed out | unchanged | queue dropped |
+//! | any | a 401 for the shared token ([`Coordinator::forget`]) | unchanged | forget (none while the store rests) |
 //!
 //! The machine (`mod.rs`) decides when a request is wanted and whether a read token is adopted;
 //! this type decides what the store is asked next.
@@ -517,6 +522,7 @@ impl Coordinator {
         match self.phase {
             Phase::Asking { .. } => None,
             Phase::Waiting { until, .. } => Some(at.max(until)),
+            // Backing off after a failure: read the store for a peer's token meanwhile.
             Phase::Idle if backing_off => {
                 let read = self
                     .last_read

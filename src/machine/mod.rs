@@ -503,7 +503,7 @@ impl TokenClient {
             None => gate,
         };
         match self.shared.as_ref() {
-            // Backing off after a failure: read the store for a peer's token meanwhile.
+            // The store decides; while requests back off, it reads for a peer's token meanwhile.
             Some(s) => {
                 let wanted_from = self.usable(now).map_or(Time::ZERO, |t| t.refresh_at);
                 let reread = self

@@ -280,7 +280,7 @@ impl TokenSource {
     pub fn try_served(&self) -> Option<Served> {
         let shared = &self.handle.shared;
         let (served, kick) = shared.engine.read();
-        if kick == Kick::Yes || served.is_none() {
+        if kick == Kick::Yes {
             shared.wake.notify(1);
         }
         served

@@ -142,12 +142,13 @@ impl TokenSource {
     }
 
     /// The usable token at once, or `None`: never waits. Records demand like
-    /// [`TokenSource::authorization`]; with no usable token (or a refresh due) a short-lived
-    /// thread fetches one, so a later call finds it.
+    /// [`TokenSource::authorization`]; when work is due (the first demand with no usable
+    /// token, a refresh, the end of a back-off) a short-lived thread does it, so a later call
+    /// finds the token. Calls in between start nothing.
     #[must_use]
     pub fn try_served(&self) -> Option<Served> {
         let (served, kick) = self.inner.engine.read();
-        if kick == Kick::Yes || served.is_none() {
+        if kick == Kick::Yes {
             Inner::work_in_background(&self.inner);
         }
         served

@@ -123,3 +123,40 @@ fn through_the_refresh_window_and_its_back_off_only_starting_a_refresh_allocates
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// With no token and every attempt refused, a caller polling `try_served` in a loop starts a
+/// short-lived thread only when work is due: the first demand, and each attempt at the end of
+/// its back-off (plus at most one hand-off of demand per attempt, as above), not one per call.
+#[test]
+fn try_served_in_a_loop_through_an_outage_starts_threads_only_when_work_is_due() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use seekpass_oauth::{TransportError, TransportErrorKind};
+
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&sent);
+    let sender = move |_request, _deadline, _max_body| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Err(TransportError::new(
+            TransportErrorKind::ConnectionRefused,
+            "refused",
+        ))
+    };
+    let config = seekpass_oauth_testkit::demo::config("http://127.0.0.1:9", CLIENT_SECRET);
+    let source = TokenSource::builder(config).build(sender);
+    let until = Instant::now() + Duration::from_millis(3_500);
+    let (mut calls, mut allocating) = (0, 0);
+    while Instant::now() < until {
+        let n = ALLOCATOR.allocations_in(|| assert!(source.try_served().is_none()));
+        allocating += usize::from(n > 0);
+        calls += 1;
+    }
+    let attempts = sent.load(Ordering::SeqCst);
+    assert!(attempts >= 2, "attempts at 0 s, 1 s, 3 s: {attempts}");
+    assert!(
+        allocating <= 2 * attempts,
+        "{allocating} calls of {calls} started a thread, for {attempts} attempts"
+    );
+}

@@ -1,5 +1,6 @@
 //! The blocking driver against a real Doorkeeper (`.ci/run` starts it; see
-//! `interop/doorkeeper/server.sh`). In CI a missing server fails these tests.
+//! `interop/doorkeeper/server.sh`). Marked ignored in a plain `cargo test`; `.ci/run` runs them with
+//! `--include-ignored`, and a missing server fails them.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -150,7 +150,7 @@ impl TokenCell {
                     );
                 }
             }
-            // The first demand since the driver looked, a deadline passed, or no token.
+            // The first demand since the driver looked, or a deadline passed.
             let first_demand = !demanded && !self.demand.swap(true, Ordering::AcqRel);
             let served = match &copy.token {
                 Some((token, authorization)) if now < copy.serve_until => Some(Served {
@@ -159,9 +159,10 @@ impl TokenCell {
                 }),
                 _ => None,
             };
-            let kick = if served.is_none()
-                || now >= copy.wake_at
-                || (first_demand && now >= copy.refresh_at)
+            // With no usable token, the first demand wakes the driver, and then its own
+            // schedule does (the next attempt, after a back-off): calls in between do not.
+            let kick = if now >= copy.wake_at
+                || (first_demand && (served.is_none() || now >= copy.refresh_at))
             {
                 Kick::Yes
             } else {

@@ -13,7 +13,7 @@
 //! | [`net`] | loopback addresses nobody listens on, and servers that never answer |
 //! | [`env`](mod@env) | a command with the variables it reads cleared |
 //! | [`alloc`] | a global allocator that counts one thread's allocations |
-//! | [`baseline`] | the hand-written alternatives the drivers' hot paths are benchmarked against |
+//! | `baseline` (feature `bench`) | the hand-written alternatives the drivers' hot paths are benchmarked against |
 //! | [`interop`] | the API side of a real Doorkeeper (`token/info`, revocation, issued tokens) and where the servers are |
 //! | [`load`] | many threads released at once |
 //! | `tls` (feature `tls`) | a private CA made at test time, an HTTPS front and a CONNECT proxy |
@@ -23,6 +23,7 @@
 #![deny(unsafe_code)]
 
 pub mod alloc;
+#[cfg(feature = "bench")]
 pub mod baseline;
 pub mod body;
 pub mod demo;

@@ -28,13 +28,19 @@ const OUTAGE: Duration = Duration::from_secs(30);
 /// time too. A token refused at least `LIFETIME - RACE` after it was first seen raced its
 /// expiry; refused earlier, it should have been fresh.
 const RACE: Duration = Duration::from_secs(5);
-/// The most checks that may race a token's last seconds (of about 2,200). Each is printed.
+/// The most checks that may race a token's expiry, of the 2,100 the run makes (100 processes,
+/// every 5 s for 105 s): a check races when its process's refresh is still on its way through
+/// an overloaded Doorkeeper. Measured: none, at commit 0f8b35a. Each is printed.
 const MAX_RACED: usize = 10;
 
 /// When each token was first printed by any process, counted from the fleet's start.
 type FirstSeen = Arc<Mutex<HashMap<String, Duration>>>;
 
 /// A check that `token/info` refused. Its fields are read through `Debug`, in the report.
+/// Every refused check is classified from the age of the token, counted from when it was first
+/// printed: refused before `LIFETIME - RACE`, it should have been fresh; from `LIFETIME + RACE`
+/// on, the process kept a token far past its life without replacing it. Both fail the test. Only
+/// a refusal in between, within `RACE` of the token's expiry, counts as a race.
 #[derive(Debug)]
 #[allow(dead_code)]
 enum Refused {
@@ -47,8 +53,14 @@ enum Refused {
         age: Duration,
         status: u16,
     },
-    /// The token was refused in its last seconds, or after them while its refresh was still on
-    /// its way.
+    /// The token was refused long after its life: the process should have replaced it.
+    Stale {
+        process: usize,
+        at: Duration,
+        age: Duration,
+        status: u16,
+    },
+    /// The token was refused within `RACE` of its expiry.
     Raced {
         process: usize,
         at: Duration,
@@ -250,6 +262,13 @@ fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
                             age,
                             status,
                         }
+                    } else if age >= LIFETIME + RACE {
+                        Refused::Stale {
+                            process: i,
+                            at,
+                            age,
+                            status,
+                        }
                     } else {
                         Refused::Raced {
                             process: i,
@@ -330,14 +349,15 @@ fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
         .collect();
     report(&format!("tokens issued per 5 s: {per_5s:?}"));
     assert!(statuses.iter().all(|s| *s == Some(0)), "{statuses:?}");
-    // A process that should have held a fresh token and did not is a failure, however rare.
+    // A process that should have held a fresh token and did not is a failure, however rare:
+    // a token refused well within its life, one kept long after it, or none at all.
     let should_have_been_fresh: Vec<_> = rejected
         .iter()
         .filter(|r| !matches!(r, Refused::Raced { .. }))
         .collect();
     assert!(
         should_have_been_fresh.is_empty(),
-        "tokens refused well within their life, or no token: {should_have_been_fresh:?}"
+        "tokens refused well within or long after their life, or no token: {should_have_been_fresh:?}"
     );
     // Doorkeeper here is five Puma threads on SQLite on a 2-core machine. When the whole fleet
     // fetches on its own during the outage, a fetch can take seconds, and a check can meet a

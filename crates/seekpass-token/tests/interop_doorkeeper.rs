@@ -1,7 +1,7 @@
 //! Against a real Doorkeeper, the server software behind SEEK Pass. `.ci/run` starts two
 //! (`interop/doorkeeper/server.sh`): `DOORKEEPER_URL` with two-hour tokens and
-//! `DOORKEEPER_SHORT_URL` with 20-second tokens. In CI a missing server fails these tests;
-//! elsewhere they say they were skipped.
+//! `DOORKEEPER_SHORT_URL` with 20-second tokens. Marked ignored in a plain `cargo test`; `.ci/run`
+//! runs them with `--include-ignored`, and a missing server fails them.
 
 use std::process::Command;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use seekpass_oauth::{
     ClientAuth, Config, Credentials, Endpoint, ErrorCode, FailureClass, Scopes, Token,
 };
 use seekpass_oauth_blocking::TokenSource;
-use seekpass_oauth_testkit::interop::{server_url as server, token_info};
+use seekpass_oauth_testkit::interop::{server_url, token_info};
 
 const SPECIAL_SECRET: &str = "s+e/c=r:e%t &x";
 
@@ -43,7 +43,7 @@ fn fetch(
 #[test]
 #[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn tokens_for_one_three_and_no_scopes() {
-    let base = server("DOORKEEPER_URL");
+    let base = server_url("DOORKEEPER_URL");
     let one = fetch(
         &base,
         "demo-client",
@@ -83,7 +83,7 @@ fn tokens_for_one_three_and_no_scopes() {
 #[test]
 #[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn every_client_authentication_and_which_doorkeeper_accepts_for_special_characters() {
-    let base = server("DOORKEEPER_URL");
+    let base = server_url("DOORKEEPER_URL");
     for auth in [
         ClientAuth::SecretPost,
         ClientAuth::SecretBasic,
@@ -115,7 +115,7 @@ fn every_client_authentication_and_which_doorkeeper_accepts_for_special_characte
 #[test]
 #[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn wrong_secret_and_unknown_scope_are_permanent() {
-    let base = server("DOORKEEPER_URL");
+    let base = server_url("DOORKEEPER_URL");
     assert_eq!(
         fetch(
             &base,
@@ -155,7 +155,7 @@ fn wrong_secret_and_unknown_scope_are_permanent() {
 #[test]
 #[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn the_token_works_at_the_api() {
-    let base = server("DOORKEEPER_URL");
+    let base = server_url("DOORKEEPER_URL");
     let token = fetch(
         &base,
         "demo-client",
@@ -198,7 +198,7 @@ fn cli(base: &str, secret: &str, args: &[&str]) -> (i32, serde_json::Value) {
 #[test]
 #[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn seekpass_token_json_against_doorkeeper() {
-    let base = server("DOORKEEPER_URL");
+    let base = server_url("DOORKEEPER_URL");
     let (code, ok) = cli(
         &base,
         "demo-secret",
