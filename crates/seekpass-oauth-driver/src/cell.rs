@@ -92,6 +92,8 @@ pub enum Wake {
     Unchanged,
     /// Nothing is scheduled: only a caller's demand wakes the driver.
     Never,
+    /// At once: the next caller wakes the driver (after an invalidation or a reconfiguration).
+    Now,
     /// At this moment.
     At(Instant),
 }
@@ -229,11 +231,16 @@ impl TokenCell {
         let never = clock::NEVER;
         let serve_until =
             token.map_or(never, |t| at(t.serve_until()).saturating_sub(clock::SAFETY));
-        let refresh_at = token.map_or(never, |t| at(t.refresh_at()));
+        // Moments that kick the driver are moved `SAFETY` later, as serving deadlines are moved
+        // earlier: the coarse clock may run ahead of the machine's by up to a tick, and a kick the
+        // machine finds not yet due would start a step for nothing (a thread, in the blocking
+        // driver), again and again until the two clocks agree.
+        let refresh_at = token.map_or(never, |t| at(t.refresh_at()).saturating_add(clock::SAFETY));
         let wake_at = match wake {
             Wake::Unchanged => snapshot.wake_at,
             Wake::Never => never,
-            Wake::At(instant) => clock::at(instant),
+            Wake::Now => Duration::ZERO,
+            Wake::At(instant) => clock::at(instant).saturating_add(clock::SAFETY),
         };
         if !changed
             && (serve_until, refresh_at, wake_at)
@@ -256,6 +263,11 @@ impl TokenCell {
     /// Takes the demand recorded since the last call.
     pub fn take_demand(&self) -> bool {
         self.demand.swap(false, Ordering::AcqRel)
+    }
+
+    /// Records again a demand taken by a step that emitted nothing: the machine still holds it.
+    pub fn keep_demand(&self) {
+        self.demand.store(true, Ordering::Release);
     }
 }
 

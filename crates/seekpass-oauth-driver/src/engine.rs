@@ -188,7 +188,8 @@ impl Engine {
         let step = {
             let mut machine = self.machine();
             let now = self.now();
-            if self.cell.take_demand() | (self.waiting.load(Ordering::Acquire) > 0) {
+            let demanded = self.cell.take_demand();
+            if demanded | (self.waiting.load(Ordering::Acquire) > 0) {
                 machine.demand(now);
             }
             // A request to send, a store operation, or the machine's next moment (`None`: none).
@@ -243,6 +244,13 @@ impl Engine {
                 (None, Some(work)) => Some(work.deadline),
                 (None, None) => step.wake_at,
             };
+            if demanded && step.transmit.is_none() && step.store.is_none() {
+                // Nothing was emitted, so the machine still holds the callers' demand: the cell
+                // keeps it too, and their next calls are no first demand that needs a step (a
+                // caller polling through a back-off would otherwise wake the driver after every
+                // step it made).
+                self.cell.keep_demand();
+            }
             self.publish(&machine, now, wake_at.map_or(Wake::Never, Wake::At));
             step
         };
@@ -280,7 +288,7 @@ impl Engine {
         let now = self.now();
         let taken = machine.invalidate(token, now);
         if taken {
-            self.publish(&machine, now, Wake::At(Instant::now()));
+            self.publish(&machine, now, Wake::Now);
         }
         taken
     }
@@ -291,7 +299,7 @@ impl Engine {
         let now = self.now();
         machine.reconfigure(config, now);
         *self.attempts() = Attempts::default();
-        self.publish(&machine, now, Wake::At(Instant::now()));
+        self.publish(&machine, now, Wake::Now);
     }
 
     fn publish(&self, machine: &TokenClient, now: Time, wake: Wake) {
