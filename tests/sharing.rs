@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use seekpass_oauth::http::{header, HeaderValue, Response, StatusCode};
 use seekpass_oauth::{
-    Config, Credentials, Endpoint, Event, InputError, LifetimeSource, Share, StoreAnswer,
-    StoreCommand, StoreError, StoreErrorKind, StoredValue, Time,
+    Config, Credentials, Endpoint, Event, InputError, LifetimeSource, Scope, Share, StoreAnswer,
+    StoreCommand, StoreError, StoreErrorKind, StoredValue, Time, TimingPolicy, TokenState,
 };
 use seekpass_oauth_testkit::body::minimal;
 use seekpass_oauth_testkit::memory_store::MemoryStore;
-use seekpass_oauth_testkit::scenario::{secs, Scenario, CLIENT_ID, SECRET};
+use seekpass_oauth_testkit::scenario::{builder, secs, Scenario, CLIENT_ID, SECRET};
 
 /// A token request must not be sent in this exchange.
 fn no_request() -> Response<Vec<u8>> {
@@ -100,8 +100,92 @@ fn a_store_failure_halfway_through_an_acquisition_fetches_at_once() {
     let refused = StoreError::new(StoreErrorKind::Unavailable, "Connection refused");
     s.answer_store(&read, Err(refused));
     assert!(s.client.poll_needed(s.now));
-    s.expect_request();
-    assert_eq!(count(&s, |e| matches!(e, Event::StoreFailed { .. })), 1);
+    let id = s.expect_request();
+    let failed = |e: &Event| {
+        matches!(
+            e,
+            Event::StoreFailed {
+                command: "read",
+                ..
+            }
+        )
+    };
+    assert_eq!(count(&s, failed), 1);
+    // Fetched on its own, the token is this replica's, not the fleet's.
+    s.succeed(id, 7200);
+    assert!(!s.demand().unwrap().shared());
+}
+
+/// A store operation that meets its deadline fails by itself, naming the command and the time it
+/// had.
+#[test]
+fn a_store_operation_past_its_deadline_fails_naming_the_command_and_the_time_it_had() {
+    let mut s = Scenario::shared();
+    s.demand();
+    let read = s.expect_store("read");
+    s.now = read.deadline();
+    s.expect_request(); // fetched on its own at once
+    let failure = s.events.iter().find_map(|e| match e {
+        Event::StoreFailed { command, error, .. } => Some((*command, error.clone())),
+        _ => None,
+    });
+    let (command, error) = failure.expect("a store failure");
+    assert_eq!(command, "read");
+    assert_eq!(error.kind(), StoreErrorKind::Timeout);
+    let allowed = Share::new().timeout().as_millis();
+    assert_eq!(error.message(), format!("no answer within {allowed} ms"));
+}
+
+/// While the store is asked, the state says a token is being fetched, and `poll_needed` is true
+/// exactly when the machine has something to do: an operation to emit, not one in flight.
+#[test]
+fn while_the_store_is_asked_the_token_is_being_fetched_and_poll_is_needed_only_for_work() {
+    let mut s = Scenario::shared();
+    assert!(!s.client.poll_needed(s.now), "nothing asked for yet");
+    s.demand();
+    assert!(s.client.poll_needed(s.now), "a token is wanted");
+    let read = s.expect_store("read");
+    assert!(matches!(
+        s.state(),
+        TokenState::Unfetched { fetching: true }
+    ));
+    assert!(!s.client.poll_needed(s.now), "the read is in flight");
+    s.answer_store(&read, Ok(StoreAnswer::Missing));
+    assert!(s.client.poll_needed(s.now), "the lock is to be sent");
+    let id = s
+        .store_answers("lock", StoreAnswer::Done)
+        .store_answers("read", StoreAnswer::Missing)
+        .expect_request();
+    s.succeed(id, 7200);
+    s.store_answers("write", StoreAnswer::Done)
+        .store_answers("unlock", StoreAnswer::Done);
+    assert!(s.demand().unwrap().shared());
+    assert!(!s.client.poll_needed(s.now), "settled: nothing to do");
+}
+
+/// A reconfiguration that keeps the store keys (a policy change) keeps the acquisition going;
+/// one that changes them (another scope) starts over, refusing the old operation's answer.
+#[test]
+fn a_reconfiguration_keeps_the_store_exchange_only_while_the_keys_stay_the_same() {
+    let shared = || builder().share(Share::new());
+    let mut s = Scenario::with(shared());
+    s.demand();
+    let read = s.expect_store("read");
+    let policy = TimingPolicy::default().min_request_interval(secs(2));
+    s.client
+        .reconfigure(shared().timing(policy).build().unwrap(), s.now);
+    let answer = |s: &mut Scenario, id| s.client.handle_store(id, Ok(StoreAnswer::Missing), s.now);
+    assert_eq!(answer(&mut s, read.id()), Ok(()));
+    let lock = s.expect_store("lock");
+    let other_scope = shared()
+        .scope(Scope::READ_DIGITAL_IDENTITY)
+        .build()
+        .unwrap();
+    s.client.reconfigure(other_scope, s.now);
+    assert_eq!(
+        answer(&mut s, lock.id()),
+        Err(InputError::UnknownStoreOp(lock.id()))
+    );
 }
 
 /// A replica that joins late in the shared token's life adopts it with its refresh moment
