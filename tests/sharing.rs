@@ -405,3 +405,22 @@ fn a_stored_scope_echoing_the_secret_is_not_adopted() {
     assert!(!offer(&mut s, echo, secs(3600)));
     assert!(s.demand().is_none());
 }
+
+/// A replica whose fetch under the lock fails keeps the lock for its back-off (at most the peer
+/// wait without a `Retry-After`), so the fleet backs off with it instead of taking turns.
+#[test]
+fn a_failed_fetch_under_the_lock_keeps_the_lock_for_the_back_off() {
+    let mut s = Scenario::shared();
+    let id = s.to_fetching_under_lock();
+    s.respond(id, 503, "");
+    let write = s.expect_store("write");
+    let StoreCommand::Write { key, value, ttl } = write.command() else {
+        panic!("{write:?}")
+    };
+    assert!(key.ends_with(":lock"), "{key}");
+    assert!(!value.as_bytes().is_empty(), "the owner mark");
+    let backoff = s
+        .last_failure_next_attempt()
+        .saturating_duration_since(s.now);
+    assert_eq!(*ttl, backoff.min(Share::new().wait_for_peer()));
+}
