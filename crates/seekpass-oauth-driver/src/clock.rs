@@ -1,7 +1,7 @@
 //! The hot path's clock. Every call checks its token's deadline, so the clock read is a large
 //! part of the call: `Instant::now()` (`CLOCK_MONOTONIC`) costs about 17 ns on the 2-core VM
 //! the benchmarks run on, `CLOCK_MONOTONIC_COARSE` about 6 ns. The coarse clock lags by up to
-//! one kernel tick (1–10 ms), so serving deadlines on it are moved [`SAFETY`] earlier, and moments
+//! one kernel tick (1–10 ms), so serving deadlines on it are moved `SAFETY` earlier, and moments
 //! that kick the driver (a refresh, a wake-up) `SAFETY` later: a token is never served past its
 //! serving deadline, and a kick never reaches the machine before its moment. Elsewhere than
 //! Linux and Android, `Instant` is used, with the same safety margin.
