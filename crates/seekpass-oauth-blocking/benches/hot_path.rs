@@ -14,8 +14,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use seekpass_oauth::{Config, Credentials, Endpoint};
 use seekpass_oauth_blocking::{Sender, TokenSource, UreqSender};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
-use seekpass_oauth_testkit::baseline::{MutexBaseline, RwLockBaseline};
-use seekpass_oauth_testkit::load::{cores, on_threads};
+use seekpass_oauth_testkit::baseline::{one_thread_and_every_core, MutexBaseline, RwLockBaseline};
 
 fn config(server: &DemoServer) -> Config {
     Config::builder(
@@ -38,43 +37,15 @@ fn bench(c: &mut Criterion) {
     let rwlock = Arc::new(RwLockBaseline::new(baseline.snapshot()));
 
     let mut group = c.benchmark_group("blocking_authorization");
-    group.bench_function("one_thread", |b| {
-        b.iter(|| black_box(source.authorization().unwrap()))
-    });
     let s = source.clone();
-    group.bench_function("every_core", move |b| {
-        b.iter_custom(|iters| {
-            let s = s.clone();
-            on_threads(cores(), iters, move || {
-                black_box(s.authorization().unwrap());
-            })
-        })
+    one_thread_and_every_core(&mut group, "", move || {
+        black_box(s.authorization().unwrap());
     });
-    let m = Arc::clone(&baseline);
-    group.bench_function("mutex_clone_one_thread", move |b| {
-        b.iter(|| black_box(m.authorization()))
+    one_thread_and_every_core(&mut group, "mutex_clone_", move || {
+        black_box(baseline.authorization());
     });
-    let m = Arc::clone(&baseline);
-    group.bench_function("mutex_clone_every_core", move |b| {
-        b.iter_custom(|iters| {
-            let m = Arc::clone(&m);
-            on_threads(cores(), iters, move || {
-                black_box(m.authorization());
-            })
-        })
-    });
-    let r = Arc::clone(&rwlock);
-    group.bench_function("rwlock_value_one_thread", move |b| {
-        b.iter(|| black_box(r.authorization()))
-    });
-    let r = Arc::clone(&rwlock);
-    group.bench_function("rwlock_value_every_core", move |b| {
-        b.iter_custom(|iters| {
-            let r = Arc::clone(&r);
-            on_threads(cores(), iters, move || {
-                black_box(r.authorization());
-            })
-        })
+    one_thread_and_every_core(&mut group, "rwlock_value_", move || {
+        black_box(rwlock.authorization());
     });
     group.finish();
 }

@@ -5,8 +5,26 @@
 
 use std::sync::{Mutex, RwLock};
 
+use criterion::measurement::WallTime;
+use criterion::BenchmarkGroup;
 use seekpass_oauth::http::{HeaderValue, Request, Response};
 use seekpass_oauth::{Config, Output, RequestBody, Time, TokenClient};
+
+use crate::load::{cores, on_threads};
+
+/// Benchmarks `call` twice in `group`: as `{prefix}one_thread` on the benchmark's thread, and as
+/// `{prefix}every_core` on every core at once (the time per call each thread sees while the
+/// others call too). `call` should `black_box` what it computes.
+pub fn one_thread_and_every_core<F>(group: &mut BenchmarkGroup<'_, WallTime>, prefix: &str, call: F)
+where
+    F: Fn() + Clone + Send + Sync + 'static,
+{
+    let one = call.clone();
+    group.bench_function(format!("{prefix}one_thread"), move |b| b.iter(&one));
+    group.bench_function(format!("{prefix}every_core"), move |b| {
+        b.iter_custom(|iters| on_threads(cores(), iters, call.clone()))
+    });
+}
 
 /// Now, as a [`Time`] on the drivers' hot-path clock.
 #[must_use]
