@@ -10,6 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use seekpass_oauth_testkit::source::rust_files;
+
 /// The core, bottom layer first.
 const CORE: &[&[&str]] = &[
     &["ids", "time", "redact", "secret", "redirect", "wire"],
@@ -58,19 +60,20 @@ const COMMAND: &[&[&str]] = &[&["options", "output"], &["setup"]];
 const TESTKIT: &[&[&str]] = &[
     &[
         "alloc",
-        "baseline",
         "body",
         "demo",
         "env",
         "events",
+        "future",
         "fuzz",
         "interop",
         "load",
         "memory_store",
         "net",
+        "source",
         "tls",
     ],
-    &["fleet", "scenario"],
+    &["baseline", "fleet", "scenario"],
 ];
 
 #[test]
@@ -258,19 +261,5 @@ fn reexports(root: &str) -> BTreeMap<String, String> {
             }
         }
     }
-    out
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    out.sort();
     out
 }

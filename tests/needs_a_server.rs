@@ -2,21 +2,9 @@
 //! address (`server_url`) is marked `#[ignore = "needs …"]`, so a plain `cargo test` lists it as
 //! ignored instead of passing without running, and `.ci/run` runs it with `--include-ignored`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn test_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            test_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use seekpass_oauth_testkit::source::rust_files;
 
 /// The names of the tests in `source` that call `server_url` without an `ignore` naming what
 /// they need.
@@ -54,10 +42,9 @@ fn unmarked(source: &str) -> Vec<String> {
 #[test]
 fn every_test_that_needs_a_server_is_marked_ignored_with_what_it_needs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    test_files(&root.join("tests"), &mut files);
+    let mut files = rust_files(&root.join("tests"));
     for krate in std::fs::read_dir(root.join("crates")).unwrap() {
-        test_files(&krate.unwrap().path().join("tests"), &mut files);
+        files.extend(rust_files(&krate.unwrap().path().join("tests")));
     }
     let mut asking = 0;
     let mut problems = Vec::new();

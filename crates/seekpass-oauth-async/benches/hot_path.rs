@@ -7,11 +7,8 @@
 //!
 //! `cargo bench -p seekpass-oauth-async --bench hot_path`
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -19,6 +16,7 @@ use seekpass_oauth::{Config, Credentials, Endpoint};
 use seekpass_oauth_async::{ReqwestSender, Sender, TokenSource};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
 use seekpass_oauth_testkit::baseline::{one_thread_and_every_core, MutexBaseline, RwLockBaseline};
+use seekpass_oauth_testkit::future::ready;
 
 fn config(server: &DemoServer) -> Config {
     Config::builder(
@@ -27,15 +25,6 @@ fn config(server: &DemoServer) -> Config {
     )
     .build()
     .unwrap()
-}
-
-/// Polls `future` once; it must be ready.
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut cx = Context::from_waker(Waker::noop());
-    match pin!(future).poll(&mut cx) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the hot path never waits with a token held"),
-    }
 }
 
 fn bench(c: &mut Criterion) {

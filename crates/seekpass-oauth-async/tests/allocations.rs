@@ -1,13 +1,13 @@
 //! With a usable token held, `authorization()` allocates nothing: counted by a global
 //! allocator for this thread's calls alone (the demo server's threads allocate freely).
 
-use std::future::Future;
 use std::time::Duration;
 
 use seekpass_oauth::{Config, Credentials, Endpoint};
 use seekpass_oauth_async::{ReqwestSender, TokenSource};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
 use seekpass_oauth_testkit::alloc::CountingAllocator;
+use seekpass_oauth_testkit::future::ready;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator::new();
@@ -26,20 +26,14 @@ async fn the_hot_path_allocates_nothing() {
     // A new thread's first call makes its copy of the token; from then on nothing is allocated.
     let n = std::thread::spawn(move || {
         // Polled once with a no-op waker: with a token held the future is ready at once.
-        let ready = |s: &TokenSource| {
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            match std::pin::pin!(s.authorization()).poll(&mut cx) {
-                std::task::Poll::Ready(result) => result.unwrap(),
-                std::task::Poll::Pending => panic!("a token is held"),
-            }
-        };
+        let authorization = |s: &TokenSource| ready(s.authorization()).unwrap();
         assert!(
-            ALLOCATOR.allocations_in(|| drop(ready(&source))) > 0,
+            ALLOCATOR.allocations_in(|| drop(authorization(&source))) > 0,
             "the counter counts"
         );
         ALLOCATOR.allocations_in(|| {
             for _ in 0..10_000 {
-                std::hint::black_box(ready(&source));
+                std::hint::black_box(authorization(&source));
             }
         })
     })
@@ -85,18 +79,12 @@ async fn through_the_refresh_window_and_its_back_off_nothing_is_allocated() {
     let until = Instant::now() + Duration::from_millis(5_000);
     let calls = move |source: TokenSource| {
         std::thread::spawn(move || {
-            let ready = |s: &TokenSource| {
-                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-                match std::pin::pin!(s.authorization()).poll(&mut cx) {
-                    std::task::Poll::Ready(result) => result.unwrap(),
-                    std::task::Poll::Pending => panic!("a token is held"),
-                }
-            };
-            drop(ready(&source)); // this thread's copy of the token
+            let authorization = |s: &TokenSource| ready(s.authorization()).unwrap();
+            drop(authorization(&source)); // this thread's copy of the token
             let mut allocated = 0;
             while Instant::now() < until {
                 allocated +=
-                    ALLOCATOR.allocations_in(|| drop(std::hint::black_box(ready(&source))));
+                    ALLOCATOR.allocations_in(|| drop(std::hint::black_box(authorization(&source))));
             }
             allocated
         })

@@ -10,6 +10,8 @@
 //! | [`body`] | token endpoint answers |
 //! | [`demo`] | configurations for the demo client, and a demo server with one |
 //! | [`events`] | collecting a driver's events from any thread |
+//! | [`future`] | polling a driver's future once, ready at once |
+//! | [`source`] | the workspace's own source files, for tests that read the code |
 //! | [`net`] | loopback addresses nobody listens on, and servers that never answer |
 //! | [`env`](mod@env) | a command with the variables it reads cleared |
 //! | [`alloc`] | a global allocator that counts one thread's allocations |
@@ -30,12 +32,14 @@ pub mod demo;
 pub mod env;
 pub mod events;
 pub mod fleet;
+pub mod future;
 pub mod fuzz;
 pub mod interop;
 pub mod load;
 pub mod memory_store;
 pub mod net;
 pub mod scenario;
+pub mod source;
 #[cfg(feature = "tls")]
 pub mod tls;
 
