@@ -70,6 +70,13 @@ pub enum Event {
         /// Requested but not granted.
         missing: Scopes,
     },
+    /// The token response's `scope` could not be read (not a string, or not a list of scope
+    /// tokens). The granted scope is information (RFC 6749 §5.1), so the token is used and its
+    /// [`Token::scope`](crate::Token::scope) is the requested scopes.
+    GrantedScopeUnreadable {
+        /// What is wrong with it. It never quotes the value.
+        problem: String,
+    },
     /// A token attempt failed.
     AttemptFailed {
         /// The request that failed.

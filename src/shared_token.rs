@@ -15,7 +15,7 @@ use core::time::Duration;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
-use crate::classify::is_b64token;
+use crate::classify::is_header_token;
 use crate::secret::AccessToken;
 use crate::store::StoredValue;
 use crate::time::duration_millis;
@@ -92,13 +92,13 @@ pub(crate) fn encode(client_id: &str, token: &Token) -> StoredValue {
         lifetime_source: source_name(token.lifetime_source),
         created_at: token.created_at,
     };
-    // Sized up front (JSON escapes a byte into at most 6), so growing never leaves a copy of the
-    // token in a freed buffer. The token itself needs no escaping: it is a b64token.
+    // Sized up front (JSON escapes a byte into at most 6: a token may hold `"` or `\`), so
+    // growing never leaves a copy of the token in a freed buffer.
     let room = client_id
         .len()
         .saturating_add(encoded.scope.len())
-        .saturating_mul(6)
         .saturating_add(encoded.access_token.len())
+        .saturating_mul(6)
         .saturating_add(192);
     let mut bytes = Vec::with_capacity(room);
     // Writing into a Vec cannot fail, and every field serialises.
@@ -125,8 +125,8 @@ pub(crate) fn decode(bytes: &[u8], client_id: &str) -> Result<SharedToken, Strin
     if decoded.client_id != client_id {
         return Err("stored for another client id".to_owned());
     }
-    if !is_b64token(&decoded.access_token.0) {
-        return Err("its access_token is not a bearer token (RFC 6750 b64token)".to_owned());
+    if !is_header_token(&decoded.access_token.0) {
+        return Err("its access_token cannot be sent in a header".to_owned());
     }
     if decoded.lifetime_ms == 0 {
         return Err("its lifetime is zero".to_owned());
@@ -215,7 +215,10 @@ mod tests {
         let cases = [
             (good.replace(r#""v":1"#, r#""v":2"#), "format version 2"),
             (good.to_owned(), "another client id"),
-            (good.replace("SECRET", "SECRET\\r\\nX: y"), "b64token"),
+            (
+                good.replace("SECRET", "SECRET\\r\\nX: y"),
+                "cannot be sent in a header",
+            ),
             (good.replace(":1000,", ":0,"), "lifetime is zero"),
             (good.replace("expires_in", "guessed"), "lifetime_source"),
             (

@@ -210,10 +210,11 @@ fn every_error_message() {
             200,
             r#"{"access_token":"abc","expires_in":"soon"}"#,
         ),
+        ("200 empty error, no token", 200, r#"{"error":""}"#),
         (
-            "200 bad scope type",
-            200,
-            r#"{"access_token":"abc","scope":["a"]}"#,
+            "invalid_token_reuse",
+            400,
+            r#"{"error":"invalid_token_reuse"}"#,
         ),
         (
             "200 error",
@@ -224,6 +225,14 @@ fn every_error_message() {
     for (label, status, body) in statuses {
         let e = error_for(response(*status, body));
         writeln!(out, "{label}: {e}").unwrap();
+    }
+    for status in [200, 401] {
+        let gzip = Response::builder()
+            .status(status)
+            .header("content-encoding", "gzip")
+            .body(vec![0x1f, 0x8b, 0x08, 0x00])
+            .unwrap();
+        writeln!(out, "{status} gzip: {}", error_for(gzip)).unwrap();
     }
     let redirect = Response::builder()
         .status(302)

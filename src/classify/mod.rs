@@ -1,8 +1,10 @@
 //! Turning a token endpoint's response into a token or a typed failure (RFC 6749 §5.1, §5.2).
 //!
 //! Lenient where real servers differ harmlessly (`expires_in` as a string, no `token_type`,
-//! unknown fields), strict where a mistake would be served to the API (the token's characters, a
-//! non-bearer type, an `error` in a 2xx body).
+//! unknown fields, an empty `error` beside a token, a granted `scope` that is no string, a UTF-8
+//! byte-order mark), strict where a mistake would be served to the API (the token's characters, a
+//! non-bearer type, a non-empty `error` in a 2xx body). A body in a content coding (`gzip`, say:
+//! every token request asks for `identity`) is refused with the coding named.
 
 use core::fmt;
 use core::time::Duration;
@@ -23,8 +25,20 @@ use crate::token::ExpiresIn;
 pub(crate) struct TokenResponse {
     pub(crate) access_token: AccessToken,
     pub(crate) expires_in: ExpiresIn,
-    pub(crate) scope: Option<String>,
+    pub(crate) scope: GrantedScope,
     pub(crate) created_at: Option<u64>,
+}
+
+/// The `scope` member of a token response (RFC 6749 §5.1). It is information about the token,
+/// so one that cannot be read does not cost the token: the requested scopes stand.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum GrantedScope {
+    /// Absent or `null`: identical to the requested scope (RFC 6749 §5.1).
+    Absent,
+    /// A string, to be parsed as a space-separated list.
+    Text(String),
+    /// Some other JSON type (an array, a number, …), named.
+    Unreadable(&'static str),
 }
 
 impl fmt::Debug for TokenResponse {
@@ -54,16 +68,17 @@ pub(crate) fn classify<B: AsRef<[u8]>>(
             limit: max_body,
         });
     }
+    if let Some(coding) = content_coding(headers, body) {
+        return Err(coded(status, headers, &coding, redactor));
+    }
+    let body = without_bom(body);
     let (parsed, duplicate) = match parse_object(body) {
         Ok(raw) => (Some(raw), None),
         Err(duplicate) => (None, duplicate),
     };
     // The common case first: a token, with no server text to make safe.
     if status.is_success() {
-        if let Some(raw) = parsed
-            .as_ref()
-            .filter(|r| !matches!(r.error, Some(Scalar::Str(_))))
-        {
+        if let Some(raw) = parsed.as_ref().filter(|r| r.error_code().is_none()) {
             if let Ok(token) = raw.to_token() {
                 return Ok(token);
             }
@@ -81,7 +96,7 @@ pub(crate) fn classify<B: AsRef<[u8]>>(
         }
     }
     if let Some(raw) = &parsed {
-        if let Some(Scalar::Str(code)) = &raw.error {
+        if let Some(code) = raw.error_code() {
             return Err(oauth_error(status, headers, code, raw, &redactor));
         }
     }
@@ -136,6 +151,58 @@ const FIELDS: [&str; 8] = [
     "error_description",
     "error_uri",
 ];
+
+/// The content coding a body is in, when it is in one: the `Content-Encoding` header's (any
+/// value but `identity`), or `gzip`/`zstd` recognised by their magic numbers when a server sent
+/// the coding unlabelled. Token requests send `Accept-Encoding: identity`, so a coded body is a
+/// server or an intermediary ignoring it (RFC 9110 §12.5.3 lets it).
+fn content_coding(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let mut codings = Vec::new();
+    for value in headers.get_all(http::header::CONTENT_ENCODING) {
+        for coding in String::from_utf8_lossy(value.as_bytes()).split(',') {
+            let coding = coding.trim();
+            if !coding.is_empty() && !coding.eq_ignore_ascii_case("identity") {
+                codings.push(coding.to_ascii_lowercase());
+            }
+        }
+    }
+    if !codings.is_empty() {
+        return Some(codings.join(", "));
+    }
+    match body {
+        [0x1f, 0x8b, ..] => Some("gzip".to_owned()),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some("zstd".to_owned()),
+        _ => None,
+    }
+}
+
+/// The error for a body in a content coding: nothing of it is parsed or quoted.
+fn coded(status: StatusCode, headers: &HeaderMap, coding: &str, redactor: &Redactor) -> TokenError {
+    let shown: String = coding
+        .chars()
+        .take(40)
+        .filter(|c| !c.is_control())
+        .collect();
+    let coding = redactor.clean(&shown);
+    if status.is_success() {
+        TokenError::InvalidResponse {
+            status,
+            problem: ResponseProblem::ContentCoded(coding),
+            excerpt: None,
+        }
+    } else {
+        TokenError::Status {
+            status,
+            www_authenticate: header_text(headers, WWW_AUTHENTICATE, redactor),
+            excerpt: Some(format!("({coding}-coded, not shown)")),
+        }
+    }
+}
+
+/// `body` without a leading UTF-8 byte-order mark (RFC 8259 §8.1 lets a parser ignore one).
+fn without_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
 
 /// The body as a JSON object. serde's derive would also read a JSON array positionally, which a
 /// token response never is, so anything not starting with `{` is refused first. `Err` holds the
@@ -217,14 +284,12 @@ fn header_text(
     Some(redactor.clean(&String::from_utf8_lossy(value.as_bytes())))
 }
 
-/// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-/// Anything else could not be sent safely in an `Authorization` header.
-pub(crate) fn is_b64token(token: &str) -> bool {
-    let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+/// A token that can be sent as `Authorization: Bearer <token>`: one or more visible ASCII
+/// characters (`%x21-7E`), no space, control or non-ASCII byte. That is wider than RFC 6750
+/// §2.1's `b64token`, because real providers issue tokens outside it (`v^1.1#i^1#…`) that every
+/// header carries; what it refuses could split the header or change its meaning.
+pub(crate) fn is_header_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The token response's fields, each accepted in any JSON type so a wrong type is reported
@@ -250,10 +315,19 @@ struct RawResponse<'a> {
 }
 
 impl RawResponse<'_> {
+    /// The OAuth `error` code, when there is one: a string with more than whitespace. An empty
+    /// or `null` `error` beside a token is no error (some servers always send the member).
+    fn error_code(&self) -> Option<&str> {
+        match &self.error {
+            Some(Scalar::Str(code)) if !code.trim().is_empty() => Some(code),
+            _ => None,
+        }
+    }
+
     fn to_token(&self) -> Result<TokenResponse, ResponseProblem> {
         let access_token = match &self.access_token {
             None => return Err(ResponseProblem::MissingAccessToken),
-            Some(Scalar::Str(t)) if is_b64token(t) => AccessToken::new(t.as_ref().to_owned()),
+            Some(Scalar::Str(t)) if is_header_token(t) => AccessToken::new(t.as_ref().to_owned()),
             Some(Scalar::Str(_)) => return Err(ResponseProblem::InvalidAccessToken),
             Some(other) => return Err(wrong_type("access_token", "a string", other)),
         };
@@ -273,9 +347,9 @@ impl RawResponse<'_> {
             Some(value) => parse_expires_in(value)?,
         };
         let scope = match &self.scope {
-            None => None,
-            Some(Scalar::Str(s)) => Some(s.as_ref().to_owned()),
-            Some(other) => return Err(wrong_type("scope", "a string", other)),
+            None => GrantedScope::Absent,
+            Some(Scalar::Str(s)) => GrantedScope::Text(s.as_ref().to_owned()),
+            Some(other) => GrantedScope::Unreadable(other.kind()),
         };
         // `created_at` is informational (Doorkeeper's extension): kept when it is a sane
         // number, ignored otherwise.

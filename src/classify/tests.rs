@@ -31,7 +31,7 @@ fn doorkeeper_success() {
         "w7Ev7uW_dIZm-_Ms1QUeYDCuHWJE3qYF-BjgWB79kGA"
     );
     assert_eq!(t.expires_in, ExpiresIn::Seconds(Duration::from_secs(7200)));
-    assert_eq!(t.scope.as_deref(), Some("write.education"));
+    assert_eq!(t.scope, GrantedScope::Text("write.education".into()));
     assert_eq!(t.created_at, Some(1_795_798_685));
 }
 
@@ -98,7 +98,7 @@ fn expires_in_forms() {
 fn missing_fields() {
     let t = respond(200, r#"{"access_token":"abc"}"#).unwrap();
     assert_eq!(t.expires_in, ExpiresIn::Missing);
-    assert_eq!(t.scope, None);
+    assert_eq!(t.scope, GrantedScope::Absent);
     assert_eq!(t.created_at, None);
     let e = respond(200, r#"{"token_type":"Bearer"}"#).unwrap_err();
     assert!(matches!(
@@ -127,33 +127,157 @@ fn token_type_must_be_bearer_in_any_case() {
 }
 
 #[test]
-fn access_token_must_be_a_b64token() {
-    for ok in ["abc", "a-b.c_d~e+f/g==", "eyJhbGciOiJIUzUxMiJ9.e30.sig"] {
-        assert!(is_b64token(ok), "{ok}");
+fn access_token_is_any_run_of_visible_ascii() {
+    // Wider than RFC 6750's b64token: real providers issue `v^1.1#i^1#…` and JSON-looking tokens.
+    let ok = [
+        "abc",
+        "a-b.c_d~e+f/g==",
+        "eyJhbGciOiJIUzUxMiJ9.e30.sig",
+        "v^1.1#i^1#p^3#r^0#f^0#I^3#t^H4sIAAAAAAAAAOVY",
+        "a=b",
+        "a\"b",
+        "a,b",
+        "{x}|!$%&'()*:;<>?@[\\]`",
+        "=",
+    ];
+    for ok in ok {
+        assert!(is_header_token(ok), "{ok}");
+        let body = serde_json::json!({ "access_token": ok }).to_string();
+        let t = respond(200, &body).unwrap();
+        assert_eq!(t.access_token.expose_secret(), ok);
     }
-    for bad in ["", "=", "a b", "a\r\nX-Evil: 1", "a=b", "é", "a\"b", "a,b"] {
-        assert!(!is_b64token(bad), "{bad:?}");
+    let bad = [
+        "",
+        " ",
+        "a b",
+        "a\r\nX-Evil: 1",
+        "a\tb",
+        "é",
+        "a\u{7f}",
+        "\u{0}",
+        "abc ",
+    ];
+    for bad in bad {
+        assert!(!is_header_token(bad), "{bad:?}");
+        let body = serde_json::json!({ "access_token": bad }).to_string();
+        assert!(matches!(
+            respond(200, &body).unwrap_err(),
+            TokenError::InvalidResponse {
+                problem: ResponseProblem::InvalidAccessToken,
+                ..
+            }
+        ));
     }
-    let e = respond(200, r#"{"access_token":"abc\r\nSet-Cookie: x"}"#).unwrap_err();
-    assert!(matches!(
-        e,
-        TokenError::InvalidResponse {
-            problem: ResponseProblem::InvalidAccessToken,
-            ..
-        }
-    ));
 }
 
 #[test]
 fn wrong_types_name_the_field() {
     let e = respond(200, r#"{"access_token":123}"#).unwrap_err();
     assert!(e.to_string().contains("access_token"), "{e}");
-    let e = respond(200, r#"{"access_token":"abc","scope":["a"]}"#).unwrap_err();
+    let e = respond(200, r#"{"access_token":"abc","token_type":7}"#).unwrap_err();
     assert!(
         e.to_string()
-            .contains("scope: expected a string, found an array"),
+            .contains("token_type: expected a string, found a number"),
         "{e}"
     );
+}
+
+#[test]
+fn a_granted_scope_of_another_json_type_is_named_not_fatal() {
+    for (json, kind) in [
+        (r#"["write.education"]"#, "an array"),
+        ("7", "a number"),
+        ("-1.5", "a number"),
+        ("true", "a boolean"),
+        (r#"{"a":1}"#, "an object"),
+    ] {
+        let body = format!(r#"{{"access_token":"abc","scope":{json}}}"#);
+        let t = respond(200, &body).unwrap();
+        assert_eq!(t.scope, GrantedScope::Unreadable(kind), "{json}");
+    }
+    let t = respond(200, r#"{"access_token":"abc","scope":null}"#).unwrap();
+    assert_eq!(t.scope, GrantedScope::Absent);
+}
+
+#[test]
+fn an_empty_or_null_error_beside_a_token_is_no_error() {
+    for error in [r#""""#, r#"" ""#, "null", "0", "false", "{}"] {
+        let body = format!(r#"{{"access_token":"abc","error":{error},"expires_in":60}}"#);
+        let t = respond(200, &body).unwrap();
+        assert_eq!(t.access_token.expose_secret(), "abc", "{error}");
+    }
+    // Without a token, an empty error is no OAuth error either: the missing token is named.
+    let e = respond(200, r#"{"error":""}"#).unwrap_err();
+    assert!(e.to_string().contains("no access_token"), "{e}");
+    let e = respond(400, r#"{"error":""}"#).unwrap_err();
+    assert!(matches!(e, TokenError::Status { .. }), "{e:?}");
+}
+
+#[test]
+fn a_byte_order_mark_before_the_object_is_skipped() {
+    for body in [
+        "\u{feff}{\"access_token\":\"abc\"}",
+        "\u{feff} \n{\"access_token\":\"abc\"}",
+    ] {
+        let t = respond(200, body).unwrap();
+        assert_eq!(t.access_token.expose_secret(), "abc");
+    }
+    let e = respond(400, "\u{feff}{\"error\":\"invalid_client\"}").unwrap_err();
+    assert_eq!(e.code(), Some(&ErrorCode::InvalidClient));
+    // Only one mark, only at the start.
+    assert!(respond(200, "\u{feff}\u{feff}{\"access_token\":\"abc\"}").is_err());
+}
+
+fn respond_coded(
+    status: u16,
+    coding: Option<&str>,
+    body: &[u8],
+) -> Result<TokenResponse, TokenError> {
+    let mut response = Response::builder().status(status);
+    if let Some(coding) = coding {
+        response = response.header("content-encoding", coding);
+    }
+    let response = response.body(body.to_vec()).unwrap();
+    classify(&response, 65_536, &Redactor::new("demo-secret"), None)
+}
+
+#[test]
+fn a_coded_body_is_refused_with_its_coding_named() {
+    const GZIP: &[u8] = &[
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xab, 0xae,
+    ];
+    const ZSTD: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x58, 0x01, 0x00];
+    for (coding, body, named) in [
+        (Some("gzip"), GZIP, "gzip"),
+        (Some("GZIP"), GZIP, "gzip"),
+        (Some("br"), &b"\x1b\x2a\x00"[..], "br"),
+        (Some("deflate"), &b"x\x9c\xab\xae"[..], "deflate"),
+        (Some("identity, gzip"), GZIP, "gzip"),
+        (None, GZIP, "gzip"),
+        (None, ZSTD, "zstd"),
+    ] {
+        let e = respond_coded(200, coding, body).unwrap_err();
+        assert_eq!(
+            e,
+            TokenError::InvalidResponse {
+                status: StatusCode::OK,
+                problem: ResponseProblem::ContentCoded(named.to_owned()),
+                excerpt: None,
+            },
+            "{coding:?}"
+        );
+        assert!(e.to_string().contains(&format!("{named}-coded")), "{e}");
+        assert_eq!(e.class(), crate::FailureClass::Transient);
+        // An error status in a coding: no garbage excerpt, the coding said instead.
+        let e = respond_coded(401, coding, body).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("({named}-coded, not shown)")),
+            "{e}"
+        );
+    }
+    let t = respond_coded(200, Some("identity"), br#"{"access_token":"abc"}"#).unwrap();
+    assert_eq!(t.access_token.expose_secret(), "abc");
 }
 
 #[test]

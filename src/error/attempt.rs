@@ -97,14 +97,18 @@ impl TokenError {
                 transient_status(*status)
                     || matches!(
                         code,
-                        ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable
+                        ErrorCode::ServerError
+                            | ErrorCode::TemporarilyUnavailable
+                            | ErrorCode::InvalidTokenReuse
                     )
             }
             TokenError::Status { status, .. } => transient_status(*status),
             TokenError::Redirect { .. } => false,
             TokenError::InvalidResponse { problem, .. } => matches!(
                 problem,
-                ResponseProblem::NotJson | ResponseProblem::AlreadyExpired
+                ResponseProblem::NotJson
+                    | ResponseProblem::AlreadyExpired
+                    | ResponseProblem::ContentCoded(_)
             ),
             TokenError::BodyTooLarge { status, .. } => {
                 status.is_success() || transient_status(*status)

@@ -45,6 +45,10 @@ pub enum ErrorCode {
     ServerError,
     /// `temporarily_unavailable`
     TemporarilyUnavailable,
+    /// `invalid_token_reuse`: Doorkeeper's answer, under `revoke_previous_client_credentials_token`,
+    /// to a request that raced another for the same client (the token it would revoke was
+    /// revoked by the other). The next request succeeds, so it is transient.
+    InvalidTokenReuse,
     /// Any other code, kept as the server sent it.
     Other(String),
 }
@@ -62,6 +66,7 @@ impl ErrorCode {
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::InvalidTokenReuse => "invalid_token_reuse",
             ErrorCode::Other(code) => code,
         }
     }
@@ -76,6 +81,7 @@ impl ErrorCode {
             "invalid_scope" => ErrorCode::InvalidScope,
             "server_error" => ErrorCode::ServerError,
             "temporarily_unavailable" => ErrorCode::TemporarilyUnavailable,
+            "invalid_token_reuse" => ErrorCode::InvalidTokenReuse,
             other => ErrorCode::Other(other.to_owned()),
         }
     }
@@ -90,6 +96,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "the server found the request malformed; check the token URL and any extra parameters",
             ErrorCode::InvalidGrant => "the server refused the grant; check the credentials and the token URL",
             ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable => "the server is having trouble; retrying with back-off",
+            ErrorCode::InvalidTokenReuse => "another token request for this client raced this one, and the server revokes a client's previous token on each issue; retrying soon (replicas that share one token with --share or Share stop racing)",
             ErrorCode::Other(_) => return None,
         })
     }
@@ -114,9 +121,13 @@ pub enum ResponseProblem {
         /// What is wrong.
         detail: String,
     },
+    /// The body is in a content coding (`gzip`, say), named here, although the request asked
+    /// for `identity`: a server or an intermediary ignored `Accept-Encoding` (RFC 9110 §12.5.3).
+    ContentCoded(String),
     /// No `access_token`.
     MissingAccessToken,
-    /// The `access_token` is not an RFC 6750 `b64token`, so it cannot be sent as a bearer header.
+    /// The `access_token` is empty or holds a character a header cannot carry after `Bearer `
+    /// (a space, a control character, a non-ASCII byte).
     InvalidAccessToken,
     /// The `token_type` is not `Bearer`.
     UnsupportedTokenType(String),
@@ -131,10 +142,14 @@ impl fmt::Display for ResponseProblem {
         match self {
             ResponseProblem::NotJson => f.write_str("the body is not a JSON object"),
             ResponseProblem::InvalidField { field, detail } => write!(f, "field {field}: {detail}"),
+            ResponseProblem::ContentCoded(coding) => write!(
+                f,
+                "the body is {coding}-coded although the request asked for identity; a proxy or CDN in front of the token endpoint ignores Accept-Encoding"
+            ),
             ResponseProblem::MissingAccessToken => f.write_str("no access_token"),
-            ResponseProblem::InvalidAccessToken => {
-                f.write_str("access_token is not a valid bearer token (RFC 6750 b64token)")
-            }
+            ResponseProblem::InvalidAccessToken => f.write_str(
+                "access_token is empty or holds a space, a control character or a non-ASCII byte, so it cannot be sent in a header",
+            ),
             ResponseProblem::UnsupportedTokenType(t) => {
                 write!(f, "token_type {t:?} is not Bearer")
             }

@@ -10,7 +10,7 @@ use super::build::{self, Anchor, Draft, ScopeRefusal};
 use super::coordinator::FetchEnd;
 use super::flight::{Failure, Flight};
 use super::{Current, TokenClient};
-use crate::classify::TokenResponse;
+use crate::classify::{GrantedScope, TokenResponse};
 use crate::error::{ResponseProblem, TokenError};
 use crate::event::Event;
 use crate::ids::{RequestId, TokenId};
@@ -41,20 +41,28 @@ impl TokenClient {
             Ok(l) => l,
             Err(problem) => return self.fail(flight.id, invalid(problem), None, now),
         };
-        let scope = answer.scope.as_deref();
-        let granted = match build::granted(scope, &self.config.scopes, &self.redacting()) {
-            Ok(granted) => granted,
-            // Scopes are shown in events; a server echoing the secret there is refused.
-            Err(refusal) => {
-                let detail = match refusal {
-                    ScopeRefusal::EchoesSecret => "contains the client secret".into(),
-                    ScopeRefusal::Invalid(detail) => detail,
-                };
-                let problem = ResponseProblem::InvalidField {
-                    field: "scope",
-                    detail,
-                };
-                return self.fail(flight.id, invalid(problem), None, now);
+        // The granted scope is information about the token: one that cannot be read is reported
+        // and the requested scopes stand. One echoing the secret is refused (scopes are shown).
+        let (granted, unreadable) = match &answer.scope {
+            GrantedScope::Absent => (self.config.scopes.clone(), None),
+            GrantedScope::Unreadable(kind) => (
+                self.config.scopes.clone(),
+                Some(format!("expected a string, found {kind}")),
+            ),
+            GrantedScope::Text(scope) => {
+                match build::granted(Some(scope), &self.config.scopes, &self.redacting()) {
+                    Ok(granted) => (granted, None),
+                    Err(ScopeRefusal::Invalid(reason)) => {
+                        (self.config.scopes.clone(), Some(reason.to_owned()))
+                    }
+                    Err(ScopeRefusal::EchoesSecret) => {
+                        let problem = ResponseProblem::InvalidField {
+                            field: "scope",
+                            detail: "contains the client secret".into(),
+                        };
+                        return self.fail(flight.id, invalid(problem), None, now);
+                    }
+                }
             }
         };
         let reissued = self
@@ -65,7 +73,7 @@ impl TokenClient {
             return self.fail(flight.id, TokenError::RejectedTokenReissued, None, now);
         }
         let Some(authorization) = build::bearer(&answer.access_token) else {
-            // Unreachable for a b64token; refused rather than trusted.
+            // Unreachable for a header token; refused rather than trusted.
             return self.fail(
                 flight.id,
                 invalid(ResponseProblem::InvalidAccessToken),
@@ -105,6 +113,10 @@ impl TokenClient {
             lifetime_source,
             scope: granted.clone(),
         });
+        if let Some(problem) = unreadable {
+            self.events
+                .push_back(Event::GrantedScopeUnreadable { problem });
+        }
         if !missing.is_empty() {
             self.events.push_back(Event::ScopeNarrowed {
                 requested: self.config.scopes.clone(),

@@ -6,6 +6,7 @@ use core::time::Duration;
 
 use http::HeaderValue;
 
+use crate::error::ConfigError;
 use crate::ids::TokenId;
 use crate::policy::Schedule;
 use crate::redact::Redactor;
@@ -18,8 +19,8 @@ use crate::token::{LifetimeSource, Token};
 pub(super) enum ScopeRefusal {
     /// It contains the client secret (scopes are shown in events).
     EchoesSecret,
-    /// It is no list of scope tokens; the parser's message, redacted.
-    Invalid(String),
+    /// It is no list of scope tokens: why, without quoting it.
+    Invalid(&'static str),
 }
 
 /// The granted scope: the `scope` the server (or the store) gave, or the requested scopes when
@@ -32,14 +33,17 @@ pub(super) fn granted(
     match scope {
         None => Ok(requested.clone()),
         Some(scope) if redactor.contains_secret(scope) => Err(ScopeRefusal::EchoesSecret),
-        Some(scope) => {
-            Scopes::parse(scope).map_err(|e| ScopeRefusal::Invalid(redactor.clean(&e.to_string())))
-        }
+        Some(scope) => Scopes::parse(scope).map_err(|e| {
+            ScopeRefusal::Invalid(match e {
+                ConfigError::InvalidScope { reason, .. } => reason,
+                _ => "not a list of scope tokens",
+            })
+        }),
     }
 }
 
 /// `Bearer <token>` as a sensitive header value in a buffer of its own, wiped when dropped.
-/// `None` only for a token that is no valid header value, which a b64token never is.
+/// `None` only for a token that is no valid header value, which a token of visible ASCII never is.
 pub(super) fn bearer(token: &AccessToken) -> Option<HeaderValue> {
     let text = token.expose_secret();
     let mut value = Vec::with_capacity(text.len().saturating_add(7));

@@ -63,7 +63,55 @@ pub fn encode_request<B: AsRef<[u8]>>(
     let host = uri.host().ok_or(EncodeError::NoHost)?;
     let body = request.body().as_ref();
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut out = Vec::with_capacity(256usize.saturating_add(body.len()));
+    let default_port = match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => Some(443),
+        Some(s) if s.eq_ignore_ascii_case("http") => Some(80),
+        _ => None,
+    };
+    let port = match uri.port_u16() {
+        Some(port) if Some(port) != default_port => Some(port.to_string()),
+        _ => None,
+    };
+    let length = body.len().to_string();
+    let own = |name: &http::HeaderName| {
+        [HOST, CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION].contains(name)
+    };
+    // The exact size first, so the buffer never grows: growing would free a block still holding
+    // what was written before (a Basic `Authorization` value, the form body's secret) unwiped.
+    let mut size = [
+        request.method().as_str().len(),
+        1,
+        target.len(),
+        b" HTTP/1.1\r\nhost: ".len(),
+        host.len(),
+        port.as_ref().map_or(0, |p| p.len().saturating_add(1)),
+        2,
+        b"content-length: \r\n".len(),
+        length.len(),
+        if connection == Connection::Close {
+            b"connection: close\r\n".len()
+        } else {
+            0
+        },
+        2,
+        body.len(),
+    ]
+    .into_iter()
+    .fold(0usize, usize::saturating_add);
+    for (name, value) in request.headers().iter().filter(|(n, _)| !own(n)) {
+        if value
+            .as_bytes()
+            .iter()
+            .any(|b| matches!(b, b'\r' | b'\n' | 0))
+        {
+            return Err(EncodeError::InvalidHeaderValue(name.to_string()));
+        }
+        size = size
+            .saturating_add(name.as_str().len())
+            .saturating_add(value.len())
+            .saturating_add(4);
+    }
+    let mut out = Vec::with_capacity(size);
     let line = |out: &mut Vec<u8>, parts: &[&[u8]]| {
         for p in parts {
             out.extend_from_slice(p);
@@ -79,45 +127,20 @@ pub fn encode_request<B: AsRef<[u8]>>(
             b" HTTP/1.1",
         ],
     );
-    let default_port = match uri.scheme_str() {
-        Some(s) if s.eq_ignore_ascii_case("https") => Some(443),
-        Some(s) if s.eq_ignore_ascii_case("http") => Some(80),
-        _ => None,
-    };
-    match uri.port_u16() {
-        Some(port) if Some(port) != default_port => {
-            line(
-                &mut out,
-                &[
-                    b"host: ",
-                    host.as_bytes(),
-                    b":",
-                    port.to_string().as_bytes(),
-                ],
-            );
-        }
-        _ => line(&mut out, &[b"host: ", host.as_bytes()]),
+    match &port {
+        Some(port) => line(
+            &mut out,
+            &[b"host: ", host.as_bytes(), b":", port.as_bytes()],
+        ),
+        None => line(&mut out, &[b"host: ", host.as_bytes()]),
     }
-    for (name, value) in request.headers() {
-        if [HOST, CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION].contains(name) {
-            continue;
-        }
-        if value
-            .as_bytes()
-            .iter()
-            .any(|b| matches!(b, b'\r' | b'\n' | 0))
-        {
-            return Err(EncodeError::InvalidHeaderValue(name.to_string()));
-        }
+    for (name, value) in request.headers().iter().filter(|(n, _)| !own(n)) {
         line(
             &mut out,
             &[name.as_str().as_bytes(), b": ", value.as_bytes()],
         );
     }
-    line(
-        &mut out,
-        &[b"content-length: ", body.len().to_string().as_bytes()],
-    );
+    line(&mut out, &[b"content-length: ", length.as_bytes()]);
     if connection == Connection::Close {
         line(&mut out, &[b"connection: close"]);
     }
@@ -133,6 +156,25 @@ mod tests {
     fn encode(uri: &str) -> String {
         let r = Request::post(uri).body(Vec::new()).unwrap();
         String::from_utf8(encode_request(&r, Connection::KeepAlive).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_buffer_is_sized_exactly_and_never_grows() {
+        // A long Basic value written early: a buffer that grew after it would free a copy.
+        let basic = format!("Basic {}", "QUJD".repeat(200));
+        for (uri, connection) in [
+            ("https://h.example/token.json", Connection::Close),
+            ("http://[::1]:3000/", Connection::KeepAlive),
+        ] {
+            let r = Request::post(uri)
+                .header("authorization", basic.as_str())
+                .header("accept-encoding", "identity")
+                .header("content-length", "999")
+                .body(vec![b'x'; 700])
+                .unwrap();
+            let bytes = encode_request(&r, connection).unwrap();
+            assert_eq!(bytes.capacity(), bytes.len(), "{uri}");
+        }
     }
 
     #[test]

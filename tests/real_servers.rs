@@ -1,0 +1,117 @@
+//! What real token endpoints send that RFC 6749 does not, as other clients' users met it: each
+//! kind ends in the token when the token is usable, and in a failure that names the fault when it
+//! is not. The classifier's own tests (`src/classify/tests.rs`) cover each kind's variants.
+
+use seekpass_oauth::http::header::ACCEPT_ENCODING;
+use seekpass_oauth::{ClientAuth, ErrorCode, Event, FailureClass, Scope, Scopes, TokenState};
+use seekpass_oauth_testkit::scenario::*;
+
+/// Answers the first request with `body` and returns the scenario.
+fn answered(builder: seekpass_oauth::ConfigBuilder, status: u16, body: &str) -> Scenario {
+    let mut s = Scenario::with(builder);
+    s.demand();
+    let id = s.expect_request();
+    s.respond(id, status, body);
+    s
+}
+
+#[test]
+fn a_granted_scope_that_cannot_be_read_is_reported_and_the_requested_scopes_stand() {
+    for scope in [r#"["write.education"]"#, "42", r#""write.\"education\"""#] {
+        let body = format!(r#"{{"access_token":"abc","expires_in":7200,"scope":{scope}}}"#);
+        let mut s = answered(builder().scope(Scope::WRITE_EDUCATION), 200, &body);
+        let token = s.demand().unwrap_or_else(|| panic!("{scope}: no token"));
+        assert_eq!(token.scope(), &Scopes::from(Scope::WRITE_EDUCATION));
+        let problems: Vec<_> = s
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::GrantedScopeUnreadable { problem } => Some(problem.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(problems.len(), 1, "{scope}: {:?}", s.events);
+        assert!(!problems[0].contains("write.education"), "{}", problems[0]);
+    }
+}
+
+#[test]
+fn an_empty_error_member_beside_a_token_is_the_token() {
+    for error in [r#""""#, "null", r#""  ""#] {
+        let body = format!(r#"{{"access_token":"abc","expires_in":7200,"error":{error}}}"#);
+        let mut s = answered(builder(), 200, &body);
+        assert!(s.demand().is_some(), "{error}: {:?}", s.state());
+        assert!(s.failures().is_empty());
+    }
+}
+
+#[test]
+fn a_token_with_a_byte_order_mark_is_the_token() {
+    let mut s = answered(
+        builder(),
+        200,
+        "\u{feff}{\"access_token\":\"abc\",\"expires_in\":7200}",
+    );
+    assert_eq!(s.demand().unwrap().access_token().expose_secret(), "abc");
+}
+
+#[test]
+fn a_token_outside_b64token_that_a_header_carries_is_served_as_sent() {
+    let token = "v^1.1#i^1#p^3#r^0#f^0#I^3#t^H4sIAAAAAAAAAOVY";
+    let body = format!(r#"{{"access_token":"{token}","expires_in":7200}}"#);
+    let mut s = answered(builder(), 200, &body);
+    let served = s.demand().unwrap();
+    assert_eq!(
+        served.authorization().as_bytes(),
+        format!("Bearer {token}").as_bytes()
+    );
+    assert!(served.authorization().is_sensitive());
+}
+
+#[test]
+fn every_token_request_asks_for_no_content_coding() {
+    for auth in [
+        ClientAuth::SecretPost,
+        ClientAuth::SecretBasic,
+        ClientAuth::SecretBasicUnencoded,
+    ] {
+        let mut s = Scenario::with(builder().client_auth(auth));
+        s.demand();
+        s.expect_request();
+        let (_, request) = s.sent.last().unwrap();
+        assert_eq!(request.headers()[ACCEPT_ENCODING], "identity", "{auth:?}");
+    }
+}
+
+#[test]
+fn doorkeepers_token_reuse_race_is_retried_within_a_second() {
+    // Doorkeeper with `revoke_previous_client_credentials_token` answers a request that raced
+    // another for the same client this way (`ClientCredentials::Creator#with_revocation`).
+    let body = r#"{"error":"invalid_token_reuse","error_description":"translation missing: en.doorkeeper.errors.messages.invalid_token_reuse"}"#;
+    let mut s = answered(builder(), 400, body);
+    let Some(Event::AttemptFailed {
+        class,
+        code,
+        next_attempt,
+        ..
+    }) = s.failures().last().copied()
+    else {
+        panic!("{:?}", s.events)
+    };
+    assert_eq!(*class, FailureClass::Transient);
+    assert_eq!(*code, Some(ErrorCode::InvalidTokenReuse));
+    assert!(
+        *next_attempt <= s.now.saturating_add(secs(1)),
+        "{next_attempt}"
+    );
+    let TokenState::Failed { error, .. } = s.state() else {
+        panic!("{:?}", s.state())
+    };
+    assert!(error.to_string().contains("retrying"), "{error}");
+    // And the retry takes the token the server now issues.
+    s.at_secs(1);
+    s.demand();
+    let id = s.expect_request();
+    s.succeed(id, 7200);
+    assert!(s.demand().is_some());
+}
