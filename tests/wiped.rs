@@ -8,6 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use seekpass_oauth::http::{header, Response};
+use seekpass_oauth::wire::{encode_request, Connection};
 use seekpass_oauth::{
     ClientAuth, Config, Credentials, Endpoint, Output, Scope, Share, StoreAnswer, StoreCommand,
     StoredValue, Time, TokenClient, Transmit,
@@ -121,6 +122,10 @@ fn life(auth: ClientAuth) {
     assert!(client.token(Time::ZERO).is_none());
 
     let t = transmit(&mut client, Time::ZERO);
+    // Encoded for the wire as a transport would, and wiped after sending as the drivers do.
+    let mut bytes = encode_request(t.request(), Connection::Close).unwrap();
+    bytes.zeroize();
+    drop(bytes);
     let echo = answer(
         401,
         &[
@@ -271,7 +276,11 @@ fn secrets_and_tokens_do_not_outlive_their_values() {
     let plain = scan(|| drop(std::hint::black_box(String::from(SECRET))));
     assert_eq!(plain, [1, 0, 0, 0], "the scanner sees an unwiped copy");
 
-    for auth in [ClientAuth::SecretPost, ClientAuth::SecretBasicUnencoded] {
+    for auth in [
+        ClientAuth::SecretPost,
+        ClientAuth::SecretBasic,
+        ClientAuth::SecretBasicUnencoded,
+    ] {
         let found = scan(|| life(auth));
         assert_eq!(
             found,
