@@ -288,6 +288,7 @@ impl ConfigBuilder {
         {
             return Err(ConfigError::EmptyClientSecret);
         }
+        config.credentials.check()?;
         if config.client_auth == ClientAuth::SecretBasicUnencoded
             && config.credentials.client_id().contains(':')
         {
@@ -362,6 +363,27 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(e, ConfigError::EmptyClientSecret);
+    }
+
+    #[test]
+    fn credentials_read_with_a_trailing_newline_are_refused_naming_the_variable() {
+        for (id, secret, name) in [
+            ("demo-client", "demo-secret\n", "CLIENT_SECRET"),
+            ("demo-client", "demo-secret\r\n", "CLIENT_SECRET"),
+            ("demo-client\n", "demo-secret", "CLIENT_ID"),
+        ] {
+            let env = |n: &str| match n {
+                "SEEK_PASS_URL" => Some("https://app.seekpass-staging.com".to_owned()),
+                "CLIENT_ID" => Some(id.to_owned()),
+                "CLIENT_SECRET" => Some(secret.to_owned()),
+                _ => None,
+            };
+            let e = ConfigBuilder::from_env(env).unwrap().build().unwrap_err();
+            assert!(
+                matches!(e, ConfigError::PastedCharacter { name: n, at: "ends with", .. } if n == name),
+                "{e:?}"
+            );
+        }
     }
 
     #[test]

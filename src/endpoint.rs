@@ -10,6 +10,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use http::Uri;
 
 use crate::error::ConfigError;
+use crate::redact::shown_url;
 
 /// The path SEEK Pass serves the token endpoint on, below its base URL.
 pub const TOKEN_PATH: &str = "/api/partner/v1/oauth/token.json";
@@ -66,7 +67,7 @@ impl Endpoint {
         let uri = parse_secure(trimmed)?;
         if uri.query().is_some() {
             return Err(ConfigError::InvalidUrl {
-                url: trimmed.to_owned(),
+                url: shown_url(trimmed),
                 reason: "a base URL cannot have a query; give the full token URL instead",
             });
         }
@@ -104,8 +105,9 @@ impl fmt::Display for Endpoint {
 
 /// Parses an absolute URL that is safe to send credentials to.
 fn parse_secure(url: &str) -> Result<Uri, ConfigError> {
+    // The URL is quoted without user information or query: either can hold a password.
     let invalid = |reason| ConfigError::InvalidUrl {
-        url: url.to_owned(),
+        url: shown_url(url),
         reason,
     };
     if url.contains('#') {
@@ -241,6 +243,28 @@ mod tests {
         for (url, says) in cases {
             let err = Endpoint::base_url(url).unwrap_err();
             assert!(err.to_string().contains(says), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_refused_url_is_quoted_without_its_password_or_query() {
+        for url in [
+            "https://id:SECRET@app.seekpass-staging.com",
+            "https://:SECRET@app.seekpass-staging.com/",
+            "http://id:SECRET@example.com",
+            "https://app.seekpass-staging.com/?client_secret=SECRET",
+            "app.seekpass-staging.com?client_secret=SECRET",
+            "id:SECRET@app.seekpass-staging.com",
+        ] {
+            for err in [Endpoint::base_url(url), Endpoint::token_url(url)]
+                .into_iter()
+                .filter_map(Result::err)
+            {
+                let shown = format!("{err} {err:?}");
+                assert!(!shown.contains("SECRET"), "{shown}");
+                assert!(shown.contains("[redacted]"), "{shown}");
+            }
+            assert!(Endpoint::base_url(url).is_err(), "{url}");
         }
     }
 }

@@ -108,9 +108,102 @@ impl Redactor {
     }
 }
 
+/// `url` with its user information and its query replaced by `[redacted]`, for errors and
+/// events: a password in `user:password@` or a signed parameter in a query is never shown. Written
+/// for text that may not parse as a URL (it is often shown because it did not): everything before
+/// the last `@` ahead of the query counts as user information.
+pub(crate) fn shown_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", after_scheme(rest)),
+        None => after_scheme(url),
+    }
+}
+
+/// `text` with every `scheme://…` in it (up to whitespace or a quote) passed through
+/// [`shown_url`]: a transport's message can quote a proxy's or a store's URL.
+pub(crate) fn scrub_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((before, after)) = rest.split_once("://") {
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
+            .unwrap_or(after.len());
+        let (url, remaining) = after.split_at(end);
+        out.push_str(before);
+        out.push_str("://");
+        out.push_str(&after_scheme(url));
+        rest = remaining;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn after_scheme(rest: &str) -> String {
+    let (head, tail) = rest.split_at(rest.find(['?', '#']).unwrap_or(rest.len()));
+    let mut out = String::with_capacity(rest.len());
+    match head.rsplit_once('@') {
+        Some((_, host)) => {
+            out.push_str(REDACTED);
+            out.push('@');
+            out.push_str(host);
+        }
+        None => out.push_str(head),
+    }
+    match tail.strip_prefix('?') {
+        Some(_) => {
+            out.push('?');
+            out.push_str(REDACTED);
+        }
+        None => out.push_str(tail),
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_lose_their_user_information_and_query() {
+        let cases = [
+            (
+                "https://id:SECRET@host.example/p",
+                "https://[redacted]@host.example/p",
+            ),
+            (
+                "https://id:SE/CR@ET@host.example",
+                "https://[redacted]@host.example",
+            ),
+            ("id:SECRET@host.example", "[redacted]@host.example"),
+            (
+                "redis://:SECRET@127.0.0.1:6379/0",
+                "redis://[redacted]@127.0.0.1:6379/0",
+            ),
+            (
+                "https://h.example/t?sig=SECRET#f",
+                "https://h.example/t?[redacted]",
+            ),
+            (
+                "https://h.example/t#SECRET?x",
+                "https://h.example/t#SECRET?x",
+            ),
+            (
+                "https://h.example:8443/token.json",
+                "https://h.example:8443/token.json",
+            ),
+            ("not a url", "not a url"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(shown_url(url), shown, "{url}");
+        }
+        let text =
+            "proxy http://u:SECRET@proxy:3128 refused; then \"https://h/?k=SECRET\" and ftp://x";
+        assert_eq!(
+            scrub_urls(text),
+            "proxy http://[redacted]@proxy:3128 refused; then \"https://h/?[redacted]\" and ftp://x"
+        );
+        assert_eq!(scrub_urls("no url here"), "no url here");
+    }
 
     #[test]
     fn a_rotation_still_strips_the_previous_secret_but_not_the_one_before() {

@@ -18,6 +18,7 @@ use core::time::Duration;
 use zeroize::Zeroize;
 
 use crate::ids::StoreId;
+use crate::redact::scrub_urls;
 use crate::time::Time;
 
 /// Bytes kept in or compared with the store. A stored token holds the access token, so the bytes
@@ -209,12 +210,13 @@ pub struct StoreError {
 }
 
 impl StoreError {
-    /// A failure of `kind`, described by `message` (the store client's own words).
+    /// A failure of `kind`, described by `message` (the store client's own words). A URL the
+    /// message quotes is shown without its user information (a store password) and query.
     #[must_use]
     pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> StoreError {
         StoreError {
             kind,
-            message: message.into(),
+            message: scrub_urls(&message.into()),
         }
     }
 

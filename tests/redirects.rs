@@ -196,3 +196,24 @@ fn a_followed_redirect_waiting_to_be_sent_counts_as_fetching_and_needs_a_poll() 
         seekpass_oauth::Output::Transmit(_)
     ));
 }
+
+#[test]
+fn a_location_is_shown_without_its_user_information_or_query() {
+    for (status, location) in [
+        (
+            302,
+            "https://user:SECRET@login.example.com/sso?session=SECRET",
+        ),
+        (307, "https://elsewhere.example/token?key=SECRET"),
+        (307, "/api/partner/v1/oauth/token?sig=SECRET"),
+    ] {
+        let mut s = Scenario::new();
+        s.demand();
+        let id = s.expect_request();
+        redirect(&mut s, id, status, location);
+        s.poll();
+        let shown = format!("{:?} {:?}", s.state(), s.events);
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
+}

@@ -18,6 +18,18 @@ pub enum ConfigError {
     EmptyClientId,
     /// The `client_secret` is empty.
     EmptyClientSecret,
+    /// A credential carries a character it was pasted with, not issued with: whitespace at
+    /// either end (a trailing line feed from `echo` or a file, `\r\n` from a Windows editor, a
+    /// no-break space from a web page) or a control character anywhere. Refused rather than
+    /// trimmed; the value is never shown.
+    PastedCharacter {
+        /// The variable the credential is read from: `CLIENT_ID` or `CLIENT_SECRET`.
+        name: &'static str,
+        /// `"starts with"`, `"ends with"` or `"contains"`.
+        at: &'static str,
+        /// The character, named: `"a line feed (\\n)"`, `"a space"`, ….
+        character: &'static str,
+    },
     /// [`ClientAuth::SecretBasicUnencoded`](crate::ClientAuth::SecretBasicUnencoded) cannot carry
     /// a `client_id` containing `:`.
     ColonInClientId,
@@ -67,6 +79,14 @@ impl fmt::Display for ConfigError {
             ConfigError::EmptyClientSecret => {
                 f.write_str("client_secret is empty; set CLIENT_SECRET to the secret SEEK Pass issued")
             }
+            ConfigError::PastedCharacter {
+                name,
+                at,
+                character,
+            } => write!(
+                f,
+                "{name} {at} {character}, which an issued credential never does (a file, `echo` or a copied web page adds it); remove it from {name}"
+            ),
             ConfigError::ColonInClientId => f.write_str(
                 "client_id contains ':', which unencoded HTTP Basic cannot carry; use client_secret_post or client_secret_basic",
             ),

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use super::response::FailureClass;
+use crate::redact::scrub_urls;
 
 /// How a transport failed, as the caller reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,7 +50,8 @@ impl TransportErrorKind {
 /// A failure of the caller's transport, fed to
 /// [`TokenClient::handle_transport_error`](crate::TokenClient::handle_transport_error).
 ///
-/// The detail is the caller's text; keep secrets out of it.
+/// The detail is the caller's text; keep secrets out of it. Any URL in it (a proxy's, say) loses
+/// its user information and query on the way in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransportError {
     kind: TransportErrorKind,
@@ -57,12 +59,13 @@ pub struct TransportError {
 }
 
 impl TransportError {
-    /// A failure of `kind`, with the transport's own description.
+    /// A failure of `kind`, with the transport's own description. A URL the description quotes
+    /// is shown without its user information and query (`http://[redacted]@proxy:3128`).
     #[must_use]
     pub fn new(kind: TransportErrorKind, detail: impl Into<String>) -> TransportError {
         TransportError {
             kind,
-            detail: detail.into(),
+            detail: scrub_urls(&detail.into()),
         }
     }
 

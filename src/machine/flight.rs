@@ -8,6 +8,7 @@ use crate::error::{InputError, TokenError};
 use crate::event::Event;
 use crate::ids::RequestId;
 use crate::output::Output;
+use crate::redact::shown_url;
 use crate::redirect;
 use crate::time::Time;
 
@@ -98,7 +99,7 @@ impl TokenClient {
                 self.events.push_back(Event::RedirectFollowed {
                     request: flight.id,
                     status,
-                    location: self.redacting().clean(&target.to_string()),
+                    location: self.redacting().clean(&shown_url(&target.to_string())),
                 });
                 self.hop = Some(Hop {
                     target,
@@ -110,7 +111,7 @@ impl TokenClient {
             Err(refusal) => {
                 let error = TokenError::Redirect {
                     status,
-                    location: location.map(|l| self.redacting().clean(&l)),
+                    location: location.map(|l| self.redacting().clean(&shown_url(&l))),
                     refusal,
                 };
                 self.fail(flight.id, error, None, now);

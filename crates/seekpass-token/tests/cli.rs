@@ -176,3 +176,75 @@ fn a_share_url_that_cannot_be_used_is_a_usage_error() {
     assert!(stderr.contains("--share"), "{stderr}");
     assert!(stderr.contains("redis://"), "{stderr}");
 }
+
+#[test]
+fn credentials_as_people_paste_them_are_a_usage_error_naming_the_variable() {
+    for (var, value, says) in [
+        (
+            "CLIENT_SECRET",
+            "Sx7-pasted\n",
+            "CLIENT_SECRET ends with a line feed",
+        ),
+        (
+            "CLIENT_SECRET",
+            "Sx7-pasted\r\n",
+            "CLIENT_SECRET ends with a line feed",
+        ),
+        (
+            "CLIENT_SECRET",
+            " Sx7-pasted",
+            "CLIENT_SECRET starts with a space",
+        ),
+        (
+            "CLIENT_ID",
+            "Sx7-pasted\r",
+            "CLIENT_ID ends with a carriage return",
+        ),
+    ] {
+        // The demo server and the real endpoint alike.
+        for url in [None, Some("https://app.seekpass-staging.com")] {
+            let mut env = vec![(var, value)];
+            env.extend(url.map(|u| ("SEEK_PASS_URL", u)));
+            if var == "CLIENT_ID" {
+                env.push(("CLIENT_SECRET", "demo-secret"));
+            } else {
+                env.push(("CLIENT_ID", "demo-client"));
+            }
+            let out = run(&[], &env);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(64), "{var}={value:?}: {stderr}");
+            assert!(stderr.contains(says), "{stderr}");
+            assert!(
+                !stderr.contains("Sx7"),
+                "the value is never shown: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_url_with_a_password_is_refused_without_showing_it() {
+    for url in [
+        "https://id:Sx7-in-url@app.seekpass-staging.com",
+        "https://app.seekpass-staging.com/?client_secret=Sx7-in-url",
+    ] {
+        let env = [
+            ("SEEK_PASS_URL", url),
+            ("CLIENT_ID", "i"),
+            ("CLIENT_SECRET", "s"),
+        ];
+        let out = run(&[], &env);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{stderr}");
+        assert!(!stderr.contains("Sx7"), "{stderr}");
+        assert!(stderr.contains("[redacted]"), "{stderr}");
+    }
+    let url = "https://id:Sx7-in-url@app.seekpass-staging.com/oauth/token";
+    let out = run(
+        &["--token-url", url],
+        &[("CLIENT_ID", "i"), ("CLIENT_SECRET", "s")],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(!stderr.contains("Sx7"), "{stderr}");
+}
