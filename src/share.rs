@@ -40,10 +40,11 @@
 //!
 //! # Keys
 //!
-//! `{prefix}v1:{HASH}:token` and `{prefix}v1:{HASH}:lock`, where `HASH` is 32 hex digits derived from
-//! the token URL, client id, scopes and client authentication method, never from the secret. The
-//! braces make both keys land in one Redis Cluster slot. `v1` names the value format: a later format
-//! uses other keys, so no version misreads another's values.
+//! `{prefix}v2:{HASH}:token` and `{prefix}v2:{HASH}:lock`, where `HASH` is 32 hex digits derived from
+//! the token URL, client id, scopes, client authentication method and every extra form parameter
+//! (sorted), never from the secret. The braces make both keys land in one Redis Cluster slot. `v2`
+//! changes with what the key is derived from and with the value format: another version uses
+//! other keys, so no version misreads another's values.
 //!
 //! [`Output::Store`]: crate::Output::Store
 //! [`TokenClient::handle_store`]: crate::TokenClient::handle_store

@@ -5,7 +5,11 @@ use core::fmt::Write as _;
 
 use crate::config::Config;
 use crate::share::Share;
-use crate::shared_token::FORMAT_VERSION;
+
+/// The version in every key. It changes whenever what the keys are derived from, or the stored
+/// value's format, changes, so replicas of two versions in one rolling deploy never read each
+/// other's values. 2: extra form parameters joined the identity.
+pub(crate) const KEY_VERSION: u32 = 2;
 
 /// The two keys one configuration shares its token under.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,20 +20,28 @@ pub(crate) struct Keys {
 
 impl Keys {
     /// The keys for `config` shared with `share`: from everything that decides which token the
-    /// endpoint issues, except the secret.
+    /// endpoint issues (the token URL, the client id, the scopes, the client authentication and
+    /// every extra form parameter, in a canonical order), except the secret.
     pub(crate) fn new(config: &Config, share: &Share) -> Keys {
         let mut identity = String::new();
         // Length-prefixed, so no two configurations can produce the same identity text.
-        for part in [
-            config.endpoint.token_uri().to_string(),
-            config.credentials.client_id().to_owned(),
-            config.scopes.to_string(),
-            config.client_auth.as_str().to_owned(),
-        ] {
-            let _ = write!(identity, "{}:{part};", part.len());
+        let mut part = |text: &str| {
+            let _ = write!(identity, "{}:{text};", text.len());
+        };
+        part(&config.endpoint.token_uri().to_string());
+        part(config.credentials.client_id());
+        part(&config.scopes.to_string());
+        part(config.client_auth.as_str());
+        // Sorted: the order parameters were added in does not change the token a server issues.
+        let mut extra: Vec<&(String, String)> = config.extra_params.iter().collect();
+        extra.sort();
+        part(&extra.len().to_string());
+        for (name, value) in extra {
+            part(name);
+            part(value);
         }
         let hash = fnv1a_128(identity.as_bytes());
-        let base = format!("{}v{FORMAT_VERSION}:{{{hash:032x}}}", share.key_prefix());
+        let base = format!("{}v{KEY_VERSION}:{{{hash:032x}}}", share.key_prefix());
         Keys {
             token: format!("{base}:token"),
             lock: format!("{base}:lock"),
@@ -73,7 +85,7 @@ mod tests {
         let post = ClientAuth::default();
         let base = Keys::new(&config("a", "s1", post, &[Scope::WRITE_EDUCATION]), &share);
         assert!(
-            base.token.starts_with("seekpass-oauth:v1:{"),
+            base.token.starts_with("seekpass-oauth:v2:{"),
             "{}",
             base.token
         );
@@ -100,6 +112,30 @@ mod tests {
             &config("a", "s1", post, &[Scope::WRITE_EDUCATION]),
             &Share::new().prefix("app7/"),
         );
-        assert!(prefixed.token.starts_with("app7/v1:{"));
+        assert!(prefixed.token.starts_with("app7/v2:{"));
+    }
+
+    #[test]
+    fn every_extra_parameter_changes_the_key_in_any_order_it_was_added() {
+        let share = Share::default();
+        let with = |params: &[(&str, &str)]| {
+            let builder = params.iter().fold(
+                Config::builder(Endpoint::staging(), Credentials::new("a", "s")),
+                |b, (n, v)| b.extra_param(*n, *v),
+            );
+            Keys::new(&builder.build().unwrap(), &share)
+        };
+        let none = with(&[]);
+        let audience = with(&[("audience", "https://api.example/")]);
+        assert_ne!(none, audience, "an extra parameter is its own token");
+        assert_ne!(audience, with(&[("audience", "https://other.example/")]));
+        assert_ne!(audience, with(&[("resource", "https://api.example/")]));
+        // Parts cannot slide into each other.
+        assert_ne!(with(&[("ab", "c")]), with(&[("a", "bc")]));
+        assert_eq!(
+            with(&[("audience", "x"), ("resource", "y")]),
+            with(&[("resource", "y"), ("audience", "x")]),
+            "canonical order"
+        );
     }
 }

@@ -424,3 +424,40 @@ fn a_failed_fetch_under_the_lock_keeps_the_lock_for_the_back_off() {
         .saturating_duration_since(s.now);
     assert_eq!(*ttl, backoff.min(Share::new().wait_for_peer()));
 }
+
+/// Two configurations that differ only in an extra parameter (`audience`) get different tokens
+/// from the server, so sharing one store they keep to their own: neither adopts the other's.
+#[test]
+fn configurations_differing_only_in_an_extra_parameter_do_not_share_a_token() {
+    let mut store = MemoryStore::new();
+    let replica = |audience: &str| {
+        Scenario::with(
+            builder()
+                .share(Share::new())
+                .extra_param("audience", audience),
+        )
+    };
+    let mut a = replica("https://api-a.example/");
+    a.demand();
+    a.settle_with(&mut store, || minimal("token-for-a", 7200));
+    assert_eq!(
+        a.demand().unwrap().access_token().expose_secret(),
+        "token-for-a"
+    );
+    let mut b = replica("https://api-b.example/");
+    b.demand();
+    let performed = b.settle_with(&mut store, || minimal("token-for-b", 7200));
+    assert!(performed.contains(&"write"), "{performed:?}");
+    assert_eq!(
+        b.demand().unwrap().access_token().expose_secret(),
+        "token-for-b"
+    );
+    assert_eq!(
+        store
+            .keys(b.now)
+            .iter()
+            .filter(|k| k.ends_with(":token"))
+            .count(),
+        2
+    );
+}
