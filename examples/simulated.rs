@@ -6,6 +6,15 @@
 //! cargo run --example simulated
 //! ```
 
+// Test code: a helper that cannot go on fails the test (or the run) loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::time::Duration;
 
 use seekpass_oauth::http::{Request, Response};

@@ -158,16 +158,8 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::arithmetic_side_effects
-    )
-)]
+// No panic on anything a server, a network or a caller sends: `unwrap`, `expect`, `panic!`,
+// indexing and unchecked arithmetic are denied in every crate (`[workspace.lints]`).
 
 mod classify;
 mod config;

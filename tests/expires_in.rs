@@ -1,5 +1,14 @@
 //! What each form of `expires_in` leads to (rule 6).
 
+// Test code: a helper that cannot go on fails the test (or the run) loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use seekpass_oauth::{
     FailureClass, LifetimeSource, MissingExpiresIn, ResponseProblem, Time, TimingPolicy,
     TokenError, TokenState,

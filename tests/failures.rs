@@ -1,5 +1,14 @@
 //! Every failure class, back-off, `Retry-After`, and what the state says meanwhile.
 
+// Test code: a helper that cannot go on fails the test (or the run) loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use seekpass_oauth::http::StatusCode;
 use seekpass_oauth::{
     ErrorCode, Event, FailureClass, Time, TokenError, TokenState, TransportError,

@@ -15,7 +15,7 @@ use seekpass_oauth::http::HeaderValue;
 use seekpass_oauth::{
     Config, Event, StoreError, StoreErrorKind, Token, TokenId, TransportError, TransportErrorKind,
 };
-use seekpass_oauth_driver::{Engine, Error, Kick, Served, Settings, State};
+use seekpass_oauth_driver::{clock, Engine, Error, Kick, Served, Settings, State};
 
 use crate::sender::Sender;
 use crate::store::Store;
@@ -346,7 +346,7 @@ impl Shared {
         let started = Instant::now();
         let mut timeout = self
             .timer
-            .sleep_until(started + self.engine.settings().max_wait);
+            .sleep_until(clock::later(started, self.engine.settings().max_wait));
         let _waiting = self.engine.waiting();
         loop {
             let changed = self.changed.listen();

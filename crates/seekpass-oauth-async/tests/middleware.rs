@@ -1,6 +1,15 @@
 //! `BearerAuth` with reqwest-middleware against the demo server: the bearer on every request,
 //! and a revoked token replaced once however many requests meet the 401.
 
+// Test code: a helper that cannot go on fails the test (or the run) loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::time::Duration;
 
 use reqwest::StatusCode;

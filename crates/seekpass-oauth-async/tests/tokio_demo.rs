@@ -1,5 +1,14 @@
 //! The async driver on tokio and reqwest, against the embedded demo server.
 
+// Test code: a helper that cannot go on fails the test (or the run) loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::{Event, FailureClass};
@@ -221,6 +230,17 @@ async fn a_busy_source_refreshes_ahead_and_no_caller_waits_after_the_first_token
 async fn new_sends_with_reqwest_from_the_current_runtime() {
     let (server, config) = demo(Duration::from_secs(60));
     let source = TokenSource::new(config).unwrap();
+    source.authorization().await.unwrap();
+    assert_eq!(server.token_requests(), 1);
+}
+
+/// `max_wait(Duration::MAX)` means "as long as it takes": no `Instant + Duration` overflow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unbounded_wait_is_a_wait_not_a_panic() {
+    let (server, config) = demo(Duration::from_secs(60));
+    let source = TokenSource::builder(config)
+        .max_wait(Duration::MAX)
+        .spawn(sender());
     source.authorization().await.unwrap();
     assert_eq!(server.token_requests(), 1);
 }

@@ -6,6 +6,15 @@
 //!
 //! `cargo bench -p seekpass-oauth-blocking --bench hot_path`
 
+// Test code: a helper that cannot go on fails the test (or the run) loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::HeaderValue;
 use seekpass_oauth::{Config, Event, StoreError, StoreErrorKind, Token, TokenId};
-use seekpass_oauth_driver::{Engine, Error, Kick, Served, Settings, State};
+use seekpass_oauth_driver::{clock, Engine, Error, Kick, Served, Settings, State};
 
 use crate::sender::Sender;
 use crate::store::Store;
@@ -255,7 +255,7 @@ impl Inner {
     /// No usable token: fetch one (or wait for the thread fetching it), bounded by `max_wait`.
     fn wait_for_token(&self) -> Result<Served, Error> {
         let started = Instant::now();
-        let give_up_at = started + self.engine.settings().max_wait;
+        let give_up_at = clock::later(started, self.engine.settings().max_wait);
         let _waiting = self.engine.waiting();
         loop {
             let mut seen = *self.changed();
@@ -268,7 +268,7 @@ impl Inner {
             let now = Instant::now();
             if now >= give_up_at {
                 return Err(Error::TimedOut {
-                    waited: now - started,
+                    waited: now.saturating_duration_since(started),
                 });
             }
             let io = match self.io.try_lock() {

@@ -258,3 +258,14 @@ fn try_served_never_waits_and_a_short_lived_thread_fetches() {
     assert_eq!(server.token_requests(), 1);
     assert_eq!(source.try_served().map(|s| s.token), Some(served.token));
 }
+
+/// `max_wait(Duration::MAX)` means "as long as it takes": no `Instant + Duration` overflow.
+#[test]
+fn an_unbounded_wait_is_a_wait_not_a_panic() {
+    let (server, config) = demo(Duration::from_secs(60));
+    let source = TokenSource::builder(config)
+        .max_wait(Duration::MAX)
+        .build(UreqSender::new());
+    source.authorization().unwrap();
+    assert_eq!(server.token_requests(), 1);
+}

@@ -2,6 +2,15 @@
 //! it and a CONNECT proxy, made at test time on loopback. One test, alone in its binary,
 //! because it sets the process's environment (`SSL_CERT_FILE`, `HTTPS_PROXY`, `NO_PROXY`).
 
+// Test code: a helper that cannot go on fails the test (or the run) loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

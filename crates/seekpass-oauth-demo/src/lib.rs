@@ -344,19 +344,21 @@ fn new_token() -> String {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            ALPHABET[(x % 64) as usize] as char
+            ALPHABET
+                .get((x & 63) as usize)
+                .map_or('A', |b| char::from(*b))
         })
         .collect()
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let (mut bits, mut n, mut out) = (0u32, 0, Vec::new());
+    let (mut bits, mut n, mut out) = (0u32, 0u32, Vec::new());
     for c in s.bytes().filter(|c| *c != b'=') {
         bits = (bits << 6) | ALPHABET.iter().position(|a| *a == c)? as u32;
-        n += 6;
+        n = n.saturating_add(6);
         if n >= 8 {
-            n -= 8;
+            n = n.saturating_sub(8);
             out.push((bits >> n) as u8);
         }
     }

@@ -53,6 +53,17 @@ struct Copy {
     fast_until: Duration,
 }
 
+/// A copy with nothing to serve and every deadline passed.
+static UNUSABLE: Copy = Copy {
+    cell: u64::MAX,
+    generation: u64::MAX,
+    token: None,
+    serve_until: Duration::ZERO,
+    refresh_at: Duration::ZERO,
+    wake_at: Duration::ZERO,
+    fast_until: Duration::ZERO,
+};
+
 /// One thread's copies: one per cell it has read (a handful at most in practice).
 struct Copies {
     entries: Vec<Copy>,
@@ -177,11 +188,20 @@ impl TokenCell {
     /// This thread's copy of the snapshot of `generation`, brought up to date if needed.
     #[inline]
     fn copy<'a>(&self, copies: &'a mut Copies, generation: u64) -> &'a Copy {
-        let index = match copies.entries.iter().position(|c| c.cell == self.id) {
-            Some(i) if copies.entries[i].generation == generation => i,
-            found => self.recopy(copies, found),
+        let found = copies.entries.iter().position(|c| c.cell == self.id);
+        let current = found.filter(|&i| {
+            copies
+                .entries
+                .get(i)
+                .is_some_and(|c| c.generation == generation)
+        });
+        let index = match current {
+            Some(i) => i,
+            None => self.recopy(copies, found),
         };
-        &copies.entries[index]
+        // `recopy` returns the index of the entry it wrote, so the fallback is never met; it
+        // serves nothing and nudges the driver.
+        copies.entries.get(index).unwrap_or(&UNUSABLE)
     }
 
     /// Copies the snapshot into this thread's entry (made if missing); its index. A new token
@@ -189,7 +209,9 @@ impl TokenCell {
     #[cold]
     fn recopy(&self, copies: &mut Copies, found: Option<usize>) -> usize {
         let snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
-        let kept = found.and_then(|i| copies.entries[i].token.take());
+        let kept = found
+            .and_then(|i| copies.entries.get_mut(i))
+            .and_then(|c| c.token.take());
         let token = snapshot.token.as_ref().map(|t| match kept {
             Some((id, authorization)) if id == t.id() => (id, authorization),
             _ => (t.id(), t.authorization_copy()),
@@ -210,14 +232,15 @@ impl TokenCell {
             let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
             copies.entries.retain(|c| live.contains(&c.cell));
         }
-        match copies.entries.iter().position(|c| c.cell == self.id) {
-            Some(i) => {
-                copies.entries[i] = copy;
+        let found = copies.entries.iter().position(|c| c.cell == self.id);
+        match found.and_then(|i| copies.entries.get_mut(i).map(|slot| (i, slot))) {
+            Some((i, slot)) => {
+                *slot = copy;
                 i
             }
             None => {
                 copies.entries.push(copy);
-                copies.entries.len() - 1
+                copies.entries.len().saturating_sub(1)
             }
         }
     }

@@ -35,6 +35,27 @@ pub(crate) fn at(deadline: Instant) -> Duration {
     now().saturating_add(deadline.saturating_duration_since(Instant::now()))
 }
 
+/// A year after `now`, for a deadline that never comes (saturating: `Instant + Duration` panics
+/// past the platform's range, which `Duration::MAX` reaches).
+pub fn far_future(now: Instant) -> Instant {
+    later(now, Duration::from_secs(86_400 * 365))
+}
+
+/// `instant + wait`, or the latest moment the platform can represent near it: a caller's
+/// `max_wait(Duration::MAX)` means "wait as long as it takes", never a panic.
+pub fn later(instant: Instant, wait: Duration) -> Instant {
+    let mut wait = wait;
+    loop {
+        if let Some(at) = instant.checked_add(wait) {
+            return at;
+        }
+        if wait.is_zero() {
+            return instant;
+        }
+        wait = wait.checked_div(2).unwrap_or_default();
+    }
+}
+
 /// Never, on the hot path's clock.
 pub(crate) const NEVER: Duration = Duration::MAX;
 
@@ -54,6 +75,21 @@ mod tests {
         }
         // A deadline already passed is now.
         assert!(at(start) <= now() + SAFETY);
+    }
+
+    #[test]
+    fn later_saturates_instead_of_panicking() {
+        let now = Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        let far = later(now, Duration::MAX);
+        assert!(
+            far > now + Duration::from_secs(86_400 * 365 * 100),
+            "{far:?}"
+        );
+        assert!(far_future(now) > now);
     }
 
     #[test]

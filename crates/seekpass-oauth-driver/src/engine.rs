@@ -14,6 +14,7 @@ use seekpass_oauth::{
 };
 
 use crate::cell::{Kick, Served, TokenCell, Wake};
+use crate::clock;
 use crate::error::Error;
 use crate::state::State;
 
@@ -153,7 +154,7 @@ impl Engine {
     pub fn instant(&self, time: Time) -> Instant {
         self.origin
             .instant(time)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365))
+            .unwrap_or_else(|| clock::far_future(Instant::now()))
     }
 
     /// The hot path: the usable token and whether the driver needs a nudge.

@@ -103,7 +103,7 @@ pub fn roots(ca_files: &[PathBuf]) -> Result<Roots, CaFileError> {
     let mut roots = default_roots();
     for path in ca_files {
         let found = ca_file(path)?;
-        roots.explicit += found.len();
+        roots.explicit = roots.explicit.saturating_add(found.len());
         roots.certs.extend(found);
     }
     Ok(roots)

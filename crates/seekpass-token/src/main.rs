@@ -113,7 +113,7 @@ fn main() -> ExitCode {
 /// prints each state change; with `exports`, each new token's `export ACCESS_TOKEN=…` line on
 /// stdout as it is taken up.
 fn watch(source: &TokenSource, period: Duration, exports: bool) -> Result<Token, Error> {
-    let end = Instant::now() + period;
+    let started = Instant::now();
     let mut last = (String::new(), None);
     loop {
         let token = source.token()?;
@@ -125,7 +125,7 @@ fn watch(source: &TokenSource, period: Duration, exports: bool) -> Result<Token,
             eprintln!("{} state {state} ({})", output::timestamp(), token.id());
             last = (state, Some(token.id()));
         }
-        let left = end.saturating_duration_since(Instant::now());
+        let left = period.saturating_sub(started.elapsed());
         if left.is_zero() {
             return Ok(token);
         }

@@ -18,8 +18,8 @@ pub fn print_token(token: &Token, state: &str, json: bool) {
             "scope": token.scope().to_string(),
             "state": state,
         });
-        if let Some(created_at) = token.created_at() {
-            out["created_at"] = created_at.into();
+        if let (Some(created_at), Some(object)) = (token.created_at(), out.as_object_mut()) {
+            object.insert("created_at".into(), created_at.into());
         }
         println!("{out}");
         return;
