@@ -114,6 +114,21 @@ pub enum Event {
         /// The rejected token.
         token: TokenId,
     },
+    /// The API refused `token` soon after it was fetched to replace a refused token: the
+    /// `refusals`-th such token in a row. The cause is likely not the token: the scope, the
+    /// client's account, a proxy, or another process fetching tokens for the same client from a
+    /// server that revokes a client's previous token on each issue (share one token between
+    /// them: `--share`, [`Share`](crate::Share)). Until `next_taken_at` its refusals are not taken
+    /// ([`TokenClient::invalidate`](crate::TokenClient::invalidate) returns `false`): the token
+    /// is still served and the 401 is the caller's answer.
+    TokenRefusedAgain {
+        /// The refused token.
+        token: TokenId,
+        /// Tokens in a row refused soon after issue.
+        refusals: u32,
+        /// From when a refusal of it is taken again.
+        next_taken_at: Time,
+    },
     /// `token` reached the end of its serving time without being replaced.
     TokenExpired {
         /// The expired token.

@@ -209,6 +209,8 @@ pub struct RetryPolicy {
     permanent_base: Duration,
     permanent_cap: Duration,
     max_retry_after: Duration,
+    refused_base: Duration,
+    refused_cap: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -219,6 +221,8 @@ impl Default for RetryPolicy {
             permanent_base: Duration::from_secs(5 * 60),
             permanent_cap: Duration::from_secs(60 * 60),
             max_retry_after: Duration::from_secs(10 * 60),
+            refused_base: Duration::from_secs(1),
+            refused_cap: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -238,6 +242,25 @@ impl RetryPolicy {
         self.permanent_base = base;
         self.permanent_cap = cap;
         self
+    }
+
+    /// First and largest hold on the API's refusals of tokens that keep being refused soon after
+    /// issue (see [`TokenClient::invalidate`](crate::TokenClient::invalidate)): the hold after
+    /// the `n`-th such token in a row is `base · 2ⁿ⁻¹`, at most `cap`. Defaults: 1 s and 5 min.
+    #[must_use]
+    pub fn refused_tokens(mut self, base: Duration, cap: Duration) -> RetryPolicy {
+        self.refused_base = base;
+        self.refused_cap = cap;
+        self
+    }
+
+    /// The hold after the `streak`-th token in a row refused soon after issue (1 for the first).
+    pub(crate) fn refusal_hold(&self, streak: u32) -> Duration {
+        let doublings = streak.saturating_sub(1).min(31);
+        self.refused_base
+            .checked_mul(1u32 << doublings)
+            .unwrap_or(Duration::MAX)
+            .min(self.refused_cap)
     }
 
     /// The longest `Retry-After` honoured.

@@ -143,6 +143,7 @@ impl TokenClient {
         self.current = Some(Current {
             token,
             invalidated: false,
+            refusals: self.refusals.for_new_token(),
             expiry_reported: false,
             stored,
         });

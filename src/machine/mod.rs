@@ -42,12 +42,14 @@ use crate::token::Token;
 use coordinator::{Answered, Coordinator};
 use deadline::Deadline;
 use flight::{Failure, Flight, Hop};
+use refusal::{Refusals, TokenRefusals};
 
 mod acquire;
 mod build;
 mod coordinator;
 mod deadline;
 mod flight;
+mod refusal;
 
 /// The client-credentials token machine: one per configuration, shared by every caller that
 /// needs a token (behind a mutex or in an actor task).
@@ -78,12 +80,16 @@ pub struct TokenClient {
     events: VecDeque<Event>,
     /// Present when the configuration shares its token through a store.
     shared: Option<Box<Coordinator>>,
+    /// The API's refusals of recent tokens (see `refusal.rs`).
+    refusals: Refusals,
 }
 
 /// The last acquired token and what has happened to it since.
 struct Current {
     token: Token,
     invalidated: bool,
+    /// The API's refusals of it.
+    refusals: TokenRefusals,
     expiry_reported: bool,
     /// The token's value in the store, when it is the fleet's shared token: what a
     /// compare-and-delete must match to forget it.
@@ -101,6 +107,7 @@ impl TokenClient {
             prepared: PreparedRequest::new(&config),
             redactor: Redactor::new(config.credentials.client_secret().expose_secret()),
             shared: Coordinator::new(&config, &mut rng),
+            refusals: Refusals::default(),
             rng,
             config,
             now,
@@ -322,8 +329,22 @@ impl TokenClient {
     /// being served and one refresh starts (once the minimum request interval and any back-off
     /// allow); further reports for it, and reports for older tokens, change nothing. Returns
     /// whether the report was taken.
+    ///
+    /// A refusal is evidence, not a command: when a token fetched to replace a refused one is
+    /// refused too, within a minute of its issue, the cause is likely not the token, and its
+    /// refusals are not taken for a hold that doubles with each such token
+    /// ([`RetryPolicy::refused_tokens`](crate::RetryPolicy::refused_tokens), 1 s to 5 min by
+    /// default); [`Event::TokenRefusedAgain`] says so. Meanwhile the token is still served and
+    /// the caller passes the 401 on. A refusal long after issue is taken at once.
     pub fn invalidate(&mut self, token: TokenId, now: Time) -> bool {
         self.advance(now);
+        let current_token = self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.token.id == token && !c.invalidated);
+        if !current_token || !self.refusal_taken(self.now) {
+            return false;
+        }
         match &mut self.current {
             Some(current) if current.token.id == token && !current.invalidated => {
                 current.invalidated = true;
@@ -361,6 +382,7 @@ impl TokenClient {
             }
             self.failure = None;
             self.consecutive_failures = 0;
+            self.refusals = Refusals::default();
             self.redactor = self
                 .redactor
                 .rotated(config.credentials.client_secret().expose_secret());

@@ -1,4 +1,4 @@
-//! A reqwest-middleware that puts the bearer on every request to the SEEK Pass API and, when
+//! A reqwest-middleware that puts the bearer on requests to the SEEK Pass API's origin and, when
 //! the API rejects the token, invalidates it and retries the request once with a new one.
 
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -10,18 +10,25 @@ use crate::TokenSource;
 
 /// Adds `Authorization: Bearer …` from a [`TokenSource`] to requests for the API's origin.
 ///
+/// By default only requests to the origin (scheme, host and port) of the source's token URL get
+/// the token, so it never leaves for another host through this client; [`BearerAuth::only_for`]
+/// names another origin and [`BearerAuth::any_origin`] widens it to every request.
+///
 /// When the API answers `401` for the token (RFC 6750 §3: a challenge with
 /// `error="invalid_token"`, or none at all), the token is invalidated and the request is sent
 /// again once with a new token, if it can be cloned (a streaming body cannot; then the `401` is
 /// returned, and the token is still invalidated so the next request gets a new one). However
-/// many requests meet the same `401` at once, one new token is fetched.
+/// many requests meet the same `401` at once, one new token is fetched. A request is retried at
+/// most once, and only with another token: when the source keeps the token (a replacement
+/// refused again soon, see [`TokenSource::invalidate`]), the `401` is returned as it came.
 ///
 /// ```no_run
 /// # async fn example(source: seekpass_oauth_async::TokenSource) -> Result<(), Box<dyn std::error::Error>> {
 /// use seekpass_oauth_async::BearerAuth;
 ///
+/// // Requests to the token URL's origin get the token; others go out as they are.
 /// let api = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(BearerAuth::new(source).only_for(&"https://app.seekpass-staging.com".parse()?))
+///     .with(BearerAuth::new(source))
 ///     .build();
 /// let response = api
 ///     .get("https://app.seekpass-staging.com/api/partner/v1/oauth/token/info")
@@ -48,17 +55,27 @@ enum AppliesTo {
 type Origin = (String, String, u16);
 
 impl BearerAuth {
-    /// Authorizes every request the client sends.
+    /// Authorizes the requests to the origin of `source`'s token URL (the SEEK Pass API shares
+    /// it), and no other.
     #[must_use]
     pub fn new(source: TokenSource) -> BearerAuth {
-        BearerAuth {
-            source,
-            applies_to: AppliesTo::Every,
-        }
+        let applies_to = reqwest::Url::parse(&source.token_uri().to_string())
+            .ok()
+            .and_then(|url| origin(&url))
+            .map_or(AppliesTo::None, AppliesTo::Origin);
+        BearerAuth { source, applies_to }
     }
 
-    /// Authorizes only requests to `base_url`'s origin (scheme, host and port), so the token
-    /// never goes anywhere else through this client. A URL without a host matches nothing.
+    /// Authorizes every request the client sends, whatever its host: only for a client that
+    /// talks to nothing but the API.
+    #[must_use]
+    pub fn any_origin(mut self) -> BearerAuth {
+        self.applies_to = AppliesTo::Every;
+        self
+    }
+
+    /// Authorizes only requests to `base_url`'s origin (scheme, host and port) instead, so the
+    /// token never goes anywhere else through this client. A URL without a host matches nothing.
     #[must_use]
     pub fn only_for(mut self, base_url: &reqwest::Url) -> BearerAuth {
         self.applies_to = origin(base_url).map_or(AppliesTo::None, AppliesTo::Origin);
@@ -124,11 +141,16 @@ impl Middleware for BearerAuth {
         let Some(mut retry) = retry else {
             return Ok(response);
         };
+        let refused = served.token;
         let served = self
             .source
             .served()
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
+        if served.token == refused {
+            // The source kept the token (its refusals are held back): the 401 is the answer.
+            return Ok(response);
+        }
         retry
             .headers_mut()
             .insert(AUTHORIZATION, served.authorization);

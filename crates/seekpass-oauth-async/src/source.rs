@@ -301,7 +301,9 @@ impl TokenSource {
 
     /// Reports that the API rejected `token` (a 401): it is no longer served and one new
     /// token is fetched, however many tasks report it. Returns whether this report was the
-    /// one taken.
+    /// one taken. A token fetched to replace a refused one and refused again soon is kept for
+    /// a growing hold (see [`TokenClient::invalidate`](seekpass_oauth::TokenClient::invalidate)):
+    /// its reports are then not taken, and the caller passes the 401 on.
     pub fn invalidate(&self, token: TokenId) -> bool {
         let shared = &self.handle.shared;
         let taken = shared.engine.invalidate(token);
@@ -316,6 +318,13 @@ impl TokenSource {
         shared.engine.reconfigure(config);
         shared.wake.notify(1);
         shared.changed.notify(usize::MAX);
+    }
+
+    /// The configured token URL, whose origin [`BearerAuth`](crate::BearerAuth) authorizes
+    /// by default.
+    #[must_use]
+    pub fn token_uri(&self) -> seekpass_oauth::http::Uri {
+        self.handle.shared.engine.token_uri()
     }
 
     /// The token's state now.

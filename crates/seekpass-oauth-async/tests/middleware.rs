@@ -15,6 +15,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use seekpass_oauth_async::{BearerAuth, ReqwestSender, TokenSource};
 use seekpass_oauth_testkit::demo::start as demo;
+use seekpass_oauth_testkit::net::recording_server;
 
 fn api(source: &TokenSource, base: &str) -> reqwest_middleware::ClientWithMiddleware {
     reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
@@ -113,4 +114,79 @@ fn only_a_refused_token_counts_as_a_rejection() {
         Some(r#"Bearer error="insufficient_scope""#)
     )));
     assert!(!rejects_token(&response(200, None)));
+}
+
+/// Every token refused as soon as it is used (the API revokes each on sight) for 20 s at 20
+/// requests a second: a handful of token requests, and every 401 passed through once held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_that_persists_costs_a_handful_of_token_requests() {
+    let (server, config) = demo(Duration::from_secs(600));
+    let base = server.base_url();
+    let source = TokenSource::builder(config).spawn(ReqwestSender::new().unwrap());
+    let api = api(&source, &base);
+    let info = format!("{base}/api/partner/v1/oauth/token/info");
+    let mut every = tokio::time::interval(Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    let mut refused = 0;
+    while started.elapsed() < Duration::from_secs(20) {
+        every.tick().await;
+        server.revoke_all();
+        if api.get(&info).send().await.unwrap().status() == StatusCode::UNAUTHORIZED {
+            refused += 1;
+        }
+    }
+    let requests = server.token_requests();
+    eprintln!("{refused} calls refused, {requests} token requests in 20 s");
+    assert!(requests <= 8, "{requests} token requests");
+    assert!(refused > 300, "the 401s were passed through: {refused}");
+}
+
+/// A revocation 2 s after issue: the call that meets it is answered with a new token at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_soon_after_issue_gets_a_new_token_within_half_a_second() {
+    let (server, config) = demo(Duration::from_secs(600));
+    let base = server.base_url();
+    let source = TokenSource::builder(config).spawn(ReqwestSender::new().unwrap());
+    let api = api(&source, &base);
+    let info = format!("{base}/api/partner/v1/oauth/token/info");
+    assert_eq!(
+        api.get(&info).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server.revoke_all();
+    let started = std::time::Instant::now();
+    let status = api.get(&info).send().await.unwrap().status();
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert!(took < Duration::from_millis(500), "{took:?}");
+    assert_eq!(server.token_requests(), 2);
+}
+
+/// By default the token goes only to its token URL's origin; `any_origin` widens that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_only_the_token_urls_origin_gets_the_token() {
+    let (server, config) = demo(Duration::from_secs(600));
+    let (elsewhere, seen) = recording_server();
+    let source = TokenSource::builder(config).spawn(ReqwestSender::new().unwrap());
+    let client = |auth: BearerAuth| {
+        reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(auth)
+            .build()
+    };
+    let api = client(BearerAuth::new(source.clone()));
+    let info = format!("{}/api/partner/v1/oauth/token/info", server.base_url());
+    assert_eq!(
+        api.get(&info).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    api.get(&elsewhere).send().await.unwrap();
+    let wide = client(BearerAuth::new(source.clone()).any_origin());
+    wide.get(&elsewhere).send().await.unwrap();
+    let bearer = source.served().await.unwrap().authorization;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [None, Some(bearer.to_str().unwrap().to_owned())],
+        "no bearer by default, the bearer with any_origin"
+    );
 }

@@ -170,7 +170,9 @@ impl TokenSource {
 
     /// Reports that the API rejected `token` (a 401): it is no longer served and one new
     /// token is fetched, however many threads report it. Returns whether this report was the
-    /// one taken.
+    /// one taken. A token fetched to replace a refused one and refused again soon is kept for
+    /// a growing hold (see [`TokenClient::invalidate`](seekpass_oauth::TokenClient::invalidate)):
+    /// its reports are then not taken, and the caller passes the 401 on.
     pub fn invalidate(&self, token: TokenId) -> bool {
         let taken = self.inner.engine.invalidate(token);
         self.inner.bump();

@@ -288,10 +288,15 @@ impl Engine {
         let mut machine = self.machine();
         let now = self.now();
         let taken = machine.invalidate(token, now);
-        if taken {
-            self.publish(&machine, now, Wake::Now);
-        }
+        // Taken, the token is no longer served; not taken, an event may say why (a refused
+        // replacement): either way the driver steps now.
+        self.publish(&machine, now, Wake::Now);
         taken
+    }
+
+    /// The configured token URL.
+    pub fn token_uri(&self) -> seekpass_oauth::http::Uri {
+        self.machine().config().endpoint().token_uri().clone()
     }
 
     /// Replaces the configuration; see [`TokenClient::reconfigure`]. Clears a give-up.
