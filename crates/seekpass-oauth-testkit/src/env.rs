@@ -3,8 +3,13 @@
 
 use std::process::Command;
 
-/// The variables the official guide sets and `seekpass-token` reads.
-pub const CREDENTIAL_VARIABLES: [&str; 3] = ["SEEK_PASS_URL", "CLIENT_ID", "CLIENT_SECRET"];
+/// The variables the official guide sets and `seekpass-token` reads, and its store URL.
+pub const CREDENTIAL_VARIABLES: [&str; 4] = [
+    "SEEK_PASS_URL",
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "SEEK_PASS_SHARE",
+];
 
 /// The variables that choose trust anchors and proxies, in the spellings curl and the senders
 /// read.

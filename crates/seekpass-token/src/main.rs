@@ -30,7 +30,7 @@ use options::USAGE;
 const NAME: &str = "seekpass-token";
 
 fn main() -> ExitCode {
-    let options = match options::parse(std::env::args().skip(1)) {
+    let mut options = match options::parse(std::env::args().skip(1)) {
         Ok(o) if o.help => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -42,6 +42,15 @@ fn main() -> ExitCode {
         }
     };
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    // The store URL can hold a password: from the environment it stays out of `ps`.
+    if options.share.is_none() {
+        options.share = env("SEEK_PASS_SHARE");
+    } else if options.share.as_deref().is_some_and(options::has_password) && !options.json {
+        eprintln!(
+            "{NAME}: warning: the --share URL holds a password, which other users of this machine \
+             can read in the process list; set SEEK_PASS_SHARE instead"
+        );
+    }
     let (config, _demo) = match setup::configure(&options, &env) {
         Ok(setup) => setup,
         Err(e) => {

@@ -8,7 +8,8 @@ Fetches an OAuth 2.0 client-credentials token for the SEEK Pass partner API.
 Environment (as the official guide names it):
   SEEK_PASS_URL    base URL, e.g. https://app.seekpass-staging.com
   CLIENT_ID        the client id SEEK Pass issued for that environment
-  CLIENT_SECRET    its secret
+  CLIENT_SECRET    its secret (whitespace at either end is refused, not trimmed)
+  SEEK_PASS_SHARE  the store URL, as --share, when --share is not given
 With neither SEEK_PASS_URL nor --token-url, an embedded demo server on 127.0.0.1 answers
 (demo credentials, 30-second tokens), so the command works with no setup.
 
@@ -24,7 +25,8 @@ Options:
   --share URL        share one token with every process given the same URL, through Redis or
                      Valkey: redis://[user:password@]host[:port][/db], rediss:// for TLS (the
                      system's CAs, or only the --cacert ones). If the store fails, each process
-                     fetches on its own until it is back
+                     fetches on its own until it is back. A URL with a password belongs in
+                     SEEK_PASS_SHARE (read when --share is not given), out of the process list
 
 TLS trusts SSL_CERT_FILE / SSL_CERT_DIR when set, else the system store (where a TLS-inspecting
 proxy's CA is installed), else compiled-in Mozilla roots. HTTPS_PROXY / https_proxy or ALL_PROXY
@@ -33,6 +35,18 @@ proxy's CA is installed), else compiled-in Mozilla roots. HTTPS_PROXY / https_pr
 
 Exit status: 0 token obtained, 2 permanent failure, 3 transient failures outlasted --max-attempts,
 64 bad usage or configuration.";
+
+/// Whether a URL carries a password (`scheme://user:password@host`, or `scheme://:password@host`).
+pub fn has_password(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    // Up to the query, as a password may hold an unescaped '/'.
+    let authority = rest.split(['?', '#']).next().unwrap_or_default();
+    authority.rsplit_once('@').is_some_and(|(user_info, _)| {
+        user_info
+            .split_once(':')
+            .is_some_and(|(_, p)| !p.is_empty())
+    })
+}
 
 /// Parsed options.
 #[derive(Debug, Default)]
@@ -104,4 +118,29 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> 
         }
     }
     Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_a_url_is_seen_wherever_it_sits() {
+        for url in [
+            "redis://user:pw@127.0.0.1:6379/0",
+            "redis://:pw@127.0.0.1",
+            "rediss://u:p/w@host",
+            "u:pw@host",
+        ] {
+            assert!(has_password(url), "{url}");
+        }
+        for url in [
+            "redis://127.0.0.1:6379",
+            "redis://user@127.0.0.1",
+            "redis://user:@127.0.0.1",
+            "redis://127.0.0.1/0?x=a:b@c",
+        ] {
+            assert!(!has_password(url), "{url}");
+        }
+    }
 }

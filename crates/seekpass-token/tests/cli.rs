@@ -257,3 +257,34 @@ fn a_url_with_a_password_is_refused_without_showing_it() {
     assert_eq!(out.status.code(), Some(64), "{stderr}");
     assert!(!stderr.contains("Sx7"), "{stderr}");
 }
+
+#[test]
+fn the_store_url_comes_from_seek_pass_share_and_a_password_on_the_command_line_is_warned_of() {
+    // From the environment: read (this one cannot be used, which says it was read).
+    let out = run(&[], &[("SEEK_PASS_SHARE", "memcached://127.0.0.1:11211")]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        text(&out.stderr).contains("redis://"),
+        "{}",
+        text(&out.stderr)
+    );
+    // On the command line with a password: it works, with a warning that names the way out.
+    let port = seekpass_oauth_testkit::net::closed_port();
+    let url = format!("redis://:Sx7-store@127.0.0.1:{port}");
+    let out = run(&["--share", &url, "--max-attempts", "1"], &[]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: the --share URL holds a password"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("SEEK_PASS_SHARE"), "{stderr}");
+    assert!(!stderr.contains("Sx7-store"), "{stderr}");
+    // From the environment with a password: no warning.
+    let out = run(
+        &["--max-attempts", "1"],
+        &[("SEEK_PASS_SHARE", url.as_str())],
+    );
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(!stderr.contains("Sx7-store"), "{stderr}");
+}

@@ -140,7 +140,9 @@ fn spawn(
     first_seen: FirstSeen,
 ) -> (Child, Arc<Seen>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_seekpass-token"))
-        .args(["--share", redis, "--watch", &RUN.as_secs().to_string()])
+        .args(["--watch", &RUN.as_secs().to_string()])
+        // The store URL holds Redis's password: from the environment, out of the process list.
+        .env("SEEK_PASS_SHARE", redis)
         .env("SEEK_PASS_URL", base)
         .env("CLIENT_ID", "fleet-client")
         .env("CLIENT_SECRET", "fleet-secret")
