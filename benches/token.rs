@@ -1,14 +1,7 @@
 //! The hot path and one full refresh cycle, with serde_json's parse of the same body as the
 //! floor for response handling. Run with `cargo bench --bench token`.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::hint::black_box;
 

@@ -1,14 +1,7 @@
 //! Decoding Doorkeeper's chunked success response in one feed, next to httparse's bare header
 //! parse of the same bytes and to that parse turned into an `http::HeaderMap`. Run with `cargo bench --bench wire`.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::hint::black_box;
 

@@ -256,11 +256,7 @@ impl RetryPolicy {
 
     /// The hold after the `streak`-th token in a row refused soon after issue (1 for the first).
     pub(crate) fn refusal_hold(&self, streak: u32) -> Duration {
-        let doublings = streak.saturating_sub(1).min(31);
-        self.refused_base
-            .checked_mul(1u32 << doublings)
-            .unwrap_or(Duration::MAX)
-            .min(self.refused_cap)
+        doubled(self.refused_base, self.refused_cap, streak)
     }
 
     /// The longest `Retry-After` honoured.
@@ -282,11 +278,7 @@ impl RetryPolicy {
             FailureClass::Transient => (self.transient_base, self.transient_cap),
             FailureClass::Permanent => (self.permanent_base, self.permanent_cap),
         };
-        let doublings = failures.saturating_sub(1).min(63);
-        let full = base
-            .checked_mul(1u32 << doublings.min(31))
-            .unwrap_or(Duration::MAX)
-            .min(cap);
+        let full = doubled(base, cap, failures);
         let half = full.checked_div(2).unwrap_or_default();
         let backoff = half.saturating_add(rng.duration_up_to(full.saturating_sub(half)));
         match retry_after {
@@ -294,6 +286,15 @@ impl RetryPolicy {
             None => backoff,
         }
     }
+}
+
+/// `base · 2ⁿ⁻¹` for the `n`-th event in a row (`base` for the first, and for 0), at most `cap`;
+/// saturating.
+fn doubled(base: Duration, cap: Duration, n: u32) -> Duration {
+    let doublings = n.saturating_sub(1).min(31);
+    base.checked_mul(1u32 << doublings)
+        .unwrap_or(Duration::MAX)
+        .min(cap)
 }
 
 #[cfg(test)]

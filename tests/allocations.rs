@@ -1,13 +1,6 @@
 //! Heap allocations on the hot path and in a refresh cycle, counted by a global allocator.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use seekpass_oauth::http::Response;
 use seekpass_oauth::{Config, Credentials, Endpoint, Output, Scope, Time, TokenClient};

@@ -1,14 +1,7 @@
 //! The "Bad input and failures" tables in docs/failures.md: every row names at least one test,
 //! and every test it names exists, so a row cannot be added, or a test renamed, without the other.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::path::Path;
 

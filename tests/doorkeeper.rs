@@ -1,14 +1,7 @@
 //! Every response captured from a real Doorkeeper (the server software behind SEEK Pass), fed to
 //! the machine as status, headers and body, and classified.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::path::Path;
 

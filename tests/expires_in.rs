@@ -1,13 +1,6 @@
 //! What each form of `expires_in` leads to (rule 6).
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use seekpass_oauth::{
     FailureClass, LifetimeSource, MissingExpiresIn, ResponseProblem, Time, TimingPolicy,

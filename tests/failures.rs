@@ -1,13 +1,6 @@
 //! Every failure class, back-off, `Retry-After`, and what the state says meanwhile.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use seekpass_oauth::http::StatusCode;
 use seekpass_oauth::{
@@ -20,9 +13,7 @@ const INVALID_CLIENT: &str = r#"{"error":"invalid_client","error_description":"C
 
 fn failed_once(status: u16, body: &str) -> Scenario {
     let mut s = Scenario::new();
-    s.demand();
-    let id = s.expect_request();
-    s.respond(id, status, body);
+    s.answer_first(status, body);
     s
 }
 

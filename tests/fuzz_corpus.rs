@@ -1,14 +1,7 @@
 //! Replays every committed fuzz corpus and regression input through the fuzz targets' checks,
 //! so a plain `cargo test` covers them without cargo-fuzz.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use seekpass_oauth_testkit::fuzz as checks;
 

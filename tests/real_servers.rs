@@ -9,9 +9,7 @@ use seekpass_oauth_testkit::scenario::*;
 /// Answers the first request with `body` and returns the scenario.
 fn answered(builder: seekpass_oauth::ConfigBuilder, status: u16, body: &str) -> Scenario {
     let mut s = Scenario::with(builder);
-    s.demand();
-    let id = s.expect_request();
-    s.respond(id, status, body);
+    s.answer_first(status, body);
     s
 }
 

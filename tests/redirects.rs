@@ -1,14 +1,7 @@
 //! Redirects from the token endpoint: 307/308 to the same origin are followed with the same
 //! POST; everything else is a permanent error that names the Location.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use seekpass_oauth::http::Response;
 use seekpass_oauth::{

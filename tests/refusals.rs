@@ -1,14 +1,7 @@
 //! The API's refusals as evidence, not commands: a 401 that is not about the token costs a
 //! handful of token requests, not one per call; a revocation gets a new token at once.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::time::Duration;
 

@@ -2,14 +2,7 @@
 //! against a scripted or in-memory store, on a simulated clock. Fleets of replicas with a faulty
 //! store are in `sharing_fleet.rs`.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::time::Duration;
 

@@ -3,14 +3,7 @@
 //! under test is the coordination and what a misbehaving store can cost. The protocol's single
 //! exchanges are in `sharing.rs`.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};

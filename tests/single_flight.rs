@@ -1,13 +1,6 @@
 //! At most one request in flight, deadlines, and answers that come too late (rules 4 and 5).
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use seekpass_oauth::{
     Event, InputError, RequestId, Time, TokenError, TokenState, TransportError, TransportErrorKind,

@@ -1,14 +1,7 @@
 //! Snapshots of the exact token requests, of every error's message, and of the event traces of
 //! the main scenarios. Secrets are replaced by placeholders before anything is snapshotted.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::fmt::Write as _;
 

@@ -4,14 +4,7 @@
 //!
 //! One test function, so no other test's allocations run while the scanner is armed.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,14 +1,7 @@
 //! The HTTP/1.1 codec: Doorkeeper's exact bytes, every framing rule, every refusal, and the
 //! property that any split of the bytes decodes the same.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::path::Path;
 

@@ -7,14 +7,7 @@
 //! cargo run --release --example fleet
 //! ```
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::time::{Duration, Instant};
 

@@ -178,12 +178,8 @@ fn content_coding(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 
 /// The error for a body in a content coding: nothing of it is parsed or quoted.
 fn coded(status: StatusCode, headers: &HeaderMap, coding: &str, redactor: &Redactor) -> TokenError {
-    let shown: String = coding
-        .chars()
-        .take(40)
-        .filter(|c| !c.is_control())
-        .collect();
-    let coding = redactor.clean(&shown);
+    // Server text: bounded, without control characters or secrets.
+    let coding = redactor.clean(coding);
     if status.is_success() {
         TokenError::InvalidResponse {
             status,

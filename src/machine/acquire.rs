@@ -43,18 +43,13 @@ impl TokenClient {
         };
         // The granted scope is information about the token: one that cannot be read is reported
         // and the requested scopes stand. One echoing the secret is refused (scopes are shown).
-        let (granted, unreadable) = match &answer.scope {
-            GrantedScope::Absent => (self.config.scopes.clone(), None),
-            GrantedScope::Unreadable(kind) => (
-                self.config.scopes.clone(),
-                Some(format!("expected a string, found {kind}")),
-            ),
+        let granted = match &answer.scope {
+            GrantedScope::Absent => Ok(self.config.scopes.clone()),
+            GrantedScope::Unreadable(kind) => Err(format!("expected a string, found {kind}")),
             GrantedScope::Text(scope) => {
                 match build::granted(Some(scope), &self.config.scopes, &self.redacting()) {
-                    Ok(granted) => (granted, None),
-                    Err(ScopeRefusal::Invalid(reason)) => {
-                        (self.config.scopes.clone(), Some(reason.to_owned()))
-                    }
+                    Ok(granted) => Ok(granted),
+                    Err(ScopeRefusal::Invalid(reason)) => Err(reason.to_owned()),
                     Err(ScopeRefusal::EchoesSecret) => {
                         let problem = ResponseProblem::InvalidField {
                             field: "scope",
@@ -64,6 +59,10 @@ impl TokenClient {
                     }
                 }
             }
+        };
+        let (granted, unreadable) = match granted {
+            Ok(granted) => (granted, None),
+            Err(problem) => (self.config.scopes.clone(), Some(problem)),
         };
         let reissued = self
             .current

@@ -338,26 +338,19 @@ impl TokenClient {
     /// the caller passes the 401 on. A refusal long after issue is taken at once.
     pub fn invalidate(&mut self, token: TokenId, now: Time) -> bool {
         self.advance(now);
-        let current_token = self
-            .current
-            .as_ref()
-            .is_some_and(|c| c.token.id == token && !c.invalidated);
-        if !current_token || !self.refusal_taken(self.now) {
+        if !self.refusal_taken(token, self.now) {
             return false;
         }
-        match &mut self.current {
-            Some(current) if current.token.id == token && !current.invalidated => {
-                current.invalidated = true;
-                self.demand = true;
-                self.events.push_back(Event::TokenInvalidated { token });
-                if let (Some(value), Some(shared)) = (current.stored.clone(), self.shared.as_mut())
-                {
-                    shared.forget(value, self.now);
-                }
-                true
-            }
-            _ => false,
+        let Some(current) = self.current.as_mut() else {
+            return false;
+        };
+        current.invalidated = true;
+        self.demand = true;
+        self.events.push_back(Event::TokenInvalidated { token });
+        if let (Some(value), Some(shared)) = (current.stored.clone(), self.shared.as_mut()) {
+            shared.forget(value, self.now);
         }
+        true
     }
 
     /// Replaces the configuration. If what is sent changes (credentials, scopes, endpoint,

@@ -21,10 +21,11 @@ use core::time::Duration;
 
 use super::{Current, TokenClient};
 use crate::event::Event;
+use crate::ids::TokenId;
 use crate::time::Time;
 
 /// A replacement refused sooner than this after its issue counts as refused again.
-pub(super) const FRESH: Duration = Duration::from_secs(60);
+const FRESH: Duration = Duration::from_secs(60);
 
 /// What the machine remembers about refusals across tokens.
 #[derive(Default)]
@@ -36,7 +37,6 @@ pub(super) struct Refusals {
 }
 
 /// What a token's own refusals have been.
-#[derive(Clone, Copy, Default)]
 pub(super) struct TokenRefusals {
     /// The token was fetched (or adopted) to replace a refused one.
     pub(super) replacement: bool,
@@ -56,12 +56,16 @@ impl Refusals {
 }
 
 impl TokenClient {
-    /// Whether a refusal of `current` at `now` is taken. The first refusal of each token decides
-    /// its hold; refusals before the hold ends are not taken.
-    pub(super) fn refusal_taken(&mut self, now: Time) -> bool {
+    /// Whether a refusal of token `id` at `now` is taken: never for a token that is not the
+    /// current one or is invalidated already. The first refusal of each token decides its hold;
+    /// refusals before the hold ends are not taken.
+    pub(super) fn refusal_taken(&mut self, id: TokenId, now: Time) -> bool {
         let Some(Current {
             token, refusals, ..
-        }) = self.current.as_mut()
+        }) = self
+            .current
+            .as_mut()
+            .filter(|c| c.token.id == id && !c.invalidated)
         else {
             return false;
         };

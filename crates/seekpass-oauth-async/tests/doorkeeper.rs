@@ -2,14 +2,7 @@
 //! `interop/doorkeeper/server.sh`). Marked ignored in a plain `cargo test`; `.ci/run` runs them with
 //! `--include-ignored`, and a missing server fails them.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,14 +1,7 @@
 //! `BearerAuth` with reqwest-middleware against the demo server: the bearer on every request,
 //! and a revoked token replaced once however many requests meet the 401.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::time::Duration;
 

@@ -2,14 +2,7 @@
 //! an ACL user limited to the token keys), on tokio and on async-io (smol, async-std): each
 //! `TokenSource` is a replica with its own machine and driver task.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,14 +1,7 @@
 //! With a usable token held, `authorization()` allocates nothing: counted by a global
 //! allocator for this thread's calls alone (the demo server's threads allocate freely).
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::time::Duration;
 

@@ -2,14 +2,7 @@
 //! it and a CONNECT proxy, made at test time on loopback. One test, alone in its binary,
 //! because it sets the process's environment (`SSL_CERT_FILE`, `HTTPS_PROXY`, `NO_PROXY`).
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,13 +1,6 @@
 //! The shared driver core without any I/O: answers are fed by hand, as a driver would.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

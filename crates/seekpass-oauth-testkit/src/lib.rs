@@ -23,14 +23,7 @@
 //! The README's and `docs/`'s Rust examples compile and run as this crate's doctests.
 
 #![deny(unsafe_code)]
-// Test code: a helper that cannot go on fails the test that called it, loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 pub mod alloc;
 #[cfg(feature = "bench")]

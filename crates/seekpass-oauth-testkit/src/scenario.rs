@@ -151,6 +151,13 @@ impl Scenario {
         self
     }
 
+    /// Asks for a token and answers the request that follows with `status` and `body`.
+    pub fn answer_first(&mut self, status: u16, body: &str) -> &mut Scenario {
+        self.demand();
+        let id = self.expect_request();
+        self.respond(id, status, body)
+    }
+
     /// Answers request `id` with a fresh token of `expires_in` seconds; returns the token text.
     pub fn succeed(&mut self, id: RequestId, expires_in: u64) -> String {
         self.next_token += 1;

@@ -1,14 +1,7 @@
 //! The command as a user meets it: no setup (the embedded demo server), the output forms and
 //! the exit codes scripts rely on.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::process::Output;
 

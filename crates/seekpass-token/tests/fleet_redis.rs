@@ -7,14 +7,7 @@
 //! Needs `DOORKEEPER_SHORT_URL` (20-second tokens) and `redis-server` installed: the test starts
 //! and kills a Redis of its own with `interop/redis/server.sh`.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

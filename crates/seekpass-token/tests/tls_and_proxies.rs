@@ -1,14 +1,7 @@
 //! Where curl works, the command works: a private CA (as a TLS-inspecting proxy installs), an
 //! HTTPS token endpoint signed by it, and a CONNECT proxy, all made at test time on loopback.
 
-// Test code: a helper that cannot go on fails the test (or the run) loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
 use std::process::Output;
 use std::time::Duration;
