@@ -199,6 +199,7 @@ pub use ids::{RequestId, StoreId, TokenId};
 pub use machine::TokenClient;
 pub use output::Output;
 pub use policy::{MissingExpiresIn, RefreshMode, RetryPolicy, TimingPolicy};
+pub use redact::shown_url;
 pub use redirect::RedirectRefusal;
 pub use request::{RequestBody, Transmit};
 pub use scope::{Scope, Scopes};

@@ -108,11 +108,19 @@ impl Redactor {
     }
 }
 
-/// `url` with its user information and its query replaced by `[redacted]`, for errors and
-/// events: a password in `user:password@` or a signed parameter in a query is never shown. Written
-/// for text that may not parse as a URL (it is often shown because it did not): everything before
-/// the last `@` ahead of the query counts as user information.
-pub(crate) fn shown_url(url: &str) -> String {
+/// `url` with its user information and its query replaced by `[redacted]`, for errors, events
+/// and `Debug`: a password in `user:password@` or a signed parameter in a query is never shown.
+/// Written for text that may not parse as a URL (it is often shown because it did not):
+/// everything before the last `@` ahead of the query counts as user information.
+///
+/// ```
+/// assert_eq!(
+///     seekpass_oauth::shown_url("http://user:pass@proxy.corp:3128/?sig=abc"),
+///     "http://[redacted]@proxy.corp:3128/?[redacted]"
+/// );
+/// ```
+#[must_use]
+pub fn shown_url(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => format!("{scheme}://{}", after_scheme(rest)),
         None => after_scheme(url),

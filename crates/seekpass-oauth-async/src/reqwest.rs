@@ -6,6 +6,7 @@ use std::time::Duration;
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{RequestBody, TransportError, TransportErrorKind};
 
+use seekpass_oauth_driver::proxy::Proxies;
 use seekpass_oauth_driver::{transport, trust};
 
 use crate::Sender;
@@ -14,9 +15,12 @@ use crate::Sender;
 ///
 /// It trusts what curl trusts (`seekpass_oauth_driver::trust`): `SSL_CERT_FILE` /
 /// `SSL_CERT_DIR`, else the system store, else the compiled-in Mozilla roots, plus any CA
-/// files given; and reqwest goes through the proxy named by `HTTPS_PROXY` / `https_proxy` or
-/// `ALL_PROXY` (credentials in the URL), except for hosts `NO_PROXY` lists. Through a proxy
-/// the request travels inside a `CONNECT` tunnel: the proxy never sees the client secret.
+/// files given; and it goes through the proxy curl would use, read from the environment when the
+/// sender is made (`seekpass_oauth_driver::proxy`: `https_proxy`, `HTTPS_PROXY`, then
+/// `all_proxy` / `ALL_PROXY` for an `https` URL, never `http_proxy`; `no_proxy` / `NO_PROXY`
+/// with curl's matching of domains, addresses and ranges; credentials in the proxy's URL).
+/// Through a proxy an `https` request travels inside a `CONNECT` tunnel: the proxy never sees
+/// the client secret.
 #[derive(Clone, Debug)]
 pub struct ReqwestSender {
     client: reqwest::Client,
@@ -42,8 +46,9 @@ impl ReqwestSender {
         ReqwestSender::with_roots(&trust::roots(ca_files).map_err(ReqwestSenderError::CaFile)?)
     }
 
-    /// No redirects, the proxy from the environment, trusting `roots`.
+    /// No redirects, the proxy curl would use, trusting `roots`.
     fn with_roots(roots: &trust::Roots) -> Result<ReqwestSender, ReqwestSenderError> {
+        let proxies = Proxies::from_env();
         let certs = roots
             .certs
             .iter()
@@ -54,6 +59,13 @@ impl ReqwestSender {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .tls_certs_only(certs)
+            // Only the resolver's choice: reqwest's own reading of the environment differs
+            // from curl's (it uses `HTTP_PROXY` for nothing but takes no CIDR, for one).
+            .no_proxy()
+            .proxy(reqwest::Proxy::custom(move |url| {
+                let proxy = proxies.for_target(url.scheme(), url.host_str()?)?;
+                Some(proxy.as_str().to_owned())
+            }))
             .build()
             .map_err(ReqwestSenderError::Client)?;
         Ok(ReqwestSender { client })

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use seekpass_oauth::http::{Request, Response};
+use seekpass_oauth::http::{Request, Response, Uri};
 use seekpass_oauth::{RequestBody, TransportError, TransportErrorKind};
 
+use seekpass_oauth_driver::proxy::Proxies;
 use seekpass_oauth_driver::transport;
 use seekpass_oauth_driver::trust::{self, CaFileError};
 
@@ -17,19 +18,24 @@ use crate::Sender;
 ///
 /// It trusts what curl trusts (`seekpass_oauth_driver::trust`): `SSL_CERT_FILE` /
 /// `SSL_CERT_DIR`, else the system store, else the compiled-in Mozilla roots, plus any CA
-/// files given; and it goes through the proxy named by `HTTPS_PROXY` / `https_proxy` or
-/// `ALL_PROXY` (credentials in the URL), except for hosts `NO_PROXY` lists. Through a proxy
-/// the request travels inside a `CONNECT` tunnel: the proxy never sees the client secret.
+/// files given; and it goes through the proxy curl would use, read from the environment when the
+/// sender is made (`seekpass_oauth_driver::proxy`: `https_proxy`, `HTTPS_PROXY`, then
+/// `all_proxy` / `ALL_PROXY` for an `https` URL, never `http_proxy`; `no_proxy` / `NO_PROXY`
+/// with curl's matching of domains, addresses and ranges; credentials in the proxy's URL).
+/// Through a proxy an `https` request travels inside a `CONNECT` tunnel: the proxy never sees
+/// the client secret.
 #[derive(Clone, Debug)]
 pub struct UreqSender {
     agent: ureq::Agent,
+    /// The proxies each request is routed by; `None` leaves it to the agent's configuration.
+    proxies: Option<Arc<Proxies>>,
 }
 
 impl UreqSender {
     /// An agent with the trust roots above and the proxy from the environment.
     #[must_use]
     pub fn new() -> UreqSender {
-        UreqSender::with_agent(agent(&trust::default_roots()))
+        UreqSender::from_env(&trust::default_roots())
     }
 
     /// Like [`UreqSender::new`], also trusting the CAs in `ca_files` (PEM), as `curl --cacert`.
@@ -38,7 +44,14 @@ impl UreqSender {
     ///
     /// When a file cannot be read or holds no certificate.
     pub fn with_ca_files(ca_files: &[PathBuf]) -> Result<UreqSender, CaFileError> {
-        Ok(UreqSender::with_agent(agent(&trust::roots(ca_files)?)))
+        Ok(UreqSender::from_env(&trust::roots(ca_files)?))
+    }
+
+    fn from_env(roots: &trust::Roots) -> UreqSender {
+        UreqSender {
+            agent: agent(roots),
+            proxies: Some(Arc::new(Proxies::from_env())),
+        }
     }
 
     /// Sends with `agent` as configured (proxy, TLS roots, …). Configure it with
@@ -46,11 +59,15 @@ impl UreqSender {
     /// and follows only safe redirects itself.
     #[must_use]
     pub fn with_agent(agent: ureq::Agent) -> UreqSender {
-        UreqSender { agent }
+        UreqSender {
+            agent,
+            proxies: None,
+        }
     }
 }
 
-/// No redirects, statuses as values, the proxy from the environment, trusting `roots`.
+/// No redirects, statuses as values, no proxy of its own (each request is given its own),
+/// trusting `roots`.
 fn agent(roots: &trust::Roots) -> ureq::Agent {
     let certs = roots
         .certs
@@ -64,7 +81,7 @@ fn agent(roots: &trust::Roots) -> ureq::Agent {
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
-        .proxy(ureq::Proxy::try_from_env())
+        .proxy(None)
         .tls_config(tls)
         .build()
         .into()
@@ -84,11 +101,18 @@ impl Sender for UreqSender {
         max_body: usize,
     ) -> Result<Response<Vec<u8>>, TransportError> {
         let timeout = deadline.saturating_duration_since(Instant::now());
-        let request = self
+        let proxy = match &self.proxies {
+            Some(proxies) => Some(proxy_for(proxies, request.uri())?),
+            None => None,
+        };
+        let mut configured = self
             .agent
             .configure_request(request.map(Vec::from))
-            .timeout_global(Some(timeout))
-            .build();
+            .timeout_global(Some(timeout));
+        if let Some(proxy) = proxy {
+            configured = configured.proxy(proxy);
+        }
+        let request = configured.build();
         let response = self.agent.run(request).map_err(transport_error)?;
         let (parts, body) = response.into_parts();
         let mut bytes = Vec::new();
@@ -102,6 +126,25 @@ impl Sender for UreqSender {
                 )
             })?;
         Ok(Response::from_parts(parts, bytes))
+    }
+}
+
+/// The ureq proxy for a request to `uri` (`None`: direct), as the resolver chose it.
+fn proxy_for(proxies: &Proxies, uri: &Uri) -> Result<Option<ureq::Proxy>, TransportError> {
+    let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else {
+        return Ok(None);
+    };
+    match proxies.for_target(scheme, host) {
+        None => Ok(None),
+        Some(url) => ureq::Proxy::new(url.as_str()).map(Some).map_err(|e| {
+            TransportError::new(
+                TransportErrorKind::ProxyRefused,
+                format!(
+                    "the proxy {url:?} from the environment cannot be used ({e}): check \
+                     https_proxy, HTTPS_PROXY and ALL_PROXY"
+                ),
+            )
+        }),
     }
 }
 

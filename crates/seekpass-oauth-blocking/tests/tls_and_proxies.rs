@@ -84,6 +84,19 @@ fn trust_and_proxies_as_curl_has_them() {
     assert_eq!(heads.len(), 1, "{heads:?}");
     assert!(heads[0].starts_with("CONNECT localhost:"), "{heads:?}");
     assert!(!heads[0].contains(CLIENT_SECRET) && !heads[0].contains("grant_type"));
+    // A proxy that asks for credentials gets those in its URL, percent-decoded.
+    let guarded = ConnectProxy::start(Some("proxy user:pa@ss")).unwrap();
+    let with_credentials = guarded
+        .url()
+        .replace("http://", "http://proxy%20user:pa%40ss@");
+    std::env::set_var("HTTPS_PROXY", &with_credentials);
+    fetch(
+        &base,
+        UreqSender::with_ca_files(std::slice::from_ref(&ca_file)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(guarded.log().heads().len(), 1);
+    std::env::set_var("HTTPS_PROXY", proxy.url());
     // NO_PROXY naming the host: straight there.
     std::env::set_var("NO_PROXY", "localhost");
     fetch(&base, UreqSender::with_ca_files(&[ca_file]).unwrap()).unwrap();

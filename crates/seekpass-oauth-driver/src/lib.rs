@@ -13,6 +13,8 @@
 //!   or a write to memory another core reads, whatever the driver is doing.
 //! - `trust` (feature `trust`): which CAs a TLS sender trusts (`SSL_CERT_FILE`, the system
 //!   store, explicit CA files), chosen as curl and OpenSSL choose them.
+//! - `proxy`: which proxy a request goes through, from the environment exactly as curl reads
+//!   it; both shipped senders are configured from it.
 //! - `transport`: naming transport failures (DNS, refused, timeout) from any client's errors.
 //! - `wire`: the pieces a sender needs around the core's HTTP/1.1 codec.
 //! - `redis` (feature `redis`): the shared-token store protocol in Redis commands, for the
@@ -40,6 +42,8 @@ mod cell;
 pub mod clock;
 mod engine;
 mod error;
+#[doc(hidden)]
+pub mod proxy;
 #[cfg(feature = "redis")]
 #[doc(hidden)]
 pub mod redis;

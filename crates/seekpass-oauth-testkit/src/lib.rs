@@ -13,6 +13,7 @@
 //! | [`future`] | polling a driver's future once, ready at once |
 //! | [`source`] | the workspace's own source files, for tests that read the code |
 //! | [`net`] | loopback addresses nobody listens on, and servers that never answer |
+//! | [`proxy_table`] | where each proxy environment sends a request, as curl does it, and a lab of recording proxies |
 //! | [`env`](mod@env) | a command with the variables it reads cleared |
 //! | [`alloc`] | a global allocator that counts one thread's allocations |
 //! | `baseline` (feature `bench`) | the hand-written alternatives the drivers' hot paths are benchmarked against |
@@ -39,6 +40,7 @@ pub mod interop;
 pub mod load;
 pub mod memory_store;
 pub mod net;
+pub mod proxy_table;
 pub mod scenario;
 pub mod source;
 #[cfg(feature = "tls")]

@@ -29,8 +29,9 @@ Options:
                      SEEK_PASS_SHARE (read when --share is not given), out of the process list
 
 TLS trusts SSL_CERT_FILE / SSL_CERT_DIR when set, else the system store (where a TLS-inspecting
-proxy's CA is installed), else compiled-in Mozilla roots. HTTPS_PROXY / https_proxy or ALL_PROXY
-(http://user:password@host:port) is used, except for hosts in NO_PROXY.
+proxy's CA is installed), else compiled-in Mozilla roots. Proxies as curl reads them: https_proxy,
+HTTPS_PROXY, then all_proxy / ALL_PROXY (http://user:password@host:port), never http_proxy for
+https; no_proxy / NO_PROXY lists hosts, domains, addresses and ranges (10.0.0.0/8) that go direct.
   --help             this text
 
 Exit status: 0 token obtained, 2 permanent failure, 3 transient failures outlasted --max-attempts,

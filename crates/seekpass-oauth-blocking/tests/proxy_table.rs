@@ -1,0 +1,48 @@
+//! The blocking driver's `UreqSender` goes where curl goes, for every row of the proxy table
+//! (`seekpass_oauth_testkit::proxy_table`), on a loopback lab of recording proxies. One test,
+//! alone in its binary, because it sets the process's proxy variables.
+
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
+
+use seekpass_oauth::{Config, Credentials, Endpoint};
+use seekpass_oauth_blocking::{TokenSource, UreqSender};
+use seekpass_oauth_testkit::proxy_table::{ProxyLab, CASES};
+
+#[test]
+fn ureq_goes_where_curl_goes() {
+    let lab = ProxyLab::start().unwrap();
+    let mut wrong = Vec::new();
+    for case in CASES {
+        for (name, value) in lab.env(case) {
+            match value {
+                Some(value) => std::env::set_var(name, value),
+                None => std::env::remove_var(name),
+            }
+        }
+        let config = Config::builder(
+            Endpoint::base_url(&lab.base(case)).unwrap(),
+            Credentials::new("lab-client", "lab-secret"),
+        )
+        .build()
+        .unwrap();
+        // Made after the variables are set: a sender reads them when it is made.
+        let source = TokenSource::builder(config)
+            .max_attempts(1)
+            .build(UreqSender::new());
+        assert!(
+            source.authorization().is_err(),
+            "{}: no lab party answers a token",
+            case.name
+        );
+        if let Err(e) = lab.check(case) {
+            wrong.push(e);
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} rows:\n{}",
+        wrong.len(),
+        CASES.len(),
+        wrong.join("\n")
+    );
+}
