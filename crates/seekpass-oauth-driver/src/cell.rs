@@ -15,12 +15,11 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::HeaderValue;
-use seekpass_oauth::{Origin, Time, Token, TokenId};
+use seekpass_oauth::{Time, Token, TokenId};
 
-use crate::clock;
+use crate::clock::{self, Reading, Timeline};
 
 /// Gives each cell an identity for the thread caches.
 static NEXT_CELL: AtomicU64 = AtomicU64::new(1);
@@ -31,14 +30,14 @@ static LIVE: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// What the driver last published.
-/// Its moments are on the hot path's clock ([`clock::now`]); `serve_until` is already moved
-/// earlier by the clock's [`clock::SAFETY`] margin.
+/// Its moments are on the hot path's clocks ([`clock::now`]); `serve_until` is already moved
+/// earlier by the clocks' [`clock::SAFETY`] margin.
 struct Snapshot {
     generation: u64,
     token: Option<Token>,
-    serve_until: Duration,
-    refresh_at: Duration,
-    wake_at: Duration,
+    serve_until: Reading,
+    refresh_at: Reading,
+    wake_at: Reading,
 }
 
 /// One thread's copy of one cell's snapshot.
@@ -46,11 +45,11 @@ struct Copy {
     cell: u64,
     generation: u64,
     token: Option<(TokenId, HeaderValue)>,
-    serve_until: Duration,
-    refresh_at: Duration,
-    wake_at: Duration,
+    serve_until: Reading,
+    refresh_at: Reading,
+    wake_at: Reading,
     /// Before this, with demand already recorded, the copy is served with no other check.
-    fast_until: Duration,
+    fast_until: Reading,
 }
 
 /// A copy with nothing to serve and every deadline passed.
@@ -58,10 +57,10 @@ static UNUSABLE: Copy = Copy {
     cell: u64::MAX,
     generation: u64::MAX,
     token: None,
-    serve_until: Duration::ZERO,
-    refresh_at: Duration::ZERO,
-    wake_at: Duration::ZERO,
-    fast_until: Duration::ZERO,
+    serve_until: Reading::ZERO,
+    refresh_at: Reading::ZERO,
+    wake_at: Reading::ZERO,
+    fast_until: Reading::ZERO,
 };
 
 /// One thread's copies: one per cell it has read (a handful at most in practice).
@@ -105,14 +104,13 @@ pub enum Wake {
     Never,
     /// At once: the next caller wakes the driver (after an invalidation or a reconfiguration).
     Now,
-    /// At this moment.
-    At(Instant),
+    /// At this moment on the machine's clock.
+    At(Time),
 }
 
 /// The published token and the callers' demand, shared by the driver and every caller.
 pub struct TokenCell {
     id: u64,
-    origin: Origin,
     generation: AtomicU64,
     snapshot: Mutex<Snapshot>,
     /// A caller asked since the driver last looked (the machine's demand, batched).
@@ -120,15 +118,14 @@ pub struct TokenCell {
 }
 
 impl TokenCell {
-    /// An empty cell whose `Time`s count from `origin`.
+    /// An empty cell.
     #[must_use]
-    pub fn new(origin: Origin) -> TokenCell {
+    pub fn new() -> TokenCell {
         let id = NEXT_CELL.fetch_add(1, Ordering::Relaxed);
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(id);
-        let never = clock::NEVER;
+        let never = Reading::NEVER;
         TokenCell {
             id,
-            origin,
             generation: AtomicU64::new(0),
             snapshot: Mutex::new(Snapshot {
                 generation: 0,
@@ -142,8 +139,9 @@ impl TokenCell {
     }
 
     /// The hot path: records demand and returns the usable token (if any) and whether the
-    /// driver needs a nudge. Once this thread has copied the current snapshot: one atomic load,
-    /// one clock read and the clone of this thread's own copy of the header value.
+    /// driver needs a nudge. Once this thread has copied the current snapshot: two atomic
+    /// loads, one read of the two coarse clocks and the clone of this thread's own copy of the
+    /// header value.
     #[inline]
     pub fn read(&self) -> (Option<Served>, Kick) {
         let generation = self.generation.load(Ordering::Acquire);
@@ -152,7 +150,7 @@ impl TokenCell {
             let mut copies = copies.borrow_mut();
             let copy = self.copy(&mut copies, generation);
             let now = clock::now();
-            if demanded && now < copy.fast_until {
+            if demanded && now.before(copy.fast_until) {
                 if let Some((token, authorization)) = &copy.token {
                     return (
                         Some(Served {
@@ -166,7 +164,7 @@ impl TokenCell {
             // The first demand since the driver looked, or a deadline passed.
             let first_demand = !demanded && !self.demand.swap(true, Ordering::AcqRel);
             let served = match &copy.token {
-                Some((token, authorization)) if now < copy.serve_until => Some(Served {
+                Some((token, authorization)) if now.before(copy.serve_until) => Some(Served {
                     token: *token,
                     authorization: authorization.clone(),
                 }),
@@ -174,8 +172,8 @@ impl TokenCell {
             };
             // With no usable token, the first demand wakes the driver, and then its own
             // schedule does (the next attempt, after a back-off): calls in between do not.
-            let kick = if now >= copy.wake_at
-                || (first_demand && (served.is_none() || now >= copy.refresh_at))
+            let kick = if !now.before(copy.wake_at)
+                || (first_demand && (served.is_none() || !now.before(copy.refresh_at)))
             {
                 Kick::Yes
             } else {
@@ -189,15 +187,16 @@ impl TokenCell {
     #[inline]
     fn copy<'a>(&self, copies: &'a mut Copies, generation: u64) -> &'a Copy {
         let found = copies.entries.iter().position(|c| c.cell == self.id);
-        let current = found.filter(|&i| {
-            copies
-                .entries
-                .get(i)
-                .is_some_and(|c| c.generation == generation)
-        });
-        let index = match current {
-            Some(i) => i,
-            None => self.recopy(copies, found),
+        let index = match found {
+            Some(i)
+                if copies
+                    .entries
+                    .get(i)
+                    .is_some_and(|c| c.generation == generation) =>
+            {
+                i
+            }
+            _ => self.recopy(copies, found),
         };
         // `recopy` returns the index of the entry it wrote, so the fallback is never met; it
         // serves nothing and nudges the driver.
@@ -245,25 +244,25 @@ impl TokenCell {
         }
     }
 
-    /// Publishes the usable token (or that there is none) and when the driver must step next.
-    /// Returns whether the token changed.
-    pub fn publish(&self, token: Option<&Token>, wake: Wake) -> bool {
+    /// Publishes the usable token (or that there is none) and when the driver must step next,
+    /// `now` being the machine's time. Returns whether the token changed.
+    pub fn publish(&self, token: Option<&Token>, wake: Wake, now: Time) -> bool {
         let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
         let changed = snapshot.token.as_ref().map(Token::id) != token.map(Token::id);
-        let at = |t: Time| self.origin.instant(t).map_or(clock::NEVER, clock::at);
-        let never = clock::NEVER;
-        let serve_until =
-            token.map_or(never, |t| at(t.serve_until()).saturating_sub(clock::SAFETY));
+        let reading = clock::now();
+        let at = |t: Time| Timeline::reading(t, now, reading);
+        let never = Reading::NEVER;
+        let serve_until = token.map_or(never, |t| at(t.serve_until()).minus(clock::SAFETY));
         // Moments that kick the driver are moved `SAFETY` later, as serving deadlines are moved
         // earlier: the coarse clock may run ahead of the machine's by up to a tick, and a kick the
         // machine finds not yet due would start a step for nothing (a thread, in the blocking
         // driver), again and again until the two clocks agree.
-        let refresh_at = token.map_or(never, |t| at(t.refresh_at()).saturating_add(clock::SAFETY));
+        let refresh_at = token.map_or(never, |t| at(t.refresh_at()).plus(clock::SAFETY));
         let wake_at = match wake {
             Wake::Unchanged => snapshot.wake_at,
             Wake::Never => never,
-            Wake::Now => Duration::ZERO,
-            Wake::At(instant) => clock::at(instant).saturating_add(clock::SAFETY),
+            Wake::Now => Reading::ZERO,
+            Wake::At(time) => at(time).plus(clock::SAFETY),
         };
         if !changed
             && (serve_until, refresh_at, wake_at)
@@ -291,6 +290,12 @@ impl TokenCell {
     /// Records again a demand taken by a step that emitted nothing: the machine still holds it.
     pub fn keep_demand(&self) {
         self.demand.store(true, Ordering::Release);
+    }
+}
+
+impl Default for TokenCell {
+    fn default() -> Self {
+        TokenCell::new()
     }
 }
 

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{
-    Config, Event, FailureClass, Origin, Output, RequestBody, RequestId, StoreAnswer, StoreCommand,
+    Config, Event, FailureClass, Output, RequestBody, RequestId, StoreAnswer, StoreCommand,
     StoreError, StoreId, Time, TokenClient, TokenId, TransportError,
 };
 
 use crate::cell::{Kick, Served, TokenCell, Wake};
-use crate::clock;
+use crate::clock::Timeline;
 use crate::error::Error;
 use crate::state::State;
 
@@ -100,7 +100,7 @@ struct Attempts {
 /// The machine shared by a driver and its callers.
 pub struct Engine {
     machine: Mutex<TokenClient>,
-    origin: Origin,
+    timeline: Timeline,
     cell: TokenCell,
     attempts: Mutex<Attempts>,
     settings: Settings,
@@ -124,12 +124,11 @@ impl Engine {
     /// A machine for `config`, created now.
     #[must_use]
     pub fn new(config: Config, settings: Settings) -> Engine {
-        let start = Instant::now();
-        let origin = Origin::new(start);
+        let timeline = Timeline::start();
         Engine {
-            machine: Mutex::new(TokenClient::new(config, origin.time(start))),
-            origin,
-            cell: TokenCell::new(origin),
+            machine: Mutex::new(TokenClient::new(config, timeline.now())),
+            timeline,
+            cell: TokenCell::new(),
             attempts: Mutex::new(Attempts::default()),
             settings,
             waiting: AtomicUsize::new(0),
@@ -142,19 +141,17 @@ impl Engine {
         &self.settings
     }
 
-    /// Now, on the machine's clock.
+    /// Now, on the machine's clock: it counts time the host spent suspended ([`Timeline`]).
     #[inline]
     #[must_use]
     pub fn now(&self) -> Time {
-        self.origin.time(Instant::now())
+        self.timeline.now()
     }
 
-    /// `time` as an `Instant` (saturating far in the future).
+    /// `time` as an `Instant`, for a timer or a deadline (saturating far in the future).
     #[must_use]
     pub fn instant(&self, time: Time) -> Instant {
-        self.origin
-            .instant(time)
-            .unwrap_or_else(|| clock::far_future(Instant::now()))
+        self.timeline.instant(time)
     }
 
     /// The hot path: the usable token and whether the driver needs a nudge.
@@ -203,11 +200,13 @@ impl Engine {
                     Output::Idle => break Err(None),
                 }
             };
-            let step = match next {
+            // The next moment to step at, on the machine's clock: a request's or a store
+            // operation's deadline, or the machine's next moment.
+            let (step, wake) = match next {
                 Ok(Ok(transmit)) => {
                     let (id, request) = transmit.into_parts();
                     let deadline = now.saturating_add(machine.config().request_deadline());
-                    Step {
+                    let step = Step {
                         transmit: Some(Outgoing {
                             id,
                             request,
@@ -216,34 +215,35 @@ impl Engine {
                         }),
                         store: None,
                         wake_at: None,
-                    }
+                    };
+                    (step, Some(deadline))
                 }
                 Ok(Err(op)) => {
-                    let deadline = self.instant(op.deadline());
+                    let deadline = op.deadline();
                     let (id, command) = op.into_parts();
-                    Step {
+                    let step = Step {
                         transmit: None,
                         store: Some(StoreWork {
                             id,
                             command,
-                            deadline,
+                            deadline: self.instant(deadline),
                         }),
                         wake_at: None,
-                    }
+                    };
+                    (step, Some(deadline))
                 }
                 // The machine refreshes only if the token was asked for since its request, and
                 // callers record demand in the cell, not in the machine: so the driver also
                 // steps at the refresh moment, to hand the machine that demand.
-                Err(at) => Step {
-                    transmit: None,
-                    store: None,
-                    wake_at: refresh_first(&machine, now, at).map(|at| self.instant(at)),
-                },
-            };
-            let wake_at = match (&step.transmit, &step.store) {
-                (Some(send), _) => Some(send.deadline),
-                (None, Some(work)) => Some(work.deadline),
-                (None, None) => step.wake_at,
+                Err(at) => {
+                    let at = refresh_first(&machine, now, at);
+                    let step = Step {
+                        transmit: None,
+                        store: None,
+                        wake_at: at.map(|at| self.instant(at)),
+                    };
+                    (step, at)
+                }
             };
             if demanded && step.transmit.is_none() && step.store.is_none() {
                 // Nothing was emitted, so the machine still holds the callers' demand: the cell
@@ -252,7 +252,7 @@ impl Engine {
                 // step it made).
                 self.cell.keep_demand();
             }
-            self.publish(&machine, now, wake_at.map_or(Wake::Never, Wake::At));
+            self.publish(&machine, now, wake.map_or(Wake::Never, Wake::At));
             step
         };
         self.deliver(&events);
@@ -309,7 +309,7 @@ impl Engine {
     }
 
     fn publish(&self, machine: &TokenClient, now: Time, wake: Wake) {
-        self.cell.publish(machine.state(now).token(), wake);
+        self.cell.publish(machine.state(now).token(), wake, now);
     }
 
     fn deliver(&self, events: &[Event]) {
@@ -371,3 +371,6 @@ impl std::fmt::Debug for Engine {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests;

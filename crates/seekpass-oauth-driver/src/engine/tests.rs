@@ -1,0 +1,95 @@
+//! The engine on a host that sleeps: this crate's tests move the boot and wall clocks while the
+//! monotonic clock stands still (`clock::host`), as a suspend or a VM pause does.
+
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
+
+use std::time::Duration;
+
+use seekpass_oauth::{Config, Credentials, Endpoint};
+use seekpass_oauth_testkit::body;
+
+use super::*;
+use crate::cell::Kick;
+use crate::clock;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// An engine holding a token of `lifetime` seconds, fetched now.
+fn engine_with_token(lifetime: u64) -> Engine {
+    let config = Config::builder(
+        Endpoint::base_url("http://127.0.0.1:9").unwrap(),
+        Credentials::new("id", "secret"),
+    )
+    .build()
+    .unwrap();
+    let engine = Engine::new(config, Settings::default());
+    let (served, _) = engine.read();
+    assert!(served.is_none());
+    let send = engine.step().transmit.expect("a first request");
+    engine.feed(
+        send.id,
+        Ok(body::minimal("issued-before-the-sleep", lifetime)),
+    );
+    let _ = engine.step();
+    let (served, kick) = engine.read();
+    assert!(served.is_some(), "the token is served");
+    assert_eq!(kick, Kick::No);
+    engine
+}
+
+#[test]
+fn a_token_that_ended_while_the_host_slept_is_never_served_and_a_new_one_is_asked_for() {
+    let engine = engine_with_token(3600);
+    clock::host(|h| h.slept += 2 * HOUR);
+    let (served, kick) = engine.read();
+    assert!(
+        served.is_none(),
+        "served a token that ended during the sleep"
+    );
+    assert_eq!(kick, Kick::Yes, "the driver is woken at once");
+    let step = engine.step();
+    assert!(step.transmit.is_some(), "a new token is asked for at once");
+    assert!(
+        matches!(engine.state(), State::Expired { fetching: true }),
+        "{:?}",
+        engine.state()
+    );
+}
+
+#[test]
+fn a_sleep_shorter_than_the_token_changes_nothing() {
+    let engine = engine_with_token(3 * 3600);
+    clock::host(|h| h.slept += Duration::from_secs(60));
+    let (served, kick) = engine.read();
+    assert!(served.is_some());
+    assert_eq!(kick, Kick::No);
+}
+
+#[test]
+fn a_paused_vm_whose_wall_clock_was_set_right_counts_the_pause() {
+    let engine = engine_with_token(3600);
+    // Boot time stood still with the VM; the guest's wall clock was corrected on resuming.
+    clock::host(|h| h.wall_forward += 2 * HOUR);
+    let (served, kick) = engine.read();
+    assert!(served.is_none());
+    assert_eq!(kick, Kick::Yes);
+    // The machine's time took the wall clock's lead: it agrees the token is over.
+    assert!(engine.step().transmit.is_some());
+}
+
+#[test]
+fn a_wall_clock_stepped_back_never_lengthens_a_token() {
+    let engine = engine_with_token(3600);
+    let before = engine.now();
+    clock::host(|h| h.wall_back += 2 * HOUR);
+    let (served, _) = engine.read();
+    assert!(
+        served.is_some(),
+        "the monotonic clock still says the token is good"
+    );
+    assert!(engine.now() >= before);
+    // Then the host sleeps past the token's end: the boot clock ends it.
+    clock::host(|h| h.slept += 3 * HOUR);
+    let _ = engine.step();
+    assert!(engine.read().0.is_none());
+}
