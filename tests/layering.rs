@@ -34,6 +34,7 @@ const DRIVER: &[&[&str]] = &[
     &[
         "clock",
         "error",
+        "proxy",
         "state",
         "redis",
         "transport",
@@ -72,6 +73,7 @@ const TESTKIT: &[&[&str]] = &[
         "load",
         "memory_store",
         "net",
+        "proxy_table",
         "source",
         "tls",
     ],

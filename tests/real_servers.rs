@@ -4,6 +4,7 @@
 
 use seekpass_oauth::http::header::ACCEPT_ENCODING;
 use seekpass_oauth::{ClientAuth, ErrorCode, Event, FailureClass, Scope, Scopes, TokenState};
+use seekpass_oauth_testkit::body;
 use seekpass_oauth_testkit::scenario::*;
 
 /// Answers the first request with `body` and returns the scenario.
@@ -112,4 +113,54 @@ fn doorkeepers_token_reuse_race_is_retried_within_a_second() {
     let id = s.expect_request();
     s.succeed(id, 7200);
     assert!(s.demand().is_some());
+}
+
+/// Doorkeeper's `reuse_access_token` answers a refresh with the token already held, ending when
+/// it did: asking again before it ends would get it again, so the next request waits until it
+/// stops being served, instead of one request per refresh moment as its end nears.
+#[test]
+fn a_token_handed_back_unchanged_is_not_asked_for_again_before_it_ends() {
+    let mut s = Scenario::new();
+    let first = s.drive_to_fresh(20);
+    let end = first.expires_at();
+    let mut requests = 1;
+    let mut reused = Vec::new();
+    // A caller every 100 ms until the token stops being served; the server hands back the same
+    // token with what is left of its 20 s, as Doorkeeper does.
+    while s.now < first.serve_until() {
+        s.demand();
+        for id in s.poll() {
+            requests += 1;
+            let left = end.as_millis().saturating_sub(s.now.as_millis()) / 1000;
+            s.respond(id, 200, &body::token(&first_token_text(&first), left));
+            reused.push(
+                s.client
+                    .token(s.now)
+                    .map(|t| (t.refresh_at(), t.serve_until())),
+            );
+        }
+        s.advance(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(requests, 2, "the first request and one refresh: {reused:?}");
+    let (refresh_at, serve_until) = reused[0].expect("the same token, still served");
+    assert!(refresh_at >= serve_until, "{refresh_at:?} {serve_until:?}");
+}
+
+/// The access token's text, for answering with it again.
+fn first_token_text(token: &seekpass_oauth::Token) -> String {
+    token.access_token().expose_secret().to_owned()
+}
+
+/// The same access token with a new full lifetime (a server that extends a token) is an
+/// ordinary refresh: its next refresh is scheduled as usual.
+#[test]
+fn the_same_access_token_with_a_new_lifetime_is_refreshed_as_usual() {
+    let mut s = Scenario::new();
+    let first = s.drive_to_fresh(7200);
+    s.at_secs(first.refresh_at().as_millis() / 1000 + 1);
+    s.demand();
+    let id = s.expect_request();
+    s.respond(id, 200, &body::token(&first_token_text(&first), 7200));
+    let second = s.client.token(s.now).expect("a token").clone();
+    assert!(second.refresh_at() < second.serve_until());
 }

@@ -19,6 +19,10 @@ use crate::store::{StoreError, StoredValue};
 use crate::time::Time;
 use crate::token::{LifetimeSource, Token};
 
+/// How much later a reused token may seem to end than when first issued: Doorkeeper rounds the
+/// remaining `expires_in` to whole seconds, and the request's start, not its answer, anchors it.
+const REUSED_EXPIRY_SLACK: Duration = Duration::from_secs(2);
+
 /// Server clock differences smaller than this are not reported: `created_at` has one-second
 /// resolution and a request takes time.
 const SKEW_THRESHOLD_SECS: u64 = 5;
@@ -103,7 +107,17 @@ impl TokenClient {
             created_at: answer.created_at,
             shared: matches!(end, FetchEnd::Shared { .. }),
         };
-        let times = Anchor::RequestedAt(requested_at).times(lifetime, schedule);
+        let mut times = Anchor::RequestedAt(requested_at).times(lifetime, schedule);
+        // The server answered with the token it had already issued, ending when it did
+        // (Doorkeeper's `reuse_access_token`): asked again before that token ends, it would
+        // answer the same, so no refresh is scheduled before the token stops being served.
+        let reused = self.current.as_ref().is_some_and(|c| {
+            c.token.access_token == draft.access_token
+                && times.expires_at <= c.token.expires_at.saturating_add(REUSED_EXPIRY_SLACK)
+        });
+        if reused {
+            times.refresh_at = times.refresh_at.max(times.serve_until);
+        }
         let token = draft.into_token(self.next_token_id(), times);
 
         self.events.push_back(Event::TokenAcquired {
