@@ -4,9 +4,12 @@
 #
 #   interop/doorkeeper/server.sh install          apt-get the packages if missing
 #   interop/doorkeeper/server.sh build DIR        create the app in DIR (offline, ~2 s)
-#   interop/doorkeeper/server.sh start DIR [LIFETIME]
+#   interop/doorkeeper/server.sh start DIR [LIFETIME [ISSUING]]
 #        start on a free loopback port with a fresh copy of the database and tokens of LIFETIME
-#        seconds (default 7200); prints the base URL; the PID is in DIR/server.pid
+#        seconds (default 7200); prints the base URL; the PID is in DIR/server.pid. ISSUING is
+#        plain (default), reuse (Doorkeeper's reuse_access_token: a request gets the client's
+#        unexpired token) or revoke (revoke_previous_client_credentials_token: a new token
+#        revokes the previous one)
 #   interop/doorkeeper/server.sh stop DIR
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -43,15 +46,17 @@ build() {
 }
 
 start() {
-  [ -n "$dir" ] || { echo "usage: $0 start DIR [LIFETIME]" >&2; exit 64; }
+  [ -n "$dir" ] || { echo "usage: $0 start DIR [LIFETIME [ISSUING]]" >&2; exit 64; }
   local lifetime="${3:-7200}"
+  local issuing="${4:-plain}"
+  case "$issuing" in plain|reuse|revoke) ;; *) echo "ISSUING $issuing: plain, reuse or revoke" >&2; exit 64 ;; esac
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   local db
   db="$(mktemp "$dir/tmp/run-XXXXXX.sqlite3")"
   cp "$dir/db/template.sqlite3" "$db"
   cd "$dir"
-  TOKEN_LIFETIME="$lifetime" DATABASE_URL="sqlite3:$db" \
+  TOKEN_LIFETIME="$lifetime" ISSUING="$issuing" DATABASE_URL="sqlite3:$db" \
     setsid bin/rails server -b 127.0.0.1 -p "$port" -P "$dir/tmp/server-$port.pid" >"$dir/log/server-$port.log" 2>&1 &
   echo $! >"$dir/server.pid"
   for _ in $(seq 1 300); do
@@ -77,5 +82,5 @@ case "$cmd" in
   build) build ;;
   start) start "$@" ;;
   stop) stop ;;
-  *) sed -n '2,13p' "$0" >&2; exit 64 ;;
+  *) sed -n '2,16p' "$0" >&2; exit 64 ;;
 esac

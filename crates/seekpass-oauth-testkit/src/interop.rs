@@ -25,6 +25,28 @@ pub fn server_url(var: &str) -> String {
     }
 }
 
+/// The secret of the clients `issuing-1` to `issuing-8` (`interop/doorkeeper/app/seeds.rb`): one
+/// per test against a Doorkeeper started with `ISSUING=reuse` or `revoke`, so parallel tests
+/// do not revoke each other's tokens.
+pub const ISSUING_SECRET: &str = "issuing-secret";
+
+/// A configuration for the seeded client `client_id` (one of `issuing-1` to `issuing-8`) at
+/// `base`, asking for `write.education`.
+///
+/// # Panics
+///
+/// When `base` is no base URL.
+#[must_use]
+pub fn issuing_config(base: &str, client_id: &str) -> seekpass_oauth::Config {
+    seekpass_oauth::Config::builder(
+        seekpass_oauth::Endpoint::base_url(base).expect("a base URL"),
+        seekpass_oauth::Credentials::new(client_id, ISSUING_SECRET),
+    )
+    .scope(seekpass_oauth::Scope::WRITE_EDUCATION)
+    .build()
+    .expect("a valid configuration")
+}
+
 /// `GET {base}/api/partner/v1/oauth/token/info` with `authorization` (`Bearer …`): the
 /// status and the body. 200 for a live token, 401 for a revoked or expired one.
 ///

@@ -7,3 +7,9 @@ Doorkeeper::Application.create!(name: 'fleet', uid: 'fleet-client', secret: 'fle
                                 scopes: all, confidential: true, redirect_uri: nil)
 Doorkeeper::Application.create!(name: 'special', uid: 'special-client', secret: 's+e/c=r:e%t &x',
                                 scopes: 'write.education', confidential: true, redirect_uri: nil)
+# The issuing-option tests' own clients (ISSUING=reuse or revoke changes what each request does
+# to the client's other tokens), one per test so parallel tests do not revoke each other's.
+(1..8).each do |n|
+  Doorkeeper::Application.create!(name: "issuing-#{n}", uid: "issuing-#{n}", secret: 'issuing-secret',
+                                  scopes: all, confidential: true, redirect_uri: nil)
+end
