@@ -18,7 +18,7 @@
 //!   deadlines from it.
 //!
 //! The coarse clocks lag by up to one kernel tick (1–10 ms), so serving deadlines are moved
-//! [`SAFETY`] earlier and moments that kick the driver `SAFETY` later: a token is never served
+//! `SAFETY` earlier and moments that kick the driver `SAFETY` later: a token is never served
 //! past its serving deadline, and a kick never reaches the machine before its moment.
 //!
 //! Elsewhere than Linux and Android the monotonic clock is `Instant` and the wall clock

@@ -55,7 +55,10 @@ fn on_revoke_on_issue_each_unshared_run_revokes_the_last_and_share_ends_the_figh
     let first = token(start(&base, client, &[]).wait_with_output().unwrap());
     let second = token(start(&base, client, &[]).wait_with_output().unwrap());
     assert_ne!(first, second);
-    assert!(!works(&base, &first), "the first token was revoked on the second's issue");
+    assert!(
+        !works(&base, &first),
+        "the first token was revoked on the second's issue"
+    );
     assert!(works(&base, &second));
     // Shared through one Redis: two runs at once get one token, and it works.
     let before = issued(&base, client).unwrap().len();
