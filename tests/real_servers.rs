@@ -164,3 +164,50 @@ fn the_same_access_token_with_a_new_lifetime_is_refreshed_as_usual() {
     let second = s.client.token(s.now).expect("a token").clone();
     assert!(second.refresh_at() < second.serve_until());
 }
+
+/// Through its end: the token handed back with what is left of it rounded to whole seconds
+/// (Doorkeeper rounds) is never served past when it was first to stop, the server is not asked
+/// again until its token has expired, and then a new one is issued and served. For 20-second and
+/// two-hour tokens (a caller every 100 ms).
+#[test]
+fn a_token_handed_back_near_its_end_is_never_served_longer_and_asked_for_once_it_expires() {
+    for lifetime in [20, 7200] {
+        let mut s = Scenario::new();
+        let first = s.drive_to_fresh(lifetime);
+        let text = first_token_text(&first);
+        let end = first.expires_at();
+        let mut requests_after_serving = Vec::new();
+        let stop = end.saturating_add(std::time::Duration::from_secs(5));
+        while s.now < stop {
+            if let Some(token) = s.demand() {
+                if first_token_text(&token) == text {
+                    assert!(
+                        s.now < first.serve_until(),
+                        "{lifetime}: served at {:?}",
+                        s.now
+                    );
+                }
+            }
+            for id in s.poll() {
+                if s.now >= first.serve_until() {
+                    requests_after_serving.push(s.now);
+                }
+                let left_ms = end.as_millis().saturating_sub(s.now.as_millis());
+                if left_ms > 0 {
+                    // Rounded to the nearest second, as Doorkeeper's `expires_in_seconds`.
+                    s.respond(id, 200, &body::token(&text, (left_ms + 500) / 1000));
+                } else {
+                    s.respond(id, 200, &body::token("the-next-token", lifetime));
+                }
+            }
+            s.advance(std::time::Duration::from_millis(100));
+        }
+        let last = s.demand().expect("a token after the first expired");
+        assert_eq!(first_token_text(&last), "the-next-token", "{lifetime}");
+        assert_eq!(
+            requests_after_serving,
+            vec![end],
+            "{lifetime}: one request, when the server's token expires"
+        );
+    }
+}

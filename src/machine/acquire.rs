@@ -109,13 +109,17 @@ impl TokenClient {
         };
         let mut times = Anchor::RequestedAt(requested_at).times(lifetime, schedule);
         // The server answered with the token it had already issued, ending when it did
-        // (Doorkeeper's `reuse_access_token`): asked again before that token ends, it would
-        // answer the same, so no refresh is scheduled before the token stops being served.
-        let reused = self.current.as_ref().is_some_and(|c| {
-            c.token.access_token == draft.access_token
-                && times.expires_at <= c.token.expires_at.saturating_add(REUSED_EXPIRY_SLACK)
+        // (Doorkeeper's `reuse_access_token`): it is served no longer than when first issued
+        // (the server rounds what is left of it up to whole seconds), and, asked again before
+        // it ends, the server would answer the same, so no refresh is scheduled before then.
+        let first = self.current.as_ref().map(|c| &c.token).filter(|t| {
+            t.access_token == draft.access_token
+                && times.expires_at <= t.expires_at.saturating_add(REUSED_EXPIRY_SLACK)
         });
-        if reused {
+        let reused = first.is_some();
+        if let Some(first) = first {
+            times.expires_at = times.expires_at.min(first.expires_at);
+            times.serve_until = times.serve_until.min(first.serve_until);
             times.refresh_at = times.refresh_at.max(times.serve_until);
         }
         let token = draft.into_token(self.next_token_id(), times);
@@ -145,6 +149,9 @@ impl TokenClient {
             FetchEnd::Alone => None,
         };
         self.take_up(token, stored);
+        if let Some(current) = self.current.as_mut() {
+            current.reused = reused;
+        }
     }
 
     /// Makes `token` the current one: served from now on, failures forgotten.
@@ -159,6 +166,7 @@ impl TokenClient {
             refusals: self.refusals.for_new_token(),
             expiry_reported: false,
             stored,
+            reused: false,
         });
         self.retired_token = None;
         self.failure = None;

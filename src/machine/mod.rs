@@ -94,6 +94,10 @@ struct Current {
     /// The token's value in the store, when it is the fleet's shared token: what a
     /// compare-and-delete must match to forget it.
     stored: Option<StoredValue>,
+    /// The server handed back the token it had already issued (Doorkeeper's
+    /// `reuse_access_token`): it will until the token expires, so once it is no longer served
+    /// the next request waits for its expiry.
+    reused: bool,
 }
 
 impl TokenClient {
@@ -513,9 +517,11 @@ impl TokenClient {
             return None;
         }
         let gate = self.gate();
-        let at = match self.usable(now) {
-            Some(token) => gate.max(token.refresh_at),
-            None => gate,
+        let at = match (self.usable(now), &self.current) {
+            (Some(token), _) => gate.max(token.refresh_at),
+            // Asked before then, a server that reuses tokens answers with the same one.
+            (None, Some(c)) if c.reused && !c.invalidated => gate.max(c.token.expires_at),
+            (None, _) => gate,
         };
         match self.shared.as_ref() {
             // The store decides; while requests back off, it reads for a peer's token meanwhile.

@@ -83,11 +83,19 @@ async fn two_unshared_middleware_clients_fighting_over_revoke_on_issue_settle() 
     let before = issued_count(&base, client).await;
     let run = Duration::from_secs(20);
     let info = format!("{base}/api/partner/v1/oauth/token/info");
+    // One after the other, as two processes started a moment apart: the second's token
+    // revokes the first's. (Two first requests at once can both find no token to revoke.)
+    let mut sources = Vec::new();
+    for _ in 0..2 {
+        let source = TokenSource::builder(issuing_config(&base, client))
+            .spawn(ReqwestSender::new().unwrap());
+        source.served().await.unwrap();
+        sources.push(source);
+    }
     let started = Instant::now();
-    let callers: Vec<_> = (0..2)
-        .map(|_| {
-            let source = TokenSource::builder(issuing_config(&base, client))
-                .spawn(ReqwestSender::new().unwrap());
+    let callers: Vec<_> = sources
+        .into_iter()
+        .map(|source| {
             let api = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
                 .with(BearerAuth::new(source))
                 .build();
@@ -113,5 +121,10 @@ async fn two_unshared_middleware_clients_fighting_over_revoke_on_issue_settle() 
     let issued = issued_count(&base, client).await - before;
     println!("revoke on issue, two unshared BearerAuth clients, 20 s at 20 calls/s each: {issued} tokens issued; (200s, 401s passed through) per client: {counts:?}");
     assert!(issued <= 14, "{issued} tokens in 20 s");
+    // The fight happened: tokens were revoked under the callers.
+    assert!(
+        issued >= 3 && counts.iter().all(|(_, refused)| *refused > 0),
+        "{issued} {counts:?}"
+    );
     assert!(counts.iter().all(|(ok, _)| *ok > 0), "{counts:?}");
 }

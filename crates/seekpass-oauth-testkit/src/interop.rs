@@ -25,12 +25,12 @@ pub fn server_url(var: &str) -> String {
     }
 }
 
-/// The secret of the clients `issuing-1` to `issuing-8` (`interop/doorkeeper/app/seeds.rb`): one
+/// The secret of the clients `issuing-1` to `issuing-12` (`interop/doorkeeper/app/seeds.rb`): one
 /// per test against a Doorkeeper started with `ISSUING=reuse` or `revoke`, so parallel tests
 /// do not revoke each other's tokens.
 pub const ISSUING_SECRET: &str = "issuing-secret";
 
-/// A configuration for the seeded client `client_id` (one of `issuing-1` to `issuing-8`) at
+/// A configuration for the seeded client `client_id` (one of `issuing-1` to `issuing-12`) at
 /// `base`, asking for `write.education`.
 ///
 /// # Panics

@@ -84,7 +84,7 @@ fn on_revoke_on_issue_each_unshared_run_revokes_the_last_and_share_ends_the_figh
 #[ignore = "needs DOORKEEPER_REVOKE_URL: a Doorkeeper from interop/doorkeeper/server.sh with ISSUING=revoke (bash .ci/run starts it)"]
 fn eight_cold_runs_at_once_on_revoke_on_issue_all_get_a_token() {
     let base = server_url("DOORKEEPER_REVOKE_URL");
-    let runs: Vec<_> = (0..8).map(|_| start(&base, "issuing-1", &[])).collect();
+    let runs: Vec<_> = (0..8).map(|_| start(&base, "issuing-9", &[])).collect();
     let tokens: Vec<_> = runs
         .into_iter()
         .map(|r| token(r.wait_with_output().unwrap()))
@@ -97,8 +97,8 @@ fn eight_cold_runs_at_once_on_revoke_on_issue_all_get_a_token() {
 #[ignore = "needs DOORKEEPER_REUSE_URL: a Doorkeeper from interop/doorkeeper/server.sh with ISSUING=reuse (bash .ci/run starts it)"]
 fn on_a_reusing_server_runs_get_the_same_token() {
     let base = server_url("DOORKEEPER_REUSE_URL");
-    let first = token(start(&base, "issuing-2", &[]).wait_with_output().unwrap());
-    let second = token(start(&base, "issuing-2", &[]).wait_with_output().unwrap());
+    let first = token(start(&base, "issuing-10", &[]).wait_with_output().unwrap());
+    let second = token(start(&base, "issuing-10", &[]).wait_with_output().unwrap());
     assert_eq!(first, second);
     assert!(works(&base, &second));
 }

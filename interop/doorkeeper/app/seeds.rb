@@ -9,7 +9,7 @@ Doorkeeper::Application.create!(name: 'special', uid: 'special-client', secret: 
                                 scopes: 'write.education', confidential: true, redirect_uri: nil)
 # The issuing-option tests' own clients (ISSUING=reuse or revoke changes what each request does
 # to the client's other tokens), one per test so parallel tests do not revoke each other's.
-(1..8).each do |n|
+(1..12).each do |n|
   Doorkeeper::Application.create!(name: "issuing-#{n}", uid: "issuing-#{n}", secret: 'issuing-secret',
                                   scopes: all, confidential: true, redirect_uri: nil)
 end
