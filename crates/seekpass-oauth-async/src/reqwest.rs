@@ -49,6 +49,19 @@ impl ReqwestSender {
     /// No redirects, the proxy curl would use, trusting `roots`.
     fn with_roots(roots: &trust::Roots) -> Result<ReqwestSender, ReqwestSenderError> {
         let proxies = Proxies::from_env();
+        // reqwest skips a proxy it cannot use and connects directly: refuse it here instead.
+        for proxy in proxies.configured() {
+            let usable = reqwest::Url::parse(proxy.as_str())
+                .ok()
+                .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+            if usable.is_none() {
+                return Err(ReqwestSenderError::Proxy(format!(
+                    "the proxy {proxy:?} from the environment cannot be used (an http:// or \
+                     https:// URL with a host is needed): check https_proxy, HTTPS_PROXY, \
+                     http_proxy, all_proxy and ALL_PROXY"
+                )));
+            }
+        }
         let certs = roots
             .certs
             .iter()
@@ -87,6 +100,9 @@ pub enum ReqwestSenderError {
     CaFile(trust::CaFileError),
     /// reqwest refused the configuration.
     Client(reqwest::Error),
+    /// A proxy the environment names cannot be used (reqwest would otherwise go direct, past
+    /// it): what is wrong, the URL shown without its credentials.
+    Proxy(String),
 }
 
 impl std::fmt::Display for ReqwestSenderError {
@@ -94,6 +110,7 @@ impl std::fmt::Display for ReqwestSenderError {
         match self {
             ReqwestSenderError::CaFile(e) => e.fmt(f),
             ReqwestSenderError::Client(e) => write!(f, "reqwest client: {e}"),
+            ReqwestSenderError::Proxy(problem) => f.write_str(problem),
         }
     }
 }
@@ -103,6 +120,7 @@ impl std::error::Error for ReqwestSenderError {
         match self {
             ReqwestSenderError::CaFile(e) => Some(e),
             ReqwestSenderError::Client(e) => Some(e),
+            ReqwestSenderError::Proxy(_) => None,
         }
     }
 }

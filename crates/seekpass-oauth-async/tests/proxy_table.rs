@@ -51,4 +51,19 @@ fn reqwest_goes_where_curl_goes() {
         CASES.len(),
         wrong.join("\n")
     );
+
+    // A proxy reqwest cannot use is refused when the sender is made, naming the variables and
+    // never the password: reqwest itself would skip it and connect directly.
+    for name in seekpass_oauth_testkit::proxy_table::PROXY_VARIABLES {
+        std::env::remove_var(name);
+    }
+    for bad in ["ftp://user:pa55word@proxy.corp:21", "http://user:pa55word@"] {
+        std::env::set_var("HTTPS_PROXY", bad);
+        let error = ReqwestSender::new().map(drop).unwrap_err().to_string();
+        assert!(
+            error.contains("HTTPS_PROXY") && !error.contains("pa55word"),
+            "{error}"
+        );
+    }
+    std::env::remove_var("HTTPS_PROXY");
 }

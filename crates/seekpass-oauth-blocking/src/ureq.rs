@@ -141,7 +141,7 @@ fn proxy_for(proxies: &Proxies, uri: &Uri) -> Result<Option<ureq::Proxy>, Transp
                 TransportErrorKind::ProxyRefused,
                 format!(
                     "the proxy {url:?} from the environment cannot be used ({e}): check \
-                     https_proxy, HTTPS_PROXY and ALL_PROXY"
+                     https_proxy, HTTPS_PROXY, http_proxy, all_proxy and ALL_PROXY"
                 ),
             )
         }),

@@ -45,4 +45,26 @@ fn ureq_goes_where_curl_goes() {
         CASES.len(),
         wrong.join("\n")
     );
+
+    // A proxy ureq cannot use fails the request, naming the variables and never the password;
+    // it never goes direct (which would fail on DNS here).
+    for name in seekpass_oauth_testkit::proxy_table::PROXY_VARIABLES {
+        std::env::remove_var(name);
+    }
+    std::env::set_var("HTTPS_PROXY", "ftp://user:pa55word@proxy.corp:21");
+    let config = Config::builder(
+        Endpoint::base_url("https://api.seekpass.invalid").unwrap(),
+        Credentials::new("lab-client", "lab-secret"),
+    )
+    .build()
+    .unwrap();
+    let source = TokenSource::builder(config)
+        .max_attempts(1)
+        .build(UreqSender::new());
+    let error = source.authorization().unwrap_err().to_string();
+    assert!(
+        error.contains("cannot be used") && !error.contains("pa55word"),
+        "{error}"
+    );
+    std::env::remove_var("HTTPS_PROXY");
 }

@@ -14,7 +14,9 @@
 //!   ignored. A proxy written without a scheme (`proxy.corp:3128`) is an HTTP proxy.
 //! - `no_proxy`, else `NO_PROXY`, lists hosts reached directly:
 //!   - `*` alone: every host;
-//!   - names separated by commas, spaces or tabs, in any number;
+//!   - names separated by commas, with any spaces or tabs around them; a blank that is not
+//!     followed by a comma ends the list (curl 7.88 reads it as a separator; curl's current
+//!     code, followed here, does not);
 //!   - a name matches itself and every subdomain (`example.com` and `.example.com` both match
 //!     `example.com` and `api.example.com`, never `notexample.com`), ignoring case and one
 //!     trailing dot;
@@ -112,6 +114,13 @@ impl Proxies {
         }
     }
 
+    /// Every proxy configured, for a client to check before it is used.
+    pub fn configured(&self) -> impl Iterator<Item = &ProxyUrl> {
+        [&self.https, &self.http, &self.other]
+            .into_iter()
+            .filter_map(Option::as_ref)
+    }
+
     /// Whether any proxy is configured.
     #[must_use]
     pub fn any(&self) -> bool {
@@ -162,7 +171,12 @@ pub fn exempt(host: &str, list: &str) -> bool {
         if !pattern.is_empty() && matches(&host, pattern) {
             return true;
         }
-        rest = after.trim_start_matches(|c: char| blank(c) || c == ',');
+        rest = after.trim_start_matches(blank);
+        // A blank not followed by a comma ends the list, as in curl's current code.
+        match rest.strip_prefix(',') {
+            Some(after_comma) => rest = after_comma.trim_start_matches(','),
+            None => return false,
+        }
         if rest.is_empty() {
             return false;
         }

@@ -133,7 +133,8 @@ fn names_match_at_label_boundaries_ignoring_case_and_one_trailing_dot() {
         // Only spaces and tabs are blanks; other whitespace is part of a name.
         ("example.com", "other\nexample.com", false),
         ("example.com", "other,\nexample.com", false),
-        ("example.com", "other example.com", true),
+        ("example.com", "other example.com", false),
+        ("other", "other example.com", true),
         ("example.com", "other \t, ,example.com", true),
         ("a.b.c.d.example.com", "c.d.example.com", true),
     ] {
