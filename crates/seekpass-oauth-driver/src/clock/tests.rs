@@ -90,8 +90,12 @@ fn instants_are_as_far_ahead_as_the_machines_moments() {
     let start = Instant::now();
     let at = timeline.instant(now.saturating_add(Duration::from_secs(5)));
     let ahead = at.saturating_duration_since(start);
-    assert!(ahead <= Duration::from_secs(5) + SAFETY, "{ahead:?}");
-    assert!(ahead >= Duration::from_secs(5) - SAFETY, "{ahead:?}");
+    // Two readings of the machine's time and two of `Instant` happen in between: on a loaded
+    // machine the thread can be descheduled there, so the bound is a second, not the clocks'
+    // lag. The direction and size are what is checked.
+    let slack = Duration::from_secs(1);
+    assert!(ahead <= Duration::from_secs(5) + slack, "{ahead:?}");
+    assert!(ahead >= Duration::from_secs(5) - slack, "{ahead:?}");
     assert!(timeline.instant(Time::MAX) > start + Duration::from_secs(86_400 * 365));
 }
 
