@@ -38,6 +38,9 @@ struct Snapshot {
     serve_until: Reading,
     refresh_at: Reading,
     wake_at: Reading,
+    /// The wake `wake_at` was made from: a token's moments never change, so with the same token
+    /// and the same wake nothing needs publishing again.
+    wake: Wake,
 }
 
 /// One thread's copy of one cell's snapshot.
@@ -133,6 +136,7 @@ impl TokenCell {
                 serve_until: never,
                 refresh_at: never,
                 wake_at: never,
+                wake: Wake::Never,
             }),
             demand: AtomicBool::new(false),
         }
@@ -249,6 +253,9 @@ impl TokenCell {
     pub fn publish(&self, token: Option<&Token>, wake: Wake, now: Time) -> bool {
         let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
         let changed = snapshot.token.as_ref().map(Token::id) != token.map(Token::id);
+        if !changed && (wake == Wake::Unchanged || wake == snapshot.wake) {
+            return false;
+        }
         let reading = clock::now();
         let at = |t: Time| Timeline::reading(t, now, reading);
         let never = Reading::NEVER;
@@ -258,18 +265,16 @@ impl TokenCell {
         // machine finds not yet due would start a step for nothing (a thread, in the blocking
         // driver), again and again until the two clocks agree.
         let refresh_at = token.map_or(never, |t| at(t.refresh_at()).plus(clock::SAFETY));
+        let wake = match wake {
+            Wake::Unchanged => snapshot.wake,
+            other => other,
+        };
         let wake_at = match wake {
-            Wake::Unchanged => snapshot.wake_at,
-            Wake::Never => never,
+            Wake::Unchanged | Wake::Never => never,
             Wake::Now => Reading::ZERO,
             Wake::At(time) => at(time).plus(clock::SAFETY),
         };
-        if !changed
-            && (serve_until, refresh_at, wake_at)
-                == (snapshot.serve_until, snapshot.refresh_at, snapshot.wake_at)
-        {
-            return false;
-        }
+        snapshot.wake = wake;
         if changed {
             snapshot.token = token.cloned();
         }
