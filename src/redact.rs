@@ -111,7 +111,9 @@ impl Redactor {
 /// `url` with its user information and its query replaced by `[redacted]`, for errors, events
 /// and `Debug`: a password in `user:password@` or a signed parameter in a query is never shown.
 /// Written for text that may not parse as a URL (it is often shown because it did not):
-/// everything before the last `@` ahead of the query counts as user information.
+/// everything before the last `@` counts as user information, so a password with an unescaped
+/// `/` is hidden too, and with a `?` or `#` before that `@` (a password holding one, or an `@`
+/// in a query) nothing after the scheme is shown.
 ///
 /// ```
 /// assert_eq!(
@@ -147,16 +149,22 @@ pub(crate) fn scrub_urls(text: &str) -> String {
 }
 
 fn after_scheme(rest: &str) -> String {
+    // Everything before the last `@` is user information, even past a `/`, `?` or `#`: a
+    // password may hold any of them unescaped (a URL pasted into an environment variable).
+    let (user, rest) = match rest.rsplit_once('@') {
+        // Before it a `?` or `#`: the `@` may as well be in a query or fragment, and what
+        // follows it too: nothing is shown.
+        Some((before, _)) if before.contains(['?', '#']) => return REDACTED.to_owned(),
+        Some((_, host)) => (true, host),
+        None => (false, rest),
+    };
     let (head, tail) = rest.split_at(rest.find(['?', '#']).unwrap_or(rest.len()));
-    let mut out = String::with_capacity(rest.len());
-    match head.rsplit_once('@') {
-        Some((_, host)) => {
-            out.push_str(REDACTED);
-            out.push('@');
-            out.push_str(host);
-        }
-        None => out.push_str(head),
+    let mut out = String::with_capacity(rest.len().saturating_add(REDACTED.len()));
+    if user {
+        out.push_str(REDACTED);
+        out.push('@');
     }
+    out.push_str(head);
     match tail.strip_prefix('?') {
         Some(_) => {
             out.push('?');
@@ -200,6 +208,16 @@ mod tests {
                 "https://h.example:8443/token.json",
             ),
             ("not a url", "not a url"),
+            ("http://user:pa#SECRET@proxy:3128", "http://[redacted]"),
+            ("http://user:pa?SECRET@proxy:3128", "http://[redacted]"),
+            (
+                "http://user:pa/SECRET@proxy:3128/",
+                "http://[redacted]@proxy:3128/",
+            ),
+            (
+                "https://h.example/t?e=a@SECRET.example",
+                "https://[redacted]",
+            ),
         ];
         for (url, shown) in cases {
             assert_eq!(shown_url(url), shown, "{url}");

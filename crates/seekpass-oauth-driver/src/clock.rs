@@ -17,6 +17,11 @@
 //!   stepped forward wakes the driver early, which finds its own time moved on and publishes
 //!   deadlines from it.
 //!
+//! One gap remains: after the wall clock is stepped back by more than the host then sleeps,
+//! neither hot-path clock shows the sleep, and a token that ended during it is served until the
+//! driver next steps (its timer fires late by the sleep; any kick, such as an invalidation after
+//! a 401, steps it at once), when the boot clock ends it.
+//!
 //! The coarse clocks lag by up to one kernel tick (1–10 ms), so serving deadlines are moved
 //! `SAFETY` earlier and moments that kick the driver `SAFETY` later: a token is never served
 //! past its serving deadline, and a kick never reaches the machine before its moment.

@@ -88,8 +88,27 @@ fn a_wall_clock_stepped_back_never_lengthens_a_token() {
         "the monotonic clock still says the token is good"
     );
     assert!(engine.now() >= before);
-    // Then the host sleeps past the token's end: the boot clock ends it.
+    // Then the host sleeps longer than the step back, past the token's end: the wall clock
+    // ends it for callers, and the machine's boot clock agrees.
     clock::host(|h| h.slept += 3 * HOUR);
-    let _ = engine.step();
+    assert!(engine.read().0.is_none());
+    assert!(engine.step().transmit.is_some(), "a new token is asked for");
+}
+
+/// The gap the design leaves, pinned so a change to it is seen: after the wall clock was stepped
+/// back further than the host then sleeps, neither hot-path clock shows the sleep, and the token
+/// is served until the driver next steps; the driver's step (its timer, or any kick) reads the
+/// boot clock and ends it.
+#[test]
+fn after_a_step_back_longer_than_a_sleep_the_drivers_next_step_ends_the_token() {
+    let engine = engine_with_token(3600);
+    clock::host(|h| h.wall_back += 3 * HOUR);
+    clock::host(|h| h.slept += 2 * HOUR);
+    assert!(engine.read().0.is_some(), "served until the driver steps");
+    let step = engine.step();
+    assert!(
+        step.transmit.is_some(),
+        "the boot clock ends it: a new token is asked for"
+    );
     assert!(engine.read().0.is_none());
 }
