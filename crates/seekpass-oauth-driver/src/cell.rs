@@ -249,13 +249,16 @@ impl TokenCell {
     }
 
     /// Publishes the usable token (or that there is none) and when the driver must step next,
-    /// `now` being the machine's time. Returns whether the token changed.
-    pub fn publish(&self, token: Option<&Token>, wake: Wake, now: Time) -> bool {
+    /// its moments on the machine's `timeline`. Returns whether the token changed.
+    pub fn publish(&self, token: Option<&Token>, wake: Wake, timeline: &Timeline) -> bool {
         let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
         let changed = snapshot.token.as_ref().map(Token::id) != token.map(Token::id);
         if !changed && (wake == Wake::Unchanged || wake == snapshot.wake) {
             return false;
         }
+        // The machine's time and the hot path's clocks read together, now: a moment is as far
+        // from this reading as it is from this time.
+        let now = timeline.now();
         let reading = clock::now();
         let at = |t: Time| Timeline::reading(t, now, reading);
         let never = Reading::NEVER;

@@ -309,7 +309,8 @@ impl Engine {
     }
 
     fn publish(&self, machine: &TokenClient, now: Time, wake: Wake) {
-        self.cell.publish(machine.state(now).token(), wake, now);
+        self.cell
+            .publish(machine.state(now).token(), wake, &self.timeline);
     }
 
     fn deliver(&self, events: &[Event]) {
