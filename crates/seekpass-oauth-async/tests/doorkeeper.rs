@@ -1,6 +1,12 @@
 //! The async driver and its middleware against a real Doorkeeper (`.ci/run` starts it; see
 //! `interop/doorkeeper/server.sh`). Marked ignored in a plain `cargo test`; `.ci/run` runs them with
 //! `--include-ignored`, and a missing server fails them.
+//!
+//! Also against Doorkeeper's two options that change issuing (`server.sh start DIR LIFETIME
+//! reuse|revoke`): `DOORKEEPER_REVOKE_URL` revokes a client's token when it issues the next
+//! (`revoke_previous_client_credentials_token`), `DOORKEEPER_REUSE_URL` answers with the client's
+//! unexpired token, 20-second ones (`reuse_access_token`); each of those tests has its own
+//! seeded client.
 
 #![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
@@ -13,7 +19,7 @@ use reqwest::StatusCode;
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{FailureClass, RequestBody, TransportError};
 use seekpass_oauth_async::{BearerAuth, ReqwestSender, Sender, TokenSource};
-use seekpass_oauth_testkit::interop::{revoke, server_url, token_info};
+use seekpass_oauth_testkit::interop::{issued, issuing_config, revoke, server_url, token_info};
 
 /// Counts the requests it sends.
 #[derive(Clone)]
@@ -166,4 +172,102 @@ async fn a_revoked_token_meets_fifty_callers_through_the_middleware_and_is_repla
     }
     assert_eq!(sender.sent(), 2, "one invalidation, one new token");
     assert_ne!(source.served().await.unwrap().token, revoked.id());
+}
+
+/// The issue times of `client`'s tokens, from a blocking task.
+async fn issued_count(base: &str, client: &'static str) -> usize {
+    let base = base.to_owned();
+    tokio::task::spawn_blocking(move || issued(&base, client).unwrap().len())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs DOORKEEPER_REVOKE_URL and DOORKEEPER_REUSE_URL: Doorkeepers from interop/doorkeeper/server.sh (bash .ci/run starts them)"]
+async fn fifty_cold_tasks_cause_one_token_request_whichever_way_the_server_issues() {
+    for (var, client) in [
+        ("DOORKEEPER_REVOKE_URL", "issuing-5"),
+        ("DOORKEEPER_REUSE_URL", "issuing-6"),
+    ] {
+        let base = server_url(var);
+        let sender = Counting(Arc::default(), ReqwestSender::new().unwrap());
+        let source = TokenSource::builder(issuing_config(&base, client)).spawn(sender.clone());
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let source = source.clone();
+                tokio::spawn(async move { source.served().await })
+            })
+            .collect();
+        let mut tokens = Vec::new();
+        for task in tasks {
+            tokens.push(task.await.unwrap().unwrap());
+        }
+        tokens.dedup_by_key(|t| t.token);
+        assert_eq!(tokens.len(), 1, "{var}");
+        assert_eq!(sender.0.load(Ordering::SeqCst), 1, "{var}");
+        let (b, h) = (base.clone(), tokens[0].authorization.clone());
+        let (status, body) = tokio::task::spawn_blocking(move || token_info(&b, h.as_bytes()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status, 200, "{var}: {body}");
+    }
+}
+
+/// Two `BearerAuth` clients with sources that do not share (two processes, in effect), calling
+/// the API 20 times a second each against a server that revokes the client's token on each
+/// issue: the refusal holds slow the fight to a handful of tokens, and the 401s that remain are
+/// passed through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs DOORKEEPER_REVOKE_URL: a Doorkeeper from interop/doorkeeper/server.sh with ISSUING=revoke (bash .ci/run starts it)"]
+async fn two_unshared_middleware_clients_fighting_over_revoke_on_issue_settle() {
+    let base = server_url("DOORKEEPER_REVOKE_URL");
+    let client = "issuing-7";
+    let before = issued_count(&base, client).await;
+    let run = Duration::from_secs(20);
+    let info = format!("{base}/api/partner/v1/oauth/token/info");
+    // One after the other, as two processes started a moment apart: the second's token
+    // revokes the first's. (Two first requests at once can both find no token to revoke.)
+    let mut sources = Vec::new();
+    for _ in 0..2 {
+        let source = TokenSource::builder(issuing_config(&base, client))
+            .spawn(ReqwestSender::new().unwrap());
+        source.served().await.unwrap();
+        sources.push(source);
+    }
+    let started = Instant::now();
+    let callers: Vec<_> = sources
+        .into_iter()
+        .map(|source| {
+            let api = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+                .with(BearerAuth::new(source))
+                .build();
+            let info = info.clone();
+            tokio::spawn(async move {
+                let (mut ok, mut refused) = (0_u32, 0_u32);
+                while started.elapsed() < run {
+                    match api.get(&info).send().await.unwrap().status() {
+                        StatusCode::OK => ok += 1,
+                        StatusCode::UNAUTHORIZED => refused += 1,
+                        other => panic!("{other}"),
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                (ok, refused)
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for caller in callers {
+        counts.push(caller.await.unwrap());
+    }
+    let issued = issued_count(&base, client).await - before;
+    println!("revoke on issue, two unshared BearerAuth clients, 20 s at 20 calls/s each: {issued} tokens issued; (200s, 401s passed through) per client: {counts:?}");
+    assert!(issued <= 14, "{issued} tokens in 20 s");
+    // The fight happened: tokens were revoked under the callers.
+    assert!(
+        issued >= 3 && counts.iter().all(|(_, refused)| *refused > 0),
+        "{issued} {counts:?}"
+    );
+    assert!(counts.iter().all(|(ok, _)| *ok > 0), "{counts:?}");
 }

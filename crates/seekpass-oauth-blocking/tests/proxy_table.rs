@@ -6,62 +6,48 @@
 
 use seekpass_oauth::{Config, Credentials, Endpoint};
 use seekpass_oauth_blocking::{TokenSource, UreqSender};
-use seekpass_oauth_testkit::proxy_table::{ProxyLab, CASES};
+use seekpass_oauth_testkit::proxy_table::{assert_none_wrong, set_process_env, ProxyLab};
 
-#[test]
-fn ureq_goes_where_curl_goes() {
-    let lab = ProxyLab::start().unwrap();
-    let mut wrong = Vec::new();
-    for case in CASES {
-        for (name, value) in lab.env(case) {
-            match value {
-                Some(value) => std::env::set_var(name, value),
-                None => std::env::remove_var(name),
-            }
-        }
-        let config = Config::builder(
-            Endpoint::base_url(&lab.base(case)).unwrap(),
-            Credentials::new("lab-client", "lab-secret"),
-        )
-        .build()
-        .unwrap();
-        // Made after the variables are set: a sender reads them when it is made.
-        let source = TokenSource::builder(config)
-            .max_attempts(1)
-            .build(UreqSender::new());
-        assert!(
-            source.authorization().is_err(),
-            "{}: no lab party answers a token",
-            case.name
-        );
-        if let Err(e) = lab.check(case) {
-            wrong.push(e);
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "{} of {} rows:\n{}",
-        wrong.len(),
-        CASES.len(),
-        wrong.join("\n")
-    );
-
-    // A proxy ureq cannot use fails the request, naming the variables and never the password;
-    // it never goes direct (which would fail on DNS here).
-    for name in seekpass_oauth_testkit::proxy_table::PROXY_VARIABLES {
-        std::env::remove_var(name);
-    }
-    std::env::set_var("HTTPS_PROXY", "ftp://user:pa55word@proxy.corp:21");
+/// One token request to `base` through a `UreqSender` made now (it reads the variables then).
+fn request(base: &str) -> Result<(), seekpass_oauth_blocking::Error> {
     let config = Config::builder(
-        Endpoint::base_url("https://api.seekpass.invalid").unwrap(),
+        Endpoint::base_url(base).unwrap(),
         Credentials::new("lab-client", "lab-secret"),
     )
     .build()
     .unwrap();
-    let source = TokenSource::builder(config)
+    TokenSource::builder(config)
         .max_attempts(1)
-        .build(UreqSender::new());
-    let error = source.authorization().unwrap_err().to_string();
+        .build(UreqSender::new())
+        .authorization()
+        .map(drop)
+}
+
+#[test]
+fn ureq_goes_where_curl_goes() {
+    let lab = ProxyLab::start().unwrap();
+    let wrong = lab.wrong_rows(
+        |case| *case,
+        |case, env| {
+            set_process_env(env);
+            assert!(
+                request(&lab.base(case)).is_err(),
+                "{}: no lab party answers",
+                case.name
+            );
+        },
+    );
+    assert_none_wrong(&wrong);
+
+    // A proxy ureq cannot use fails the request, naming the variables and never the password;
+    // it never goes direct.
+    set_process_env(&[(
+        "HTTPS_PROXY",
+        Some("ftp://user:pa55word@proxy.corp:21".into()),
+    )]);
+    let error = request("https://api.seekpass.invalid")
+        .unwrap_err()
+        .to_string();
     assert!(
         error.contains("cannot be used") && !error.contains("pa55word"),
         "{error}"

@@ -488,6 +488,50 @@ impl ProxyLab {
     }
 }
 
+impl ProxyLab {
+    /// Makes the request of every row (as `expected` has it) with `request`, given the row and
+    /// the value of every proxy variable for it (`None`: unset); the rows that went elsewhere.
+    pub fn wrong_rows(
+        &self,
+        expected: impl Fn(&ProxyCase) -> ProxyCase,
+        mut request: impl FnMut(&ProxyCase, &[(&'static str, Option<String>)]),
+    ) -> Vec<String> {
+        let mut wrong = Vec::new();
+        for case in CASES.iter().map(expected) {
+            request(&case, &self.env(&case));
+            if let Err(e) = self.check(&case) {
+                wrong.push(e);
+            }
+        }
+        wrong
+    }
+}
+
+/// Fails, listing them, when any row went elsewhere than the table says.
+///
+/// # Panics
+///
+/// When `wrong` is not empty.
+pub fn assert_none_wrong(wrong: &[String]) {
+    assert!(
+        wrong.is_empty(),
+        "{} of {} rows:\n{}",
+        wrong.len(),
+        CASES.len(),
+        wrong.join("\n")
+    );
+}
+
+/// Sets this process's proxy variables as `env` has them.
+pub fn set_process_env(env: &[(&'static str, Option<String>)]) {
+    for (name, value) in env {
+        match value {
+            Some(value) => std::env::set_var(name, value),
+            None => std::env::remove_var(name),
+        }
+    }
+}
+
 /// A listener that records who it is and the first line of what it was sent.
 fn listen(addr: &str, party: Party, seen: &Seen) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
