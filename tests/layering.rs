@@ -73,11 +73,10 @@ const TESTKIT: &[&[&str]] = &[
         "load",
         "memory_store",
         "net",
-        "proxy_table",
         "source",
         "tls",
     ],
-    &["baseline", "fleet", "scenario"],
+    &["baseline", "fleet", "proxy_table", "scenario"],
 ];
 
 #[test]

@@ -148,14 +148,12 @@ impl TokenClient {
             FetchEnd::Shared { lock } => Some(self.write_shared(&token, lock, now)),
             FetchEnd::Alone => None,
         };
-        self.take_up(token, stored);
-        if let Some(current) = self.current.as_mut() {
-            current.reused = reused;
-        }
+        self.take_up(token, stored, reused);
     }
 
-    /// Makes `token` the current one: served from now on, failures forgotten.
-    fn take_up(&mut self, token: Token, stored: Option<StoredValue>) {
+    /// Makes `token` the current one: served from now on, failures forgotten. `reused`: the
+    /// server handed it back unchanged.
+    fn take_up(&mut self, token: Token, stored: Option<StoredValue>, reused: bool) {
         self.events.push_back(Event::RefreshScheduled {
             token: token.id,
             at: token.refresh_at,
@@ -166,7 +164,7 @@ impl TokenClient {
             refusals: self.refusals.for_new_token(),
             expiry_reported: false,
             stored,
-            reused: false,
+            reused,
         });
         self.retired_token = None;
         self.failure = None;
@@ -285,7 +283,7 @@ impl TokenClient {
         if token.refresh_at > now {
             self.demand = false;
         }
-        self.take_up(token, Some(value.clone()));
+        self.take_up(token, Some(value.clone()), false);
         true
     }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use seekpass_oauth::http::{Request, Response};
-use seekpass_oauth::{FailureClass, RequestBody, TransportError};
+use seekpass_oauth::{Config, FailureClass, RequestBody, TransportError};
 use seekpass_oauth_async::{BearerAuth, ReqwestSender, Sender, TokenSource};
 use seekpass_oauth_testkit::interop::{issued, issuing_config, revoke, server_url, token_info};
 
@@ -45,13 +45,11 @@ impl Sender for Counting {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
-async fn fifty_tasks_on_a_cold_source_cause_exactly_one_token_request() {
-    let base = server_url("DOORKEEPER_URL");
+/// Fifty tasks on a cold source for `config`: exactly one token request, and the token works
+/// at `base`'s API. `server` names the case in a failure.
+async fn fifty_cold_tasks_cause_one_request(base: &str, config: Config, server: &str) {
     let sender = Counting::new();
-    let source = TokenSource::builder(seekpass_oauth_testkit::demo::config(&base, "demo-secret"))
-        .spawn(sender.clone());
+    let source = TokenSource::builder(config).spawn(sender.clone());
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let source = source.clone();
@@ -63,10 +61,18 @@ async fn fifty_tasks_on_a_cold_source_cause_exactly_one_token_request() {
         tokens.push(task.await.unwrap().unwrap());
     }
     tokens.dedup_by_key(|t| t.token);
-    assert_eq!(tokens.len(), 1);
-    assert_eq!(sender.sent(), 1);
-    let (status, body) = token_info(&base, tokens[0].authorization.as_bytes()).unwrap();
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(tokens.len(), 1, "{server}");
+    assert_eq!(sender.sent(), 1, "{server}");
+    let (status, body) = token_info(base, tokens[0].authorization.as_bytes()).unwrap();
+    assert_eq!(status, 200, "{server}: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
+async fn fifty_tasks_on_a_cold_source_cause_exactly_one_token_request() {
+    let base = server_url("DOORKEEPER_URL");
+    let config = seekpass_oauth_testkit::demo::config(&base, "demo-secret");
+    fifty_cold_tasks_cause_one_request(&base, config, "DOORKEEPER_URL").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,27 +196,7 @@ async fn fifty_cold_tasks_cause_one_token_request_whichever_way_the_server_issue
         ("DOORKEEPER_REUSE_URL", "issuing-6"),
     ] {
         let base = server_url(var);
-        let sender = Counting(Arc::default(), ReqwestSender::new().unwrap());
-        let source = TokenSource::builder(issuing_config(&base, client)).spawn(sender.clone());
-        let tasks: Vec<_> = (0..50)
-            .map(|_| {
-                let source = source.clone();
-                tokio::spawn(async move { source.served().await })
-            })
-            .collect();
-        let mut tokens = Vec::new();
-        for task in tasks {
-            tokens.push(task.await.unwrap().unwrap());
-        }
-        tokens.dedup_by_key(|t| t.token);
-        assert_eq!(tokens.len(), 1, "{var}");
-        assert_eq!(sender.0.load(Ordering::SeqCst), 1, "{var}");
-        let (b, h) = (base.clone(), tokens[0].authorization.clone());
-        let (status, body) = tokio::task::spawn_blocking(move || token_info(&b, h.as_bytes()))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(status, 200, "{var}: {body}");
+        fifty_cold_tasks_cause_one_request(&base, issuing_config(&base, client), var).await;
     }
 }
 

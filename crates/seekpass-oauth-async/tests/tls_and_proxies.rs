@@ -10,7 +10,7 @@ use std::time::Duration;
 use seekpass_oauth::{Config, Credentials, Endpoint, FailureClass, TransportErrorKind};
 use seekpass_oauth_async::{Error, ReqwestSender, TokenSource};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
-use seekpass_oauth_testkit::env::TRUST_AND_PROXY_VARIABLES;
+use seekpass_oauth_testkit::env::trust_and_proxy_variables;
 use seekpass_oauth_testkit::tls::{ConnectProxy, HttpsFront, PrivateCa};
 
 /// One token through a fresh source on its own runtime.
@@ -32,7 +32,7 @@ fn fetch(base: &str, sender: ReqwestSender) -> Result<(), Error> {
 }
 
 fn clear_environment() {
-    for var in TRUST_AND_PROXY_VARIABLES {
+    for var in trust_and_proxy_variables() {
         std::env::remove_var(var);
     }
 }

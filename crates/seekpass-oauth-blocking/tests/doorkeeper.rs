@@ -8,13 +8,15 @@
 //! unexpired token, 20-second ones (`reuse_access_token`); each of those tests has its own
 //! seeded client.
 
+#![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
+
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::{Request, Response};
-use seekpass_oauth::{FailureClass, RequestBody, TransportError};
+use seekpass_oauth::{Config, FailureClass, RequestBody, TransportError};
 use seekpass_oauth_blocking::{Sender, TokenSource, UreqSender};
 use seekpass_oauth_testkit::demo::config;
 use seekpass_oauth_testkit::interop::{issued, issuing_config, server_url, token_info};
@@ -36,19 +38,25 @@ impl Sender for Counting {
     }
 }
 
+/// Fifty threads on a cold source for `config`: exactly one token request, and the token works
+/// at `base`'s API. `server` names the case in a failure.
+fn fifty_cold_threads_cause_one_request(base: &str, config: Config, server: &str) {
+    let sender = Counting::default();
+    let source = TokenSource::builder(config).build(sender.clone());
+    let s = source.clone();
+    let mut tokens: Vec<_> = together(50, move || s.served().unwrap());
+    tokens.dedup_by_key(|t| t.token);
+    assert_eq!(tokens.len(), 1, "{server}");
+    assert_eq!(sender.0.load(Ordering::SeqCst), 1, "{server}");
+    let (status, body) = token_info(base, tokens[0].authorization.as_bytes()).unwrap();
+    assert_eq!(status, 200, "{server}: {body}");
+}
+
 #[test]
 #[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
 fn fifty_threads_on_a_cold_source_cause_exactly_one_token_request() {
     let base = server_url("DOORKEEPER_URL");
-    let sender = Counting::default();
-    let source = TokenSource::builder(config(&base, "demo-secret")).build(sender.clone());
-    let s = source.clone();
-    let mut tokens: Vec<_> = together(50, move || s.served().unwrap());
-    tokens.dedup_by_key(|t| t.token);
-    assert_eq!(tokens.len(), 1);
-    assert_eq!(sender.0.load(Ordering::SeqCst), 1);
-    let (status, body) = token_info(&base, tokens[0].authorization.as_bytes()).unwrap();
-    assert_eq!(status, 200, "{body}");
+    fifty_cold_threads_cause_one_request(&base, config(&base, "demo-secret"), "DOORKEEPER_URL");
 }
 
 #[test]
@@ -159,15 +167,7 @@ fn fifty_cold_threads_cause_one_token_request_whichever_way_the_server_issues() 
         ("DOORKEEPER_REUSE_URL", "issuing-2"),
     ] {
         let base = server_url(var);
-        let sender = Counting::default();
-        let source = TokenSource::builder(issuing_config(&base, client)).build(sender.clone());
-        let s = source.clone();
-        let mut tokens: Vec<_> = together(50, move || s.served().unwrap());
-        tokens.dedup_by_key(|t| t.token);
-        assert_eq!(tokens.len(), 1, "{var}");
-        assert_eq!(sender.0.load(Ordering::SeqCst), 1, "{var}");
-        let (status, body) = token_info(&base, tokens[0].authorization.as_bytes()).unwrap();
-        assert_eq!(status, 200, "{var}: {body}");
+        fifty_cold_threads_cause_one_request(&base, issuing_config(&base, client), var);
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use seekpass_oauth::{Config, Credentials, Endpoint, FailureClass, TransportErrorKind};
 use seekpass_oauth_blocking::{Error, TokenSource, UreqSender};
 use seekpass_oauth_demo::{DemoServer, CLIENT_ID, CLIENT_SECRET};
-use seekpass_oauth_testkit::env::TRUST_AND_PROXY_VARIABLES;
+use seekpass_oauth_testkit::env::trust_and_proxy_variables;
 use seekpass_oauth_testkit::tls::{ConnectProxy, HttpsFront, PrivateCa};
 
 fn fetch(base: &str, sender: UreqSender) -> Result<(), Error> {
@@ -28,7 +28,7 @@ fn fetch(base: &str, sender: UreqSender) -> Result<(), Error> {
 }
 
 fn clear_environment() {
-    for var in TRUST_AND_PROXY_VARIABLES {
+    for var in trust_and_proxy_variables() {
         std::env::remove_var(var);
     }
 }

@@ -167,7 +167,8 @@ fn timespec_nanos(t: rustix::time::Timespec) -> u64 {
 #[derive(Debug)]
 pub struct Timeline {
     boot: Duration,
-    start: Reading,
+    /// The wall clock at the start, in nanoseconds.
+    wall: u64,
     /// How far the wall clock has run ahead of the boot clock, at most, in milliseconds.
     lead_ms: AtomicU64,
 }
@@ -178,7 +179,7 @@ impl Timeline {
     pub fn start() -> Timeline {
         Timeline {
             boot: boot(),
-            start: now(),
+            wall: now().wall,
             lead_ms: AtomicU64::new(0),
         }
     }
@@ -187,7 +188,7 @@ impl Timeline {
     #[must_use]
     pub fn now(&self) -> Time {
         let booted = boot().saturating_sub(self.boot);
-        let walked = Duration::from_nanos(now().wall.saturating_sub(self.start.wall));
+        let walked = Duration::from_nanos(now().wall.saturating_sub(self.wall));
         let lead = u64::try_from(walked.saturating_sub(booted).as_millis()).unwrap_or(u64::MAX);
         let lead = self.lead_ms.fetch_max(lead, Ordering::AcqRel).max(lead);
         Time::ZERO

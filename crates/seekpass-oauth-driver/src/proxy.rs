@@ -120,12 +120,6 @@ impl Proxies {
             .into_iter()
             .filter_map(Option::as_ref)
     }
-
-    /// Whether any proxy is configured.
-    #[must_use]
-    pub fn any(&self) -> bool {
-        self.https.is_some() || self.http.is_some() || self.other.is_some()
-    }
 }
 
 /// What a host is, for matching: addresses match addresses and ranges, names match names.

@@ -11,28 +11,33 @@ pub const CREDENTIAL_VARIABLES: [&str; 4] = [
     "SEEK_PASS_SHARE",
 ];
 
-/// The variables that choose trust anchors and proxies, in the spellings curl and the senders
-/// read.
-pub const TRUST_AND_PROXY_VARIABLES: [&str; 10] = [
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "HTTPS_PROXY",
+/// The variables that choose trust anchors, as curl and OpenSSL read them.
+pub const TRUST_VARIABLES: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
+
+/// Every variable the proxy rules read (`seekpass_oauth_driver::proxy`), in both spellings.
+pub const PROXY_VARIABLES: [&str; 8] = [
     "https_proxy",
-    "HTTP_PROXY",
+    "HTTPS_PROXY",
     "http_proxy",
-    "ALL_PROXY",
+    "HTTP_PROXY",
     "all_proxy",
-    "NO_PROXY",
+    "ALL_PROXY",
     "no_proxy",
+    "NO_PROXY",
 ];
+
+/// The trust and proxy variables together.
+pub fn trust_and_proxy_variables() -> impl Iterator<Item = &'static str> {
+    TRUST_VARIABLES.into_iter().chain(PROXY_VARIABLES)
+}
 
 /// `program` with every credential, trust and proxy variable removed, then `env` set.
 #[must_use]
 pub fn clean_command(program: &str, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(program);
     for var in CREDENTIAL_VARIABLES
-        .iter()
-        .chain(TRUST_AND_PROXY_VARIABLES.iter())
+        .into_iter()
+        .chain(trust_and_proxy_variables())
     {
         command.env_remove(var);
     }

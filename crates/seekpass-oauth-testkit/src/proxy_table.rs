@@ -14,17 +14,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Every variable the proxy rules read, in both spellings.
-pub const PROXY_VARIABLES: [&str; 8] = [
-    "https_proxy",
-    "HTTPS_PROXY",
-    "http_proxy",
-    "HTTP_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-];
+pub use crate::env::PROXY_VARIABLES;
 
 /// Where a request went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -61,8 +61,8 @@ fn a_scheme_less_proxy_is_http_and_a_scheme_is_kept() {
     assert_eq!(https.as_str(), "http://proxy.corp:3128");
     let http = proxies.for_target("HTTP", "127.0.0.1").unwrap();
     assert_eq!(http.as_str(), "socks5h://127.0.0.1:1080");
-    assert!(proxies.any());
-    assert!(!Proxies::from_vars(|_| None).any());
+    assert_eq!(proxies.configured().count(), 2);
+    assert_eq!(Proxies::from_vars(|_| None).configured().count(), 0);
     assert!(Proxies::from_vars(|_| None)
         .for_target("https", "example.com")
         .is_none());
