@@ -11,6 +11,7 @@ use crate::error::ConfigError;
 use crate::policy::{RefreshMode, RetryPolicy, TimingPolicy};
 use crate::scope::{Scope, Scopes};
 use crate::share::Share;
+use crate::user_agent::UserAgent;
 
 /// Form parameters the grant sets itself; extra parameters can never override them.
 const RESERVED_PARAMS: [&str; 4] = ["grant_type", "client_id", "client_secret", "scope"];
@@ -41,6 +42,7 @@ pub struct Config {
     pub(crate) max_body: usize,
     pub(crate) jitter_seed: u64,
     pub(crate) wall_clock: bool,
+    pub(crate) user_agent: UserAgent,
     /// Boxed: most configurations do not share, and the machine holds its configuration inline.
     pub(crate) share: Option<Box<Share>>,
 }
@@ -62,6 +64,7 @@ impl Config {
                 max_body: 64 * 1024,
                 jitter_seed: 0,
                 wall_clock: false,
+                user_agent: UserAgent::default(),
                 share: None,
             },
         }
@@ -139,6 +142,14 @@ impl Config {
     #[must_use]
     pub fn share(&self) -> Option<&Share> {
         self.share.as_deref()
+    }
+
+    /// The `User-Agent` each token request carries: the products added with
+    /// [`ConfigBuilder::user_agent_product`], then [`USER_AGENT_PRODUCT`](crate::USER_AGENT_PRODUCT)
+    /// (`seekpass-oauth/<version>`).
+    #[must_use]
+    pub fn user_agent(&self) -> String {
+        self.user_agent.value()
     }
 }
 
@@ -274,6 +285,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// Names the partner's integration in the token request's `User-Agent`, before the products
+    /// already there: `"AcmeSIS/4.2"` gives `User-Agent: AcmeSIS/4.2 seekpass-oauth/<version>`.
+    /// One or more RFC 9110 §10.1.5 products (`name/version`), optionally with comments
+    /// (`"AcmeSIS/4.2 (ops@acme.example)"`), separated by spaces; [`ConfigBuilder::build`]
+    /// refuses anything else with [`ConfigError::InvalidUserAgent`]. A token endpoint's
+    /// operators tell integrations apart by it.
+    pub fn user_agent_product(mut self, product: impl Into<String>) -> ConfigBuilder {
+        self.config.user_agent.prepend(product.into());
+        self
+    }
+
     /// Validates the configuration.
     pub fn build(self) -> Result<Config, ConfigError> {
         let config = self.config;
@@ -305,6 +327,7 @@ impl ConfigBuilder {
         if let Some(share) = &config.share {
             share.validate()?;
         }
+        config.user_agent.check()?;
         Ok(config)
     }
 }
@@ -497,5 +520,22 @@ mod tests {
             c.scopes().to_string(),
             "write.microcredential write.education write.digital_identity"
         );
+    }
+
+    #[test]
+    fn a_user_agent_product_is_checked_when_built() {
+        let c = builder().user_agent_product("AcmeSIS/4.2").build().unwrap();
+        assert_eq!(
+            c.user_agent(),
+            format!("AcmeSIS/4.2 {}", crate::USER_AGENT_PRODUCT)
+        );
+        assert_eq!(
+            builder().build().unwrap().user_agent(),
+            crate::USER_AGENT_PRODUCT
+        );
+        assert!(matches!(
+            builder().user_agent_product("Acme/1\nX: y").build(),
+            Err(ConfigError::InvalidUserAgent { .. })
+        ));
     }
 }

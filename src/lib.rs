@@ -185,6 +185,7 @@ mod store;
 mod store_key;
 mod time;
 mod token;
+mod user_agent;
 pub mod wire;
 
 pub use config::{Config, ConfigBuilder};
@@ -209,6 +210,7 @@ pub use state::TokenState;
 pub use store::{StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoreOp, StoredValue};
 pub use time::{Origin, Time};
 pub use token::{LifetimeSource, Token};
+pub use user_agent::PRODUCT as USER_AGENT_PRODUCT;
 
 /// Re-exported so callers build and match requests and responses with the same `http` version.
 pub use http;

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use http::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, Method, Request, Uri};
 
 use zeroize::{Zeroize, Zeroizing};
@@ -108,7 +108,7 @@ impl PreparedRequest {
     pub(crate) fn new(config: &Config) -> PreparedRequest {
         let credentials = &config.credentials;
         let secret = credentials.client_secret().expose_secret();
-        let mut headers = HeaderMap::with_capacity(4);
+        let mut headers = HeaderMap::with_capacity(5);
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/x-www-form-urlencoded"),
@@ -117,6 +117,7 @@ impl PreparedRequest {
         // No content coding: a gzip body from a CDN in front of the endpoint would be refused
         // (RFC 9110 §12.5.3: `identity` asks for the body as it is).
         headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        headers.insert(USER_AGENT, config.user_agent.header());
 
         let scope = config.scopes.to_string();
         // Sized up front (every byte encodes to at most 3), so growing never leaves a copy of

@@ -49,8 +49,13 @@ fn first_request(builder: ConfigBuilder) -> String {
     out.push('\n');
     out.push_str(std::str::from_utf8(request.body()).unwrap());
     let encoded: String = form_encode(SECRET);
+    // The crate's version changes with each release; the rest of the header does not.
     out.replace(SECRET, "[client_secret]")
         .replace(&encoded, "[client_secret]")
+        .replace(
+            seekpass_oauth::USER_AGENT_PRODUCT,
+            "seekpass-oauth/[version]",
+        )
 }
 
 fn form_encode(s: &str) -> String {
@@ -301,6 +306,10 @@ fn every_error_message() {
         Endpoint::base_url("http://app.seekpass.co").unwrap_err(),
         Endpoint::base_url("app.seekpass.co").unwrap_err(),
         builder().extra_param("scope", "x").build().unwrap_err(),
+        builder()
+            .user_agent_product("Acme/1\r\nX: y")
+            .build()
+            .unwrap_err(),
     ] {
         writeln!(out, "config: {e}").unwrap();
     }

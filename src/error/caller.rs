@@ -59,6 +59,15 @@ pub enum ConfigError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A product given to
+    /// [`ConfigBuilder::user_agent_product`](crate::ConfigBuilder::user_agent_product) is not
+    /// RFC 9110 §10.1.5 `User-Agent` syntax.
+    InvalidUserAgent {
+        /// The product as given.
+        product: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -100,6 +109,10 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::EmptyParameterName => f.write_str("an extra parameter has an empty name"),
             ConfigError::InvalidShare { reason } => write!(f, "invalid token sharing setting: {reason}"),
+            ConfigError::InvalidUserAgent { product, reason } => write!(
+                f,
+                "invalid User-Agent product {product:?}: {reason}, such as \"AcmeSIS/4.2\""
+            ),
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn configure(
         .scopes(scopes.iter().cloned())
         .client_auth(options.auth)
         .jitter_seed(seed)
+        .user_agent_product(concat!("seekpass-token/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| e.to_string())?;
     Ok((config, demo))

@@ -281,3 +281,23 @@ fn the_store_url_comes_from_seek_pass_share_and_a_password_on_the_command_line_i
     assert!(!stderr.contains("warning"), "{stderr}");
     assert!(!stderr.contains("Sx7-store"), "{stderr}");
 }
+
+#[test]
+fn the_token_request_names_the_command_and_the_crate() {
+    let (base, seen) = seekpass_oauth_testkit::net::token_server();
+    let url = format!("{base}/oauth/token");
+    let out = run(
+        &["--token-url", &url],
+        &[("CLIENT_ID", "i"), ("CLIENT_SECRET", "s")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let agent = seekpass_oauth_testkit::net::the_user_agent(&seen);
+    assert_eq!(
+        agent,
+        Some(format!(
+            "seekpass-token/{} {}",
+            env!("CARGO_PKG_VERSION"),
+            seekpass_oauth::USER_AGENT_PRODUCT
+        ))
+    );
+}
