@@ -144,6 +144,17 @@ impl Config {
         self.share.as_deref()
     }
 
+    /// Whether `other` makes the endpoint issue the same tokens: the same token URL, client id,
+    /// scopes, client authentication and extra parameters. The secret (a rotation) and the
+    /// `User-Agent` may differ.
+    pub(crate) fn issues_same_tokens_as(&self, other: &Config) -> bool {
+        self.endpoint == other.endpoint
+            && self.credentials.client_id() == other.credentials.client_id()
+            && self.scopes == other.scopes
+            && self.client_auth == other.client_auth
+            && self.extra_params == other.extra_params
+    }
+
     /// The `User-Agent` each token request carries: the products added with
     /// [`ConfigBuilder::user_agent_product`], then [`USER_AGENT_PRODUCT`](crate::USER_AGENT_PRODUCT)
     /// (`seekpass-oauth/<version>`).

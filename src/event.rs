@@ -109,6 +109,16 @@ pub enum Event {
         /// The abandoned request.
         request: RequestId,
     },
+    /// The client secret changed and nothing else that decides which token is issued (see
+    /// [`TokenClient::reconfigure`](crate::TokenClient::reconfigure)): the current token stays
+    /// served until its normal refresh, which sends the new secret.
+    SecretRotated {
+        /// The last attempt had failed: the next one, with the new secret, is due at once.
+        retry_now: bool,
+        /// A request sent with the old secret is still out: kept, and if it fails
+        /// permanently the new secret is tried at once.
+        in_flight: bool,
+    },
     /// The API's rejection of `token` was accepted: it is no longer served.
     TokenInvalidated {
         /// The rejected token.

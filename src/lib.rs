@@ -119,7 +119,9 @@
 //!    capped (24 h).
 //! 7. [`TokenClient::invalidate`] stops serving a token the API rejected and starts one refresh,
 //!    however many times it is reported.
-//! 8. [`TokenClient::reconfigure`] with other credentials or scopes drops the old token.
+//! 8. [`TokenClient::reconfigure`] with another client id, other scopes or another endpoint drops
+//!    the old token. A new client secret alone is a rotation: the token is served until its
+//!    normal refresh, which sends the new secret, and a failed attempt is retried with it at once.
 //! 9. In the default [`RefreshMode::WhileUsed`], the first fetch waits for the first demand and
 //!    refreshes run ahead of expiry only while the token is being asked for: an idle service
 //!    stops costing the token endpoint anything within one token lifetime, and a busy one never

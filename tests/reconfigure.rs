@@ -1,26 +1,27 @@
-//! Credentials or scopes changed at runtime (rule 8).
+//! Credentials or scopes changed at runtime (rule 8), and a rotation of the secret alone, which
+//! keeps the token (`src/machine/rotation.rs`).
 
-use seekpass_oauth::{Credentials, Event, InputError, Scope, TimingPolicy};
+use proptest::prelude::*;
+use seekpass_oauth::{Credentials, Event, InputError, Scope, Time, TimingPolicy};
 use seekpass_oauth_testkit::scenario::*;
 
 #[test]
-fn new_credentials_drop_the_old_token_and_fetch_a_new_one() {
+fn another_client_drops_the_old_token_and_fetches_a_new_one() {
     let mut s = Scenario::new();
     let old = s.drive_to_fresh(7200);
     s.demand();
     s.at_secs(10);
-    let rotated = builder()
-        .credentials(Credentials::new(CLIENT_ID, "rotated-secret"))
+    let other = builder()
+        .credentials(Credentials::new("other-client", "other-secret"))
         .build()
         .unwrap();
-    s.client.reconfigure(rotated, s.now);
+    s.client.reconfigure(other, s.now);
     assert!(
         s.demand().is_none(),
         "the old token is not served for the new configuration"
     );
     let id = s.expect_request();
-    let body = String::from_utf8(s.sent[1].1.body().to_vec()).unwrap();
-    assert!(body.contains("client_secret=rotated-secret"), "{body}");
+    assert!(s.last_body().contains("client_id=other-client"));
     s.succeed(id, 7200);
     assert_ne!(s.demand().unwrap().id(), old.id());
 }
@@ -51,11 +52,11 @@ fn a_request_in_flight_is_abandoned_and_its_answer_refused() {
     s.demand();
     let stale = s.expect_request();
     s.at_secs(2);
-    let rotated = builder()
-        .credentials(Credentials::new(CLIENT_ID, "rotated-secret"))
+    let other = builder()
+        .scope(Scope::WRITE_MICROCREDENTIAL)
         .build()
         .unwrap();
-    s.client.reconfigure(rotated, s.now);
+    s.client.reconfigure(other, s.now);
     let fresh = s.expect_request();
     assert!(s
         .events
@@ -110,4 +111,129 @@ fn an_unused_machine_reconfigured_stays_idle() {
     );
     s.expect_no_request();
     assert_eq!(s.wake, None);
+}
+
+#[test]
+fn a_new_secret_alone_keeps_the_token_until_its_refresh_which_sends_the_new_secret() {
+    let mut s = Scenario::new();
+    let token = s.drive_to_fresh(7200);
+    s.demand();
+    s.at_secs(600);
+    s.rotate_secret("rotated-secret");
+    assert_eq!(s.demand().unwrap().id(), token.id(), "still served");
+    s.expect_no_request();
+    assert!(s.events.contains(&Event::SecretRotated {
+        retry_now: false,
+        in_flight: false
+    }));
+    s.now = token.refresh_at();
+    s.demand();
+    s.expect_request();
+    assert!(s.last_body().contains("client_secret=rotated-secret"));
+}
+
+#[test]
+fn a_failed_refresh_is_retried_at_once_with_the_new_secret() {
+    let mut s = Scenario::new();
+    let token = s.drive_to_fresh(7200);
+    s.demand();
+    s.now = token.refresh_at();
+    let id = s.expect_request();
+    // The server already holds the new secret.
+    s.respond(id, 401, r#"{"error":"invalid_client"}"#);
+    s.demand();
+    s.expect_no_request();
+    // Past the minimum interval between requests, which a rotation does not lift.
+    s.now = token.refresh_at().saturating_add(secs(5));
+    s.demand();
+    s.expect_no_request();
+    s.rotate_secret("rotated-secret");
+    assert_eq!(s.demand().unwrap().id(), token.id());
+    s.expect_request();
+    assert!(s.last_body().contains("client_secret=rotated-secret"));
+    assert!(s.events.contains(&Event::SecretRotated {
+        retry_now: true,
+        in_flight: false
+    }));
+}
+
+#[test]
+fn a_request_out_with_the_old_secret_is_kept_and_its_refusal_retried_at_once() {
+    let mut s = Scenario::new();
+    s.demand();
+    let old = s.expect_request();
+    s.at_secs(1);
+    s.rotate_secret("rotated-secret");
+    s.expect_no_request();
+    s.respond(old, 401, r#"{"error":"invalid_client"}"#);
+    s.demand();
+    let again = s.expect_request();
+    assert!(s.last_body().contains("client_secret=rotated-secret"));
+    // The new secret's own refusal backs off as any permanent failure does.
+    s.respond(again, 401, r#"{"error":"invalid_client"}"#);
+    s.demand();
+    s.expect_no_request();
+    assert!(s.last_failure_next_attempt() >= s.now.saturating_add(secs(60)));
+}
+
+#[test]
+fn a_request_out_with_the_old_secret_that_succeeds_is_served_and_the_mark_ends_with_it() {
+    let mut s = Scenario::new();
+    s.demand();
+    let old = s.expect_request();
+    s.rotate_secret("rotated-secret");
+    s.succeed(old, 7200);
+    let token = s.demand().unwrap().clone();
+    s.now = token.refresh_at();
+    let refresh = s.expect_request();
+    s.respond(refresh, 401, r#"{"error":"invalid_client"}"#);
+    s.demand();
+    s.expect_no_request();
+}
+
+proptest! {
+    /// Whatever happened before it (refreshes failing transiently or for good), a rotation of the
+    /// secret alone never shortens the token being served: a twin machine fed the same inputs
+    /// without the rotation serves the same token at every moment until it ends.
+    #[test]
+    fn a_rotation_never_shortens_a_served_token(
+        expires_in in 120u64..20_000,
+        rotate_at in 0.0f64..1.0,
+        steps in proptest::collection::vec((1u64..900, 0u8..3), 1..40),
+    ) {
+        let mut rotated = Scenario::new();
+        let mut twin = Scenario::new();
+        let token = rotated.drive_to_fresh(expires_in);
+        twin.drive_to_fresh(expires_in);
+        let serve_until = token.serve_until();
+        let rotation = Time::ZERO.saturating_add(
+            serve_until.saturating_duration_since(Time::ZERO).mul_f64(rotate_at),
+        );
+        let mut done = false;
+        for (step, answer) in steps {
+            let now = rotated.now.saturating_add(secs(step));
+            if now >= serve_until {
+                break;
+            }
+            if !done && now >= rotation {
+                rotated.now = rotation;
+                rotated.rotate_secret("rotated-secret");
+                done = true;
+            }
+            for s in [&mut rotated, &mut twin] {
+                s.now = now;
+                s.demand();
+                for id in s.poll() {
+                    match answer {
+                        0 => s.respond(id, 503, ""),
+                        1 => s.respond(id, 401, r#"{"error":"invalid_client"}"#),
+                        _ => s.respond(id, 500, "{}"),
+                    };
+                }
+            }
+            let served = rotated.demand().map(|t| t.id());
+            prop_assert_eq!(served, twin.demand().map(|t| t.id()));
+            prop_assert_eq!(served, Some(token.id()));
+        }
+    }
 }

@@ -289,6 +289,7 @@ impl TokenClient {
 
     /// Ends a fetch, as far as the store is concerned.
     fn end_fetch(&mut self, now: Time) -> FetchEnd {
+        self.sent_with_old_secret = false;
         match self.shared.as_mut() {
             Some(shared) => shared.end_fetch(now),
             None => FetchEnd::Alone,
@@ -338,13 +339,19 @@ impl TokenClient {
         retry_after: Option<Duration>,
         now: Time,
     ) {
-        let end = self.end_fetch(now);
-        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         let class = error.class();
-        let delay =
+        let old_secret = self.old_secret_failed(class);
+        let end = self.end_fetch(now);
+        let delay = if old_secret {
+            // Refused with the secret a rotation replaced while the request was out: the new
+            // one is tried at once, and this failure does not count.
+            Duration::ZERO
+        } else {
+            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
             self.config
                 .retry
-                .delay(class, self.consecutive_failures, retry_after, &mut self.rng);
+                .delay(class, self.consecutive_failures, retry_after, &mut self.rng)
+        };
         // The reported moment is the real one: the minimum request interval may end later.
         let next_attempt = now.saturating_add(delay).max(self.interval_gate());
         let hold = self.config.share().map(|s| s.wait_for_peer());

@@ -15,6 +15,7 @@
 //! | `acquire.rs` | how an attempt ends: a token taken up (fetched or adopted) or a failure and its back-off |
 //! | `build.rs` | the one token builder, shared by fetching and adopting |
 //! | `coordinator.rs` | the sharing sub-machine: every change of phase through the store, with its own diagram and table |
+//! | `rotation.rs` | a change of the client secret alone: the token kept, a failed attempt retried with the new secret |
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -50,6 +51,7 @@ mod coordinator;
 mod deadline;
 mod flight;
 mod refusal;
+mod rotation;
 
 /// The client-credentials token machine: one per configuration, shared by every caller that
 /// needs a token (behind a mutex or in an actor task).
@@ -82,6 +84,9 @@ pub struct TokenClient {
     shared: Option<Box<Coordinator>>,
     /// The API's refusals of recent tokens (see `refusal.rs`).
     refusals: Refusals,
+    /// The request in flight was sent with a secret a rotation has since replaced (see
+    /// `rotation.rs`).
+    sent_with_old_secret: bool,
 }
 
 /// The last acquired token and what has happened to it since.
@@ -126,6 +131,7 @@ impl TokenClient {
             next_request: 0,
             next_token: 0,
             events: VecDeque::with_capacity(8),
+            sent_with_old_secret: false,
         }
     }
 
@@ -357,14 +363,22 @@ impl TokenClient {
         true
     }
 
-    /// Replaces the configuration. If what is sent changes (credentials, scopes, endpoint,
-    /// client authentication, extra parameters), the current token is dropped, a request in
-    /// flight is abandoned, back-off is reset, and a new token is fetched if the old one was
-    /// in use. Policy changes alone keep the current token.
+    /// Replaces the configuration.
+    ///
+    /// - Policy changes alone keep everything.
+    /// - A new client secret alone (a rotation: the same token URL, client id, scopes, client
+    ///   authentication and extra parameters) keeps the current token served until its normal
+    ///   refresh, which sends the new secret; a failed attempt is retried with it at once, and
+    ///   a request in flight is kept ([`Event::SecretRotated`]).
+    /// - Any other change to what is sent (the client id, scopes, endpoint, client
+    ///   authentication, extra parameters) drops the current token, abandons a request in
+    ///   flight, resets back-off, and fetches a new token if the old one was in use.
     pub fn reconfigure(&mut self, config: Config, now: Time) {
         self.advance(now);
         let prepared = PreparedRequest::new(&config);
-        if prepared != self.prepared {
+        if prepared != self.prepared && config.issues_same_tokens_as(&self.config) {
+            self.rotate_secret();
+        } else if prepared != self.prepared {
             if let Some(flight) = self.flight.take() {
                 self.events
                     .push_back(Event::RequestAbandoned { request: flight.id });
@@ -380,6 +394,9 @@ impl TokenClient {
             self.failure = None;
             self.consecutive_failures = 0;
             self.refusals = Refusals::default();
+            self.sent_with_old_secret = false;
+        }
+        if prepared != self.prepared {
             self.redactor = self
                 .redactor
                 .rotated(config.credentials.client_secret().expose_secret());

@@ -188,6 +188,23 @@ impl Scenario {
         token
     }
 
+    /// Reconfigures with [`builder`]'s configuration and `secret`: a rotation, nothing else
+    /// changed.
+    pub fn rotate_secret(&mut self, secret: &str) -> &mut Scenario {
+        let rotated = builder()
+            .credentials(Credentials::new(CLIENT_ID, secret))
+            .build()
+            .unwrap();
+        self.client.reconfigure(rotated, self.now);
+        self
+    }
+
+    /// The form body of the last request sent.
+    pub fn last_body(&self) -> String {
+        let (_, request) = self.sent.last().expect("a request was sent");
+        String::from_utf8(request.body().to_vec()).unwrap()
+    }
+
     /// Runs the clock forward to the next wake-up and polls there.
     pub fn sleep_until_wake(&mut self) -> Vec<RequestId> {
         let at = self.wake.expect("a wake-up time");

@@ -89,6 +89,7 @@ pub enum Action {
     AnswerUnknown(u64),
     InvalidateCurrent,
     InvalidateOld,
+    /// `false`: the secret rotated (the other of two); `true`: another client id.
     Reconfigure(bool),
 }
 
@@ -111,6 +112,9 @@ struct Model {
 }
 
 const SECRETS: [&str; 2] = [SECRET, "second-secret-Xk2"];
+
+/// The client a reconfiguration may switch to.
+const OTHER_CLIENT_ID: &str = "other-client";
 
 fn lifetime_of(expires_in: Option<&str>) -> Option<Duration> {
     let secs = match expires_in {
@@ -303,27 +307,36 @@ pub fn run(actions: Vec<Action>, always: bool) {
                     );
                 }
             }
-            Action::Reconfigure(second) => {
-                let secret = SECRETS[usize::from(second)];
-                if !m.known_secrets.contains(&secret) {
-                    m.known_secrets.push(secret);
-                }
-                let config = builder()
-                    .credentials(Credentials::new(CLIENT_ID, secret))
-                    .refresh_mode(mode)
-                    .build()
-                    .unwrap();
-                if client
-                    .config()
-                    .credentials()
-                    .client_secret()
-                    .expose_secret()
-                    != secret
-                {
+            Action::Reconfigure(other_client) => {
+                let current = client.config().credentials().clone();
+                let config = if other_client {
+                    // Another client: the machine starts afresh, and the token in hand is old.
                     if let Some(t) = client.state(fed_now).token() {
                         old_tokens.push(t.id());
                     }
-                }
+                    let id = if current.client_id() == CLIENT_ID {
+                        OTHER_CLIENT_ID
+                    } else {
+                        CLIENT_ID
+                    };
+                    Credentials::new(id, current.client_secret().expose_secret())
+                } else {
+                    // A rotation: the other secret, for the same client; the token is kept.
+                    let secret = if current.client_secret().expose_secret() == SECRETS[0] {
+                        SECRETS[1]
+                    } else {
+                        SECRETS[0]
+                    };
+                    if !m.known_secrets.contains(&secret) {
+                        m.known_secrets.push(secret);
+                    }
+                    Credentials::new(current.client_id(), secret)
+                };
+                let config = builder()
+                    .credentials(config)
+                    .refresh_mode(mode)
+                    .build()
+                    .unwrap();
                 client.reconfigure(config, fed_now);
             }
         }
