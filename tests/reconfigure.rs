@@ -191,6 +191,26 @@ fn a_request_out_with_the_old_secret_that_succeeds_is_served_and_the_mark_ends_w
     s.expect_no_request();
 }
 
+#[test]
+fn the_previous_secret_stays_redacted_when_a_later_change_keeps_the_new_one() {
+    let mut s = Scenario::new();
+    s.rotate_secret("rotated-secret");
+    // Another change, the rotated secret kept: the first secret's echo is still stripped.
+    let more = builder()
+        .credentials(Credentials::new(CLIENT_ID, "rotated-secret"))
+        .scope(Scope::WRITE_MICROCREDENTIAL)
+        .build()
+        .unwrap();
+    s.client.reconfigure(more, s.now);
+    s.demand();
+    let id = s.expect_request();
+    s.respond(id, 200, &format!("not json {SECRET} rotated-secret"));
+    let shown = format!("{:?}", s.events);
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(!shown.contains("rotated-secret"), "{shown}");
+    assert!(shown.contains("[redacted]"), "{shown}");
+}
+
 proptest! {
     /// Whatever happened before it (refreshes failing transiently or for good), a rotation of the
     /// secret alone never shortens the token being served: a twin machine fed the same inputs

@@ -397,9 +397,12 @@ impl TokenClient {
             self.sent_with_old_secret = false;
         }
         if prepared != self.prepared {
-            self.redactor = self
-                .redactor
-                .rotated(config.credentials.client_secret().expose_secret());
+            // Only a new secret moves the redactor on: another change that keeps the secret
+            // must not push the previous one out while its echoes may still arrive.
+            let secret = config.credentials.client_secret();
+            if secret != self.config.credentials.client_secret() {
+                self.redactor = self.redactor.rotated(secret.expose_secret());
+            }
             self.prepared = prepared;
         }
         let keys = config.share.as_ref().map(|share| Keys::new(&config, share));
