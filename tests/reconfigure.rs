@@ -192,6 +192,26 @@ fn a_request_out_with_the_old_secret_that_succeeds_is_served_and_the_mark_ends_w
 }
 
 #[test]
+fn a_new_user_agent_alone_is_no_rotation_and_keeps_everything() {
+    let mut s = Scenario::new();
+    let token = s.drive_to_fresh(7200);
+    s.demand();
+    s.now = token.refresh_at();
+    let id = s.expect_request();
+    s.respond(id, 401, r#"{"error":"invalid_client"}"#);
+    s.now = token.refresh_at().saturating_add(secs(5));
+    let named = builder().user_agent_product("AcmeSIS/4.2").build().unwrap();
+    s.client.reconfigure(named, s.now);
+    assert_eq!(s.demand().unwrap().id(), token.id());
+    // The back-off of the failure stands: only a new secret ends it.
+    s.expect_no_request();
+    assert!(!s
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::SecretRotated { .. })));
+}
+
+#[test]
 fn the_previous_secret_stays_redacted_when_a_later_change_keeps_the_new_one() {
     let mut s = Scenario::new();
     s.rotate_secret("rotated-secret");

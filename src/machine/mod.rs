@@ -376,31 +376,32 @@ impl TokenClient {
     pub fn reconfigure(&mut self, config: Config, now: Time) {
         self.advance(now);
         let prepared = PreparedRequest::new(&config);
-        if prepared != self.prepared && config.issues_same_tokens_as(&self.config) {
-            self.rotate_secret();
-        } else if prepared != self.prepared {
-            if let Some(flight) = self.flight.take() {
-                self.events
-                    .push_back(Event::RequestAbandoned { request: flight.id });
-                self.demand = true;
-            }
-            if self.hop.take().is_some() {
-                self.demand = true;
-            }
-            if let Some(current) = self.current.take() {
-                self.retired_token = Some(current.token.access_token);
-                self.demand = true;
-            }
-            self.failure = None;
-            self.consecutive_failures = 0;
-            self.refusals = Refusals::default();
-            self.sent_with_old_secret = false;
-        }
         if prepared != self.prepared {
+            let secret = config.credentials.client_secret();
+            let new_secret = secret != self.config.credentials.client_secret();
+            if !config.issues_same_tokens_as(&self.config) {
+                if let Some(flight) = self.flight.take() {
+                    self.events
+                        .push_back(Event::RequestAbandoned { request: flight.id });
+                    self.demand = true;
+                }
+                if self.hop.take().is_some() {
+                    self.demand = true;
+                }
+                if let Some(current) = self.current.take() {
+                    self.retired_token = Some(current.token.access_token);
+                    self.demand = true;
+                }
+                self.failure = None;
+                self.consecutive_failures = 0;
+                self.refusals = Refusals::default();
+                self.sent_with_old_secret = false;
+            } else if new_secret {
+                self.rotate_secret();
+            }
             // Only a new secret moves the redactor on: another change that keeps the secret
             // must not push the previous one out while its echoes may still arrive.
-            let secret = config.credentials.client_secret();
-            if secret != self.config.credentials.client_secret() {
+            if new_secret {
                 self.redactor = self.redactor.rotated(secret.expose_secret());
             }
             self.prepared = prepared;
