@@ -39,7 +39,7 @@ fn new_scopes_drop_the_old_token() {
     s.client.reconfigure(more, s.now);
     assert!(s.demand().is_none());
     s.expect_request();
-    let body = String::from_utf8(s.sent[1].1.body().to_vec()).unwrap();
+    let body = s.last_body();
     assert!(
         body.contains("scope=write.education+write.microcredential"),
         "{body}"

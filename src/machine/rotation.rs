@@ -32,8 +32,8 @@ impl TokenClient {
     }
 
     /// Whether a failure of class `class` of the request in flight is the old secret's, and the
-    /// new one is to be tried at once. Clears the mark: it concerns one request.
-    pub(super) fn old_secret_failed(&mut self, class: FailureClass) -> bool {
-        core::mem::take(&mut self.sent_with_old_secret) && class == FailureClass::Permanent
+    /// new one is to be tried at once. The mark ends with the request (`end_fetch`).
+    pub(super) fn old_secret_failed(&self, class: FailureClass) -> bool {
+        self.sent_with_old_secret && class == FailureClass::Permanent
     }
 }
