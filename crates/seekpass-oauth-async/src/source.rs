@@ -74,14 +74,14 @@ impl std::fmt::Debug for Driver {
 /// A caller's wait for the driver, boxed so a ready [`TokenFuture`] stays small.
 type Waiting<'a> = Pin<Box<dyn Future<Output = Result<Served, Error>> + Send + 'a>>;
 
-/// The answer of [`TokenSource::authorization`] or [`TokenSource::served`]: ready at once
-/// with a usable token held; otherwise it waits for the driver (boxing that wait, so the
-/// ready case stays small and allocation-free).
+/// The answer of [`TokenSource::authorization`] or [`TokenSource::served`]. Like any future
+/// it does nothing until polled: its first poll reads the token, and is ready at once with a
+/// usable token held; otherwise it waits for the driver (boxing that wait, so the ready case
+/// stays small and allocation-free).
 #[must_use = "futures do nothing unless awaited"]
 pub struct TokenFuture<'a, T> {
-    ready: Option<Served>,
-    wait: Option<Waiting<'a>>,
     shared: &'a Shared,
+    wait: Option<Waiting<'a>>,
     output: PhantomData<fn() -> T>,
 }
 
@@ -116,10 +116,18 @@ impl<T: FromServed> Future for TokenFuture<'_, T> {
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Some(served) = self.ready.take() {
-            return Poll::Ready(Ok(T::from_served(served)));
-        }
         let shared = self.shared;
+        if self.wait.is_none() {
+            // Read here, not when the future is made: the served value goes straight into the
+            // output (moved through the future, it stalled on partly forwarded stores).
+            let (served, kick) = shared.engine.read();
+            if let Some(served) = served {
+                if kick == Kick::Yes {
+                    shared.wake.notify(1);
+                }
+                return Poll::Ready(Ok(T::from_served(served)));
+            }
+        }
         let wait = self
             .wait
             .get_or_insert_with(|| Box::pin(shared.wait_for_token()));
@@ -132,7 +140,7 @@ impl<T: FromServed> Future for TokenFuture<'_, T> {
 impl<T> std::fmt::Debug for TokenFuture<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenFuture")
-            .field("ready", &self.ready.is_some())
+            .field("waiting", &self.wait.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -258,18 +266,12 @@ impl TokenSource {
         self.future()
     }
 
-    /// Reads the cell now; the wait, if any, happens when the future is polled.
+    /// A future that reads the cell when first polled.
     #[inline]
     fn future<T: FromServed>(&self) -> TokenFuture<'_, T> {
-        let shared = &self.handle.shared;
-        let (served, kick) = shared.engine.read();
-        if kick == Kick::Yes && served.is_some() {
-            shared.wake.notify(1);
-        }
         TokenFuture {
-            ready: served,
+            shared: &self.handle.shared,
             wait: None,
-            shared,
             output: PhantomData,
         }
     }

@@ -182,6 +182,31 @@ async fn invalidation_fetches_one_new_token_however_many_report_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_future_reads_the_token_when_polled_not_when_made() {
+    let (server, config) = demo(Duration::from_secs(60));
+    let source = TokenSource::builder(config).spawn(sender());
+    // Made before any token exists and never polled: it asks for nothing.
+    let unpolled = source.served();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        server.token_requests(),
+        0,
+        "an unpolled future asks for nothing"
+    );
+    drop(unpolled);
+    let first = source.served().await.unwrap();
+    // Made while the first token was usable, polled after it was invalidated: the new one.
+    let made_early = source.served();
+    assert!(source.invalidate(first.token));
+    let second = made_early.await.unwrap();
+    assert_ne!(
+        second.token, first.token,
+        "a future never serves a token invalidated before its poll"
+    );
+    assert_eq!(server.token_requests(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconfigure_clears_a_give_up_and_fetches_with_the_new_credentials() {
     let (server, good) = demo(Duration::from_secs(60));
     let bad = good

@@ -9,6 +9,7 @@ use std::task::{Context, Poll, Waker};
 /// # Panics
 ///
 /// When the future is not ready at once: with a token held, the drivers' hot path never waits.
+#[inline]
 pub fn ready<F: Future>(future: F) -> F::Output {
     let mut cx = Context::from_waker(Waker::noop());
     match pin!(future).poll(&mut cx) {
