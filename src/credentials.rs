@@ -43,8 +43,10 @@ impl Credentials {
 /// compares them byte for byte, so sending them fails as `invalid_client` with nothing to say
 /// why. Refused rather than trimmed, so the caller learns which variable to fix; the value is
 /// never quoted. `(where, what)`: `"starts with"`, `"ends with"` or `"contains"`, and the
-/// character's name.
-pub(crate) fn pasted_character(value: &str) -> Option<(&'static str, &'static str)> {
+/// character's name. The check the configuration applies, for a credential read elsewhere (a
+/// driver's secret file or command).
+#[must_use]
+pub fn pasted_character(value: &str) -> Option<(&'static str, &'static str)> {
     let invisible = |c: &char| c.is_whitespace() || matches!(c, '\u{feff}' | '\u{200b}');
     if let Some(c) = value.chars().next_back().filter(invisible) {
         return Some(("ends with", character_name(c)));

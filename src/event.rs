@@ -119,6 +119,16 @@ pub enum Event {
         /// permanently the new secret is tried at once.
         in_flight: bool,
     },
+    /// A driver could not read the client secret from its source (a file that vanished or
+    /// cannot be read, a command that failed, a value a secret is never issued with): the last
+    /// good secret stays in use. Reported once until a read succeeds again. Never emitted by
+    /// the machine itself.
+    SecretUnreadable {
+        /// The source: `file /run/secrets/…`, `environment variable …`, `command …`.
+        source: String,
+        /// What is wrong, never the value.
+        reason: String,
+    },
     /// The API's rejection of `token` was accepted: it is no longer served.
     TokenInvalidated {
         /// The rejected token.

@@ -191,7 +191,7 @@ mod user_agent;
 pub mod wire;
 
 pub use config::{Config, ConfigBuilder};
-pub use credentials::{ClientAuth, Credentials};
+pub use credentials::{pasted_character, ClientAuth, Credentials};
 pub use endpoint::{Endpoint, PRODUCTION_URL, STAGING_URL, TOKEN_PATH};
 pub use error::{
     ConfigError, ErrorCode, FailureClass, InputError, ResponseProblem, TokenError, TransportError,

@@ -90,4 +90,7 @@ pub use wire::PlainTcp;
 pub use wire::{Connect, WireSender};
 
 pub use seekpass_oauth;
-pub use seekpass_oauth_driver::{Error, Served, State};
+pub use seekpass_oauth_driver::{
+    Error, SecretSource, SecretSourceError, SecretSourceErrorKind, Served, State, CHECK_INTERVAL,
+    COMMAND_TIMEOUT, MAX_SECRET_BYTES,
+};

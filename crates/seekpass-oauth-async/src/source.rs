@@ -15,7 +15,7 @@ use seekpass_oauth::http::HeaderValue;
 use seekpass_oauth::{
     Config, Event, StoreError, StoreErrorKind, Token, TokenId, TransportError, TransportErrorKind,
 };
-use seekpass_oauth_driver::{clock, Engine, Error, Kick, Served, Settings, State};
+use seekpass_oauth_driver::{clock, Engine, Error, Kick, SecretSource, Served, Settings, State};
 
 use crate::sender::Sender;
 use crate::store::Store;
@@ -179,6 +179,19 @@ impl Builder {
     /// `tracing` or metrics. No event holds a secret.
     pub fn on_event(mut self, handler: impl Fn(&Event) + Send + Sync + 'static) -> Builder {
         self.settings.on_event = Some(Arc::new(handler));
+        self
+    }
+
+    /// Reads the client secret again from `source` and rotates to it when it changes (the
+    /// token is kept; see [`SecretSource`] for when each kind is read): a file or a variable
+    /// every [`CHECK_INTERVAL`](crate::CHECK_INTERVAL), any source once more when the token
+    /// endpoint answers `invalid_client`, before waiting callers are told. A read that fails
+    /// keeps the last good secret and is reported once as
+    /// [`Event::SecretUnreadable`](seekpass_oauth::Event::SecretUnreadable). Reads run on
+    /// `blocking`'s thread pool, off the runtime's threads. Start the configuration from the same source with
+    /// [`SecretSource::credentials`].
+    pub fn client_secret_source(mut self, source: SecretSource) -> Builder {
+        self.settings.secret_source = Some(source);
         self
     }
 
@@ -432,6 +445,11 @@ async fn drive(running: Running, sender: impl Sender, store: Option<Box<dyn Stor
                 )),
             };
             shared.engine.feed_store(work.id, result);
+            continue;
+        }
+        if let Some(work) = step.secret {
+            let result = blocking::unblock(move || work.run()).await;
+            shared.engine.feed_secret(result);
             continue;
         }
         if let Some(outgoing) = step.transmit {

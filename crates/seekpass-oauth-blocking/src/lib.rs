@@ -65,4 +65,7 @@ pub use wire::{Connect, PlainTcp, WireSender};
 pub use seekpass_oauth;
 #[cfg(feature = "ureq")]
 pub use seekpass_oauth_driver::trust::CaFileError;
-pub use seekpass_oauth_driver::{Error, Served, State};
+pub use seekpass_oauth_driver::{
+    Error, SecretSource, SecretSourceError, SecretSourceErrorKind, Served, State, CHECK_INTERVAL,
+    COMMAND_TIMEOUT, MAX_SECRET_BYTES,
+};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::HeaderValue;
 use seekpass_oauth::{Config, Event, StoreError, StoreErrorKind, Token, TokenId};
-use seekpass_oauth_driver::{clock, Engine, Error, Kick, Served, Settings, State};
+use seekpass_oauth_driver::{clock, Engine, Error, Kick, SecretSource, Served, Settings, State};
 
 use crate::sender::Sender;
 use crate::store::Store;
@@ -62,6 +62,19 @@ impl Builder {
     /// `log`, `tracing` or metrics. No event holds a secret.
     pub fn on_event(mut self, handler: impl Fn(&Event) + Send + Sync + 'static) -> Builder {
         self.settings.on_event = Some(Arc::new(handler));
+        self
+    }
+
+    /// Reads the client secret again from `source` and rotates to it when it changes (the
+    /// token is kept; see [`SecretSource`] for when each kind is read): a file or a variable
+    /// every [`CHECK_INTERVAL`](crate::CHECK_INTERVAL), any source once more when the token
+    /// endpoint answers `invalid_client`, before waiting callers are told. A read that fails
+    /// keeps the last good secret and is reported once as
+    /// [`Event::SecretUnreadable`](seekpass_oauth::Event::SecretUnreadable). Reads run on
+    /// a thread that may block: the caller waiting for a token, or a short-lived refresh thread. Start the configuration from the same source with
+    /// [`SecretSource::credentials`].
+    pub fn client_secret_source(mut self, source: SecretSource) -> Builder {
+        self.settings.secret_source = Some(source);
         self
     }
 
@@ -218,6 +231,11 @@ impl Inner {
                     )),
                 };
                 self.engine.feed_store(work.id, result);
+                self.bump();
+                continue;
+            }
+            if let Some(work) = step.secret {
+                self.engine.feed_secret(work.run());
                 self.bump();
                 continue;
             }

@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{
-    Config, Event, FailureClass, Output, RequestBody, RequestId, StoreAnswer, StoreCommand,
-    StoreError, StoreId, Time, TokenClient, TokenId, TransportError,
+    ClientSecret, Config, Credentials, ErrorCode, Event, FailureClass, Output, RequestBody,
+    RequestId, StoreAnswer, StoreCommand, StoreError, StoreId, Time, TokenClient, TokenId,
+    TransportError,
 };
 
 use crate::cell::{Kick, Served, TokenCell, Wake};
 use crate::clock::Timeline;
 use crate::error::Error;
+use crate::secret_source::{SecretSource, SecretSourceError, CHECK_INTERVAL};
 use crate::state::State;
 
 /// Called with each of the machine's events, on the thread or task that drives it.
@@ -30,6 +32,9 @@ pub struct Settings {
     pub max_wait: Duration,
     /// Receives every event.
     pub on_event: Option<EventHandler>,
+    /// Where the client secret is read again from (see [`SecretSource`]); it replaces the
+    /// configuration's secret whenever it changes.
+    pub secret_source: Option<SecretSource>,
 }
 
 impl Default for Settings {
@@ -38,6 +43,7 @@ impl Default for Settings {
             max_attempts: 5,
             max_wait: Duration::from_secs(60),
             on_event: None,
+            secret_source: None,
         }
     }
 }
@@ -48,6 +54,7 @@ impl std::fmt::Debug for Settings {
             .field("max_attempts", &self.max_attempts)
             .field("max_wait", &self.max_wait)
             .field("on_event", &self.on_event.as_ref().map(|_| "Fn(&Event)"))
+            .field("secret_source", &self.secret_source)
             .finish()
     }
 }
@@ -78,7 +85,27 @@ pub struct StoreWork {
     pub deadline: Instant,
 }
 
-/// What a step leaves the driver to do: at most one of `transmit` and `store`.
+/// A read of the secret source to perform now, on a thread that may block (a command may run
+/// for its timeout); feed its result with [`Engine::feed_secret`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SecretWork {
+    /// The source to read.
+    pub source: SecretSource,
+}
+
+impl SecretWork {
+    /// Reads the source.
+    ///
+    /// # Errors
+    ///
+    /// As [`SecretSource::read`].
+    pub fn run(&self) -> Result<ClientSecret, SecretSourceError> {
+        self.source.read()
+    }
+}
+
+/// What a step leaves the driver to do: at most one of `transmit`, `store` and `secret`.
 #[derive(Debug)]
 #[must_use = "a request to send, a store operation to perform, or a moment to wait for"]
 pub struct Step {
@@ -86,8 +113,22 @@ pub struct Step {
     pub transmit: Option<Outgoing>,
     /// A store operation to perform now (only with [`ConfigBuilder::share`](seekpass_oauth::ConfigBuilder::share)).
     pub store: Option<StoreWork>,
+    /// A read of the secret source to perform now (only with [`Settings::secret_source`]).
+    pub secret: Option<SecretWork>,
     /// When to step again at the latest (`None`: only when a caller asks).
     pub wake_at: Option<Instant>,
+}
+
+impl Step {
+    /// A step that only reads the secret source.
+    fn reading(work: SecretWork) -> Step {
+        Step {
+            transmit: None,
+            store: None,
+            secret: Some(work),
+            wake_at: None,
+        }
+    }
 }
 
 /// Failures counted towards giving up.
@@ -97,12 +138,29 @@ struct Attempts {
     gave_up: Option<Error>,
 }
 
+/// When the secret source is read next, and what its last read left.
+#[derive(Default)]
+struct SecretWatch {
+    /// The next periodic read of a watched source (`None`: at once, or never if unwatched).
+    next_check: Option<Time>,
+    /// `invalid_client` was answered: read the source once, whatever kind it is.
+    forced: bool,
+    /// A read is out.
+    reading: bool,
+    /// The last read failed and was reported: the next failure is not.
+    unreadable: bool,
+    /// The give-up `invalid_client` called for, held until the forced read shows the secret
+    /// unchanged (then it stands) or changed (then the new secret is tried at once).
+    held: Option<Error>,
+}
+
 /// The machine shared by a driver and its callers.
 pub struct Engine {
     machine: Mutex<TokenClient>,
     timeline: Timeline,
     cell: TokenCell,
     attempts: Mutex<Attempts>,
+    secret: Mutex<SecretWatch>,
     settings: Settings,
     /// Callers waiting for a token: demand that lasts until they are served or give up, so a
     /// retry after a failed attempt is scheduled for them.
@@ -130,6 +188,7 @@ impl Engine {
             timeline,
             cell: TokenCell::new(),
             attempts: Mutex::new(Attempts::default()),
+            secret: Mutex::new(SecretWatch::default()),
             settings,
             waiting: AtomicUsize::new(0),
         }
@@ -182,6 +241,9 @@ impl Engine {
 
     /// Runs the machine until it has a request to send or nothing to do before a later moment.
     pub fn step(&self) -> Step {
+        if let Some(work) = self.secret_due() {
+            return Step::reading(work);
+        }
         let mut events = Vec::new();
         let step = {
             let mut machine = self.machine();
@@ -214,6 +276,7 @@ impl Engine {
                             max_body: machine.config().max_response_body().saturating_add(1),
                         }),
                         store: None,
+                        secret: None,
                         wake_at: None,
                     };
                     (step, Some(deadline))
@@ -228,6 +291,7 @@ impl Engine {
                             command,
                             deadline: self.instant(deadline),
                         }),
+                        secret: None,
                         wake_at: None,
                     };
                     (step, Some(deadline))
@@ -236,10 +300,11 @@ impl Engine {
                 // callers record demand in the cell, not in the machine: so the driver also
                 // steps at the refresh moment, to hand the machine that demand.
                 Err(at) => {
-                    let at = refresh_first(&machine, now, at);
+                    let at = earliest(refresh_first(&machine, now, at), self.next_check());
                     let step = Step {
                         transmit: None,
                         store: None,
+                        secret: None,
                         wake_at: at.map(|at| self.instant(at)),
                     };
                     (step, at)
@@ -256,6 +321,13 @@ impl Engine {
             step
         };
         self.deliver(&events);
+        // An event may have asked for a read of the secret source (`invalid_client`): it comes
+        // before anything else, and before anyone is told of the failure.
+        if step.transmit.is_none() && step.store.is_none() {
+            if let Some(work) = self.secret_due() {
+                return Step::reading(work);
+            }
+        }
         step
     }
 
@@ -299,13 +371,93 @@ impl Engine {
         self.machine().config().endpoint().token_uri().clone()
     }
 
-    /// Replaces the configuration; see [`TokenClient::reconfigure`]. Clears a give-up.
+    /// Replaces the configuration; see [`TokenClient::reconfigure`]. Clears a give-up. With a
+    /// secret source, the configuration's secret is replaced by the source's last good one (read
+    /// again at once).
     pub fn reconfigure(&self, config: Config) {
         let mut machine = self.machine();
         let now = self.now();
+        let config = match &self.settings.secret_source {
+            Some(_) => with_secret(&config, machine.config().credentials().client_secret())
+                .unwrap_or(config),
+            None => config,
+        };
+        self.secret().next_check = None;
         machine.reconfigure(config, now);
         *self.attempts() = Attempts::default();
         self.publish(&machine, now, Wake::Now);
+    }
+
+    /// Feeds the result of a secret read a step returned: a new secret rotates the machine's
+    /// (the token is kept; a failed attempt is retried at once), the same one changes nothing (a
+    /// give-up after `invalid_client` then stands), a failure keeps the last good secret and is
+    /// reported once as [`Event::SecretUnreadable`].
+    pub fn feed_secret(&self, result: Result<ClientSecret, SecretSourceError>) {
+        let now = self.now();
+        let mut events = Vec::new();
+        {
+            // Locks in the engine's order: the machine, the attempts, the watch.
+            let mut machine = self.machine();
+            let mut watch = self.secret();
+            watch.reading = false;
+            watch.next_check = Some(now.saturating_add(CHECK_INTERVAL));
+            let held = watch.held.take();
+            let rotated = match result {
+                Ok(secret) => {
+                    watch.unreadable = false;
+                    let current = machine.config().credentials().client_secret().clone();
+                    match with_secret(machine.config(), &secret) {
+                        Some(config) if secret != current => {
+                            machine.reconfigure(config, now);
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+                Err(error) => {
+                    if !std::mem::replace(&mut watch.unreadable, true) {
+                        events.push(Event::SecretUnreadable {
+                            reason: error.to_string(),
+                            source: error.source,
+                        });
+                    }
+                    false
+                }
+            };
+            drop(watch);
+            if rotated {
+                *self.attempts() = Attempts::default();
+                self.publish(&machine, now, Wake::Now);
+            } else if held.is_some() {
+                self.attempts().gave_up = held;
+            }
+        }
+        self.deliver(&events);
+    }
+
+    /// The read of the secret source that is due now, if one is (and none is out).
+    fn secret_due(&self) -> Option<SecretWork> {
+        let source = self.settings.secret_source.as_ref()?;
+        let mut watch = self.secret();
+        let due = watch.forced
+            || (source.is_watched() && watch.next_check.is_none_or(|at| at <= self.now()));
+        if !due || watch.reading {
+            return None;
+        }
+        watch.forced = false;
+        watch.reading = true;
+        Some(SecretWork {
+            source: source.clone(),
+        })
+    }
+
+    /// The next periodic read of a watched secret source.
+    fn next_check(&self) -> Option<Time> {
+        let source = self.settings.secret_source.as_ref()?;
+        if !source.is_watched() {
+            return None;
+        }
+        Some(self.secret().next_check.unwrap_or_else(|| self.now()))
     }
 
     fn publish(&self, machine: &TokenClient, now: Time, wake: Wake) {
@@ -327,11 +479,22 @@ impl Engine {
                     if *class == FailureClass::Permanent
                         || attempts.transient_in_a_row >= self.settings.max_attempts
                     {
-                        attempts.gave_up = Some(Error::GaveUp {
+                        let gave_up = Error::GaveUp {
                             class: *class,
                             attempts: attempts.transient_in_a_row.max(1),
                             error: Box::new(error.clone()),
-                        });
+                        };
+                        // `invalid_client` with a secret source: the source is read once more
+                        // before anyone is told, and if the secret changed it is tried at once.
+                        if self.settings.secret_source.is_some()
+                            && error.code() == Some(&ErrorCode::InvalidClient)
+                        {
+                            let mut watch = self.secret();
+                            watch.forced = true;
+                            watch.held = Some(gave_up);
+                        } else {
+                            attempts.gave_up = Some(gave_up);
+                        }
                     }
                 }
                 _ => {}
@@ -349,6 +512,28 @@ impl Engine {
     fn attempts(&self) -> MutexGuard<'_, Attempts> {
         self.attempts.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn secret(&self) -> MutexGuard<'_, SecretWatch> {
+        self.secret.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `config` with `secret` in place of its own (`None` if that configuration does not build).
+fn with_secret(config: &Config, secret: &ClientSecret) -> Option<Config> {
+    let id = config.credentials().client_id().to_owned();
+    config
+        .to_builder()
+        .credentials(Credentials::new(id, secret.expose_secret()))
+        .build()
+        .ok()
+}
+
+/// The earlier of two moments, either of which may be missing.
+fn earliest(a: Option<Time>, b: Option<Time>) -> Option<Time> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The earlier of `at` and the usable token's refresh moment, if that is still to come.
@@ -358,10 +543,7 @@ fn refresh_first(machine: &TokenClient, now: Time, at: Option<Time>) -> Option<T
         .token()
         .map(|t| t.refresh_at())
         .filter(|r| *r > now);
-    match (at, refresh) {
-        (Some(a), Some(r)) => Some(a.min(r)),
-        (a, r) => a.or(r),
-    }
+    earliest(at, refresh)
 }
 
 impl std::fmt::Debug for Engine {

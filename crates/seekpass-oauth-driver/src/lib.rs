@@ -2,8 +2,8 @@
 //! its I/O: the blocking driver (`seekpass-oauth-blocking`) and the async one
 //! (`seekpass-oauth-async`) are thin loops around this crate. Use one of those.
 //!
-//! Only [`Error`], [`Served`] and [`State`], which both drivers re-export, are this crate's public
-//! API. Everything else is hidden from these docs and may change in any release: it is published
+//! Only [`Error`], [`Served`], [`State`] and the secret sources ([`SecretSource`] and its
+//! error), which both drivers re-export, are this crate's public API. Everything else is hidden from these docs and may change in any release: it is published
 //! only because the drivers depend on it.
 //!
 //! - `Engine`: the sans-IO machine behind a mutex. `Engine::step` transfers callers' demand,
@@ -15,6 +15,8 @@
 //!   store, explicit CA files), chosen as curl and OpenSSL choose them.
 //! - `proxy`: which proxy a request goes through, from the environment exactly as curl reads
 //!   it; both shipped senders are configured from it.
+//! - [`SecretSource`]: where the client secret is read from (a variable, a file, a command, a
+//!   function) and when it is read again; the engine reads it and rotates the secret.
 //! - `transport`: naming transport failures (DNS, refused, timeout) from any client's errors.
 //! - `wire`: the pieces a sender needs around the core's HTTP/1.1 codec.
 //! - `redis` (feature `redis`): the shared-token store protocol in Redis commands, for the
@@ -47,6 +49,7 @@ pub mod proxy;
 #[cfg(feature = "redis")]
 #[doc(hidden)]
 pub mod redis;
+mod secret_source;
 mod state;
 #[doc(hidden)]
 pub mod transport;
@@ -60,6 +63,10 @@ pub use cell::Served;
 #[doc(hidden)]
 pub use cell::{Kick, TokenCell, Wake};
 #[doc(hidden)]
-pub use engine::{Engine, EventHandler, Outgoing, Settings, Step, StoreWork, Waiting};
+pub use engine::{Engine, EventHandler, Outgoing, SecretWork, Settings, Step, StoreWork, Waiting};
 pub use error::Error;
+pub use secret_source::{
+    SecretSource, SecretSourceError, SecretSourceErrorKind, CHECK_INTERVAL, COMMAND_TIMEOUT,
+    MAX_SECRET_BYTES,
+};
 pub use state::State;

@@ -26,6 +26,25 @@ impl Events {
         lock(&self.0).iter().filter(|e| what(e)).count()
     }
 
+    /// How long until an event matching `what` is recorded, calling `poke` every 10 ms
+    /// meanwhile (a blocking driver works only when called); `None` if none is within `within`.
+    pub fn wait_for(
+        &self,
+        what: impl Fn(&Event) -> bool,
+        within: std::time::Duration,
+        mut poke: impl FnMut(),
+    ) -> Option<std::time::Duration> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < within {
+            if self.count(&what) > 0 {
+                return Some(started.elapsed());
+            }
+            poke();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        (self.count(&what) > 0).then(|| started.elapsed())
+    }
+
     /// A copy of every event so far.
     #[must_use]
     pub fn all(&self) -> Vec<Event> {
