@@ -3,11 +3,14 @@
 
 use std::process::Command;
 
-/// The variables the official guide sets and `seekpass-token` reads, and its store URL.
-pub const CREDENTIAL_VARIABLES: [&str; 4] = [
+/// The variables the official guide sets and `seekpass-token` reads, their `_FILE` forms, and its
+/// store URL.
+pub const CREDENTIAL_VARIABLES: [&str; 6] = [
     "SEEK_PASS_URL",
     "CLIENT_ID",
+    "CLIENT_ID_FILE",
     "CLIENT_SECRET",
+    "CLIENT_SECRET_FILE",
     "SEEK_PASS_SHARE",
 ];
 

@@ -13,6 +13,7 @@
 //! | [`future`] | polling a driver's future once, ready at once |
 //! | [`source`] | the workspace's own source files, for tests that read the code |
 //! | [`net`] | loopback addresses nobody listens on, and servers that never answer |
+//! | [`secrets`] | a token endpoint whose accepted secrets rotate, and secret files changed as editors and Kubernetes change them |
 //! | [`proxy_table`] | where each proxy environment sends a request, as curl does it, and a lab of recording proxies |
 //! | [`env`](mod@env) | a command with the variables it reads cleared |
 //! | [`alloc`] | a global allocator that counts one thread's allocations |
@@ -42,6 +43,7 @@ pub mod memory_store;
 pub mod net;
 pub mod proxy_table;
 pub mod scenario;
+pub mod secrets;
 pub mod source;
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -55,6 +57,11 @@ pub struct ReadmeExamples;
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/sharing.md")]
 pub struct SharingExamples;
+
+/// `docs/secrets.md`'s examples.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/secrets.md")]
+pub struct SecretsExamples;
 
 /// `docs/wire.md`'s examples.
 #[cfg(doctest)]

@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::{FailureClass, Token};
-use seekpass_oauth_blocking::{Error, RedisStore, TokenSource, UreqSender};
+use seekpass_oauth_blocking::{Error, RedisStore, SecretSource, TokenSource, UreqSender};
 
 use options::USAGE;
 
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
              can read in the process list; set SEEK_PASS_SHARE instead"
         );
     }
-    let (config, _demo) = match setup::configure(&options, &env) {
+    let setup = match setup::configure(&options, &env) {
         Ok(setup) => setup,
         Err(e) => {
             eprintln!("{NAME}: {e}");
@@ -79,10 +79,15 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    let builder = TokenSource::builder(config);
+    let builder = TokenSource::builder(setup.config);
     let builder = match store {
         Some(store) => builder.store(store),
         None => builder,
+    };
+    // A run that keeps the token fresh follows a rotation of the secret file.
+    let builder = match (&setup.secret_file, watching) {
+        (Some(path), true) => builder.client_secret_source(SecretSource::file(path)),
+        _ => builder,
     };
     let source = builder
         .max_attempts(options.max_attempts)

@@ -9,12 +9,19 @@ Environment (as the official guide names it):
   SEEK_PASS_URL    base URL, e.g. https://app.seekpass-staging.com
   CLIENT_ID        the client id SEEK Pass issued for that environment
   CLIENT_SECRET    its secret (whitespace at either end is refused, not trimmed)
+  CLIENT_ID_FILE, CLIENT_SECRET_FILE
+                   a file holding the id or the secret instead (Docker and Compose secrets,
+                   a Kubernetes secret volume); one line ending at its end is dropped
   SEEK_PASS_SHARE  the store URL, as --share, when --share is not given
 With neither SEEK_PASS_URL nor --token-url, an embedded demo server on 127.0.0.1 answers
 (demo credentials, 30-second tokens), so the command works with no setup.
 
 Options:
   --scope S          a scope to request; repeat it or separate scopes with spaces
+  --client-id-file FILE, --client-secret-file FILE
+                     read the client id or secret from FILE, as CLIENT_ID_FILE and
+                     CLIENT_SECRET_FILE do; with --watch the secret file is read again every
+                     half second, and a new secret is used from the next token request
   --token-url URL    the full token URL (other OAuth servers); overrides SEEK_PASS_URL
   --auth MODE        post (default), basic (RFC 6749 encoding) or basic-raw (what Doorkeeper decodes)
   --json             print exactly one JSON object on stdout
@@ -61,6 +68,8 @@ pub struct Options {
     pub help: bool,
     pub cacert: Vec<std::path::PathBuf>,
     pub share: Option<String>,
+    pub client_id_file: Option<std::path::PathBuf>,
+    pub client_secret_file: Option<std::path::PathBuf>,
 }
 
 /// Parses `args` (without the program name).
@@ -114,6 +123,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> 
             }
             "--cacert" => options.cacert.push(value("--cacert")?.into()),
             "--share" => options.share = Some(value("--share")?),
+            "--client-id-file" => options.client_id_file = Some(value("--client-id-file")?.into()),
+            "--client-secret-file" => {
+                options.client_secret_file = Some(value("--client-secret-file")?.into());
+            }
             "--help" | "-h" => options.help = true,
             other => return Err(format!("unknown argument {other:?}; see --help")),
         }

@@ -90,7 +90,13 @@ pub fn describe(event: &Event, watching: bool) -> Option<String> {
         Event::StoredTokenRefused { problem } => {
             format!("the shared token in the store was not used: {problem}")
         }
+        Event::SecretUnreadable { reason, .. } => {
+            format!("{reason}; the last good client secret stays in use")
+        }
         _ if !watching => return None,
+        Event::SecretRotated { .. } => {
+            "the client secret changed: the token stays in use until its refresh, which sends the new secret".into()
+        }
         Event::TokenAdopted {
             token,
             remaining,
