@@ -106,6 +106,24 @@ pub fn issued(base: &str, client_id: &str) -> std::io::Result<Vec<u64>> {
         .collect()
 }
 
+/// Changes the secret of the application `client_id` to `secret`, as an administrator does,
+/// through the interop app's `PUT /interop/secret/{client_id}` (`interop/doorkeeper/app/routes.rb`):
+/// from now on Doorkeeper accepts only `secret`; tokens already issued stay valid.
+///
+/// # Errors
+///
+/// When the server cannot be reached or does not know the application.
+pub fn change_secret(base: &str, client_id: &str, secret: &str) -> std::io::Result<()> {
+    let head = format!(
+        "PUT /interop/secret/{client_id} HTTP/1.0\r\nContent-Length: {}\r\n",
+        secret.len()
+    );
+    match exchange(base, head.as_bytes(), secret.as_bytes())? {
+        (204, _) => Ok(()),
+        (status, body) => Err(std::io::Error::other(format!("{status}: {body}"))),
+    }
+}
+
 /// One HTTP/1.0 exchange with a plain-http `base`: the status and the body.
 fn exchange(base: &str, head: &[u8], body: &[u8]) -> std::io::Result<(u16, String)> {
     let authority = base

@@ -14,4 +14,16 @@ Rails.application.routes.draw do
                                           .pluck(:created_at).map { |t| (t.to_f * 1000).round } : []
     [200, { 'Content-Type' => 'application/json' }, [times.to_json]]
   }
+  # For the tests only: an administrator changing an application's secret (the request body is
+  # the new secret), as SEEK Pass does when a partner's credential is rotated.
+  put '/interop/secret/:uid', to: proc { |env|
+    uid = env['action_dispatch.request.path_parameters'][:uid]
+    app = Doorkeeper::Application.find_by(uid: uid)
+    if app
+      app.update!(secret: env['rack.input'].read)
+      [204, {}, []]
+    else
+      [404, {}, []]
+    end
+  }
 end

@@ -13,3 +13,6 @@ Doorkeeper::Application.create!(name: 'special', uid: 'special-client', secret: 
   Doorkeeper::Application.create!(name: "issuing-#{n}", uid: "issuing-#{n}", secret: 'issuing-secret',
                                   scopes: all, confidential: true, redirect_uri: nil)
 end
+# The rotation test's own client, whose secret the test changes through /interop/secret.
+Doorkeeper::Application.create!(name: 'rotation', uid: 'rotation-client', secret: 'rotation-secret-1',
+                                scopes: all, confidential: true, redirect_uri: nil)
