@@ -41,6 +41,7 @@ const DRIVER: &[&[&str]] = &[
     &[
         "clock",
         "error",
+        "health",
         "proxy",
         "state",
         "redis",
@@ -66,7 +67,7 @@ const ASYNC: &[&[&str]] = &[
     &["middleware"],
 ];
 
-const COMMAND: &[&[&str]] = &[&["options", "output"], &["setup"]];
+const COMMAND: &[&[&str]] = &[&["check"], &["options", "output"], &["setup"]];
 
 const TESTKIT: &[&[&str]] = &[
     &[

@@ -15,7 +15,9 @@ use seekpass_oauth::http::HeaderValue;
 use seekpass_oauth::{
     Config, Event, StoreError, StoreErrorKind, Token, TokenId, TransportError, TransportErrorKind,
 };
-use seekpass_oauth_driver::{clock, Engine, Error, Kick, SecretSource, Served, Settings, State};
+use seekpass_oauth_driver::{
+    clock, Engine, Error, Health, Kick, SecretSource, Served, Settings, State,
+};
 
 use crate::sender::Sender;
 use crate::store::Store;
@@ -346,6 +348,15 @@ impl TokenSource {
     #[must_use]
     pub fn state(&self) -> State {
         self.handle.shared.engine.state()
+    }
+
+    /// How well the source can serve now, for a readiness probe or an alert: ready (and how
+    /// long the token lasts), degraded (still serving, but fetching the next token fails: for how
+    /// long, the last error, the next try) or unavailable. Never unavailable while a token is
+    /// served. Reads a lock the driver holds only between sends; asks for nothing.
+    #[must_use]
+    pub fn health(&self) -> Health {
+        self.handle.shared.engine.health()
     }
 }
 

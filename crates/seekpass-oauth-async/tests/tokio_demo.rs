@@ -182,6 +182,19 @@ async fn invalidation_fetches_one_new_token_however_many_report_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_unavailable_before_the_first_token_and_ready_with_it() {
+    let (_server, config) = demo(Duration::from_secs(60));
+    let source = TokenSource::builder(config).spawn(sender());
+    assert_eq!(source.health().name(), "unavailable");
+    source.authorization().await.unwrap();
+    let health = source.health();
+    assert_eq!(health.name(), "ready", "{health}");
+    // A 60-second token is served for 54 s (nine tenths of its lifetime).
+    let remaining = health.remaining().unwrap();
+    assert!(remaining > Duration::from_secs(50) && remaining <= Duration::from_secs(54));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_future_reads_the_token_when_polled_not_when_made() {
     let (server, config) = demo(Duration::from_secs(60));
     let source = TokenSource::builder(config).spawn(sender());

@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{
     ClientSecret, Config, Credentials, ErrorCode, Event, FailureClass, Output, RequestBody,
-    RequestId, StoreAnswer, StoreCommand, StoreError, StoreId, Time, TokenClient, TokenId,
-    TransportError,
+    RequestId, StoreAnswer, StoreCommand, StoreError, StoreId, Time, Token, TokenClient, TokenId,
+    TokenState, TransportError,
 };
 
 use crate::cell::{Kick, Served, TokenCell, Wake};
 use crate::clock::Timeline;
 use crate::error::Error;
+use crate::health::Health;
 use crate::secret_source::{SecretSource, SecretSourceError, CHECK_INTERVAL};
 use crate::state::State;
 
@@ -136,6 +137,11 @@ impl Step {
 struct Attempts {
     transient_in_a_row: u32,
     gave_up: Option<Error>,
+    /// The first failure since the last token (for [`Health`]).
+    failing_since: Option<Time>,
+    /// The machine's next moment when it last had nothing to send: the next attempt, while
+    /// attempts fail.
+    next_moment: Option<Time>,
 }
 
 /// When the secret source is read next, and what its last read left.
@@ -300,6 +306,7 @@ impl Engine {
                 // callers record demand in the cell, not in the machine: so the driver also
                 // steps at the refresh moment, to hand the machine that demand.
                 Err(at) => {
+                    self.attempts().next_moment = at;
                     let at = earliest(refresh_first(&machine, now, at), self.next_check());
                     let step = Step {
                         transmit: None,
@@ -364,6 +371,51 @@ impl Engine {
         // replacement): either way the driver steps now.
         self.publish(&machine, now, Wake::Now);
         taken
+    }
+
+    /// How well the source can serve now: see [`Health`].
+    #[must_use]
+    pub fn health(&self) -> Health {
+        let machine = self.machine();
+        let now = self.now();
+        let attempts = self.attempts();
+        let failing_for = attempts
+            .failing_since
+            .map(|since| now.saturating_duration_since(since));
+        let until = |at: Time| Some(at.saturating_duration_since(now)).filter(|d| !d.is_zero());
+        let remaining = |token: &Token| token.serve_until().saturating_duration_since(now);
+        match machine.state(now) {
+            TokenState::Fresh(token) => Health::Ready {
+                remaining: remaining(token),
+            },
+            TokenState::Expiring {
+                token,
+                last_error: Some(error),
+                ..
+            } => Health::Degraded {
+                remaining: remaining(token),
+                failing_for: failing_for.unwrap_or_default(),
+                last_error: error.clone(),
+                next_try: attempts.next_moment.and_then(until),
+            },
+            TokenState::Expiring { token, .. } => Health::Ready {
+                remaining: remaining(token),
+            },
+            TokenState::Failed {
+                error,
+                next_attempt,
+                fetching,
+            } => Health::Unavailable {
+                failing_for: Some(failing_for.unwrap_or_default()),
+                last_error: Some(error.clone()),
+                next_try: if fetching { None } else { until(next_attempt) },
+            },
+            _ => Health::Unavailable {
+                failing_for,
+                last_error: None,
+                next_try: None,
+            },
+        }
     }
 
     /// The configured token URL.
@@ -472,7 +524,9 @@ impl Engine {
                     *self.attempts() = Attempts::default();
                 }
                 Event::AttemptFailed { class, error, .. } => {
+                    let now = self.now();
                     let mut attempts = self.attempts();
+                    attempts.failing_since.get_or_insert(now);
                     if *class == FailureClass::Transient {
                         attempts.transient_in_a_row = attempts.transient_in_a_row.saturating_add(1);
                     }

@@ -2,7 +2,7 @@
 //! its I/O: the blocking driver (`seekpass-oauth-blocking`) and the async one
 //! (`seekpass-oauth-async`) are thin loops around this crate. Use one of those.
 //!
-//! Only [`Error`], [`Served`], [`State`] and the secret sources ([`SecretSource`] and its
+//! Only [`Error`], [`Served`], [`State`], [`Health`] and the secret sources ([`SecretSource`] and its
 //! error), which both drivers re-export, are this crate's public API. Everything else is hidden from these docs and may change in any release: it is published
 //! only because the drivers depend on it.
 //!
@@ -44,6 +44,7 @@ mod cell;
 pub mod clock;
 mod engine;
 mod error;
+mod health;
 #[doc(hidden)]
 pub mod proxy;
 #[cfg(feature = "redis")]
@@ -65,6 +66,7 @@ pub use cell::{Kick, TokenCell, Wake};
 #[doc(hidden)]
 pub use engine::{Engine, EventHandler, Outgoing, SecretWork, Settings, Step, StoreWork, Waiting};
 pub use error::Error;
+pub use health::Health;
 pub use secret_source::{
     SecretSource, SecretSourceError, SecretSourceErrorKind, CHECK_INTERVAL, COMMAND_TIMEOUT,
     MAX_SECRET_BYTES,

@@ -10,13 +10,15 @@ use std::sync::{Arc, Mutex};
 
 use seekpass_oauth::{ConfigBuilder, Credentials, Endpoint};
 
-/// A token endpoint (any path) that issues a two-hour token, `token-N`, to client `id` with an
-/// accepted secret, and answers `401 invalid_client` to any other; it records the secret of each
-/// request, in order.
+/// A token endpoint (any path) that issues a token, `token-N` (two hours unless started with
+/// another lifetime), to client `id` with an accepted secret, and answers `401 invalid_client` to
+/// any other, or `503` to every request while it is down; it records the secret of each request,
+/// in order.
 pub struct SecretServer {
     base: String,
     accepted: Arc<Mutex<Vec<String>>>,
     sent: Arc<Mutex<Vec<String>>>,
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SecretServer {
@@ -27,22 +29,35 @@ impl SecretServer {
     /// When no loopback port can be bound.
     #[must_use]
     pub fn start(secret: &str) -> SecretServer {
+        SecretServer::with_lifetime(secret, 7200)
+    }
+
+    /// Accepting `secret` alone, issuing tokens of `expires_in` seconds.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
+    #[must_use]
+    pub fn with_lifetime(secret: &str, expires_in: u64) -> SecretServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let base = format!("http://{}", listener.local_addr().expect("its address"));
         let accepted = Arc::new(Mutex::new(vec![secret.to_owned()]));
         let sent = Arc::new(Mutex::new(Vec::new()));
-        let (accept, record) = (Arc::clone(&accepted), Arc::clone(&sent));
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (accept, record, out) = (Arc::clone(&accepted), Arc::clone(&sent), Arc::clone(&down));
         let issued = AtomicUsize::new(0);
         std::thread::spawn(move || {
             for mut stream in listener.incoming().flatten() {
                 let secret = read_secret(&mut stream).unwrap_or_default();
                 record.lock().unwrap().push(secret.clone());
-                let (status, body) = if accept.lock().unwrap().contains(&secret) {
+                let (status, body) = if out.load(Ordering::SeqCst) {
+                    ("503 Service Unavailable", "{}".to_owned())
+                } else if accept.lock().unwrap().contains(&secret) {
                     let n = issued.fetch_add(1, Ordering::SeqCst).saturating_add(1);
                     (
                         "200 OK",
                         format!(
-                            r#"{{"access_token":"token-{n}","token_type":"Bearer","expires_in":7200}}"#
+                            r#"{{"access_token":"token-{n}","token_type":"Bearer","expires_in":{expires_in}}}"#
                         ),
                     )
                 } else {
@@ -63,7 +78,13 @@ impl SecretServer {
             base,
             accepted,
             sent,
+            down,
         }
+    }
+
+    /// While `down`, every request is answered `503 Service Unavailable` (an outage).
+    pub fn down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
     }
 
     /// A configuration for this server: client `id` with `credentials`' secret.

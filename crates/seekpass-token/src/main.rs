@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+mod check;
 mod options;
 mod output;
 mod setup;
@@ -103,6 +104,12 @@ fn main() -> ExitCode {
         .build(sender);
 
     let result = source.token();
+    if options.check {
+        let health = source.health();
+        let (code, line) = check::verdict(&health, options.min_remaining.unwrap_or_default());
+        output::print_check(health.name(), &line, code, options.json);
+        return ExitCode::from(code);
+    }
     let result = match (result, options.watch) {
         (Ok(_), Some(seconds)) => watch(&source, Duration::from_secs(seconds), !options.json),
         (result, _) => result,

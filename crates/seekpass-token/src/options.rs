@@ -28,6 +28,11 @@ Options:
   --watch SECONDS    keep the token fresh for that long, printing each state change on stderr
                      and each new token's export line on stdout (one JSON object with --json)
   --max-attempts N   give up after N transient failures (default 5)
+  --check            print the token's health in one line instead of the token, and exit 0 when
+                     ready, 1 when degraded (or less than --min-remaining left), 2 when no token
+                     can be had: for readiness probes and cron alerts (with --share, the health
+                     of the token a fleet shares)
+  --min-remaining D  with --check, the least lifetime left that counts as ready: 90s, 10m, 1h
   --cacert FILE      also trust the CA certificates in FILE (PEM), as curl --cacert; repeatable
   --share URL        share one token with every process given the same URL, through Redis or
                      Valkey: redis://[user:password@]host[:port][/db], rediss:// for TLS (the
@@ -42,7 +47,7 @@ https; no_proxy / NO_PROXY lists hosts, domains, addresses and ranges (10.0.0.0/
   --help             this text
 
 Exit status: 0 token obtained, 2 permanent failure, 3 transient failures outlasted --max-attempts,
-64 bad usage or configuration.";
+64 bad usage or configuration; with --check, 0 ready, 1 degraded, 2 unavailable.";
 
 /// Whether a URL carries a password (`scheme://user:password@host`, or `scheme://:password@host`).
 pub fn has_password(url: &str) -> bool {
@@ -70,6 +75,8 @@ pub struct Options {
     pub share: Option<String>,
     pub client_id_file: Option<std::path::PathBuf>,
     pub client_secret_file: Option<std::path::PathBuf>,
+    pub check: bool,
+    pub min_remaining: Option<std::time::Duration>,
 }
 
 /// Parses `args` (without the program name).
@@ -127,9 +134,20 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> 
             "--client-secret-file" => {
                 options.client_secret_file = Some(value("--client-secret-file")?.into());
             }
+            "--check" => options.check = true,
+            "--min-remaining" => {
+                options.min_remaining =
+                    Some(crate::check::parse_duration(&value("--min-remaining")?)?);
+            }
             "--help" | "-h" => options.help = true,
             other => return Err(format!("unknown argument {other:?}; see --help")),
         }
+    }
+    if options.check && options.watch.is_some() {
+        return Err("--check and --watch do not go together: a check is one look".into());
+    }
+    if options.min_remaining.is_some() && !options.check {
+        return Err("--min-remaining goes with --check".into());
     }
     Ok(options)
 }

@@ -57,6 +57,18 @@ pub fn print_export(token: &Token) {
 }
 
 /// The failure: one line on stderr, or one JSON object on stdout.
+/// `--check`'s one line on stdout, or one JSON object with `--json`.
+pub fn print_check(health: &str, line: &str, code: u8, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "ok": code == 0, "health": health, "status": code, "reason": line })
+        );
+    } else {
+        println!("{line}");
+    }
+}
+
 pub fn print_failure(name: &str, error: &Error, json: bool) {
     if json {
         let token_error = error.token_error();
