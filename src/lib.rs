@@ -210,6 +210,7 @@ pub use secret::{AccessToken, ClientSecret};
 pub use share::Share;
 pub use state::TokenState;
 pub use store::{StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoreOp, StoredValue};
+pub use store_key::fnv1a_128;
 pub use time::{Origin, Time};
 pub use token::{LifetimeSource, Token};
 pub use user_agent::PRODUCT as USER_AGENT_PRODUCT;

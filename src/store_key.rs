@@ -51,8 +51,10 @@ impl Keys {
 
 /// FNV-1a, 128 bits: stable across platforms, processes and versions (std's hashers are not), and
 /// wide enough that two configurations of one deployment never meet. The stored value also
-/// names its client id, which a reader checks.
-fn fnv1a_128(bytes: &[u8]) -> u128 {
+/// names its client id, which a reader checks. Store keys are derived with it, and a store that
+/// cannot hold a key as it is (a file name) may name it by this hash of it.
+#[must_use]
+pub fn fnv1a_128(bytes: &[u8]) -> u128 {
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
     bytes.iter().fold(OFFSET, |hash, &b| {

@@ -41,6 +41,7 @@ const DRIVER: &[&[&str]] = &[
     &[
         "clock",
         "error",
+        "file_store",
         "health",
         "proxy",
         "state",
@@ -67,7 +68,7 @@ const ASYNC: &[&[&str]] = &[
     &["middleware"],
 ];
 
-const COMMAND: &[&[&str]] = &[&["check"], &["options", "output"], &["setup"]];
+const COMMAND: &[&[&str]] = &[&["check"], &["options", "output"], &["cache", "setup"]];
 
 const TESTKIT: &[&[&str]] = &[
     &[

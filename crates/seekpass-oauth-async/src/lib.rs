@@ -91,6 +91,6 @@ pub use wire::{Connect, WireSender};
 
 pub use seekpass_oauth;
 pub use seekpass_oauth_driver::{
-    Error, Health, SecretSource, SecretSourceError, SecretSourceErrorKind, Served, State,
-    CHECK_INTERVAL, COMMAND_TIMEOUT, MAX_SECRET_BYTES,
+    Error, FileStore, Health, SecretSource, SecretSourceError, SecretSourceErrorKind, Served,
+    State, CHECK_INTERVAL, COMMAND_TIMEOUT, MAX_SECRET_BYTES,
 };

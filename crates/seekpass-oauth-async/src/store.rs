@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use seekpass_oauth::{StoreAnswer, StoreCommand, StoreError};
+use seekpass_oauth_driver::FileStore;
 
 /// The future of one store operation.
 pub type StoreFuture<'a> =
@@ -20,4 +21,13 @@ pub type StoreFuture<'a> =
 pub trait Store: Send + Sync + 'static {
     /// Performs `command`; the store's answer, or why there is none.
     fn run<'a>(&'a self, command: &'a StoreCommand) -> StoreFuture<'a>;
+}
+
+/// The processes of one host share through a directory; each operation runs on `blocking`'s
+/// thread pool, off the runtime's threads.
+impl Store for FileStore {
+    fn run<'a>(&'a self, command: &'a StoreCommand) -> StoreFuture<'a> {
+        let (store, command) = (self.clone(), command.clone());
+        Box::pin(blocking::unblock(move || FileStore::run(&store, &command)))
+    }
 }

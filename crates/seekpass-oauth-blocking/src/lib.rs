@@ -66,6 +66,6 @@ pub use seekpass_oauth;
 #[cfg(feature = "ureq")]
 pub use seekpass_oauth_driver::trust::CaFileError;
 pub use seekpass_oauth_driver::{
-    Error, Health, SecretSource, SecretSourceError, SecretSourceErrorKind, Served, State,
-    CHECK_INTERVAL, COMMAND_TIMEOUT, MAX_SECRET_BYTES,
+    Error, FileStore, Health, SecretSource, SecretSourceError, SecretSourceErrorKind, Served,
+    State, CHECK_INTERVAL, COMMAND_TIMEOUT, MAX_SECRET_BYTES,
 };

@@ -44,6 +44,7 @@ mod cell;
 pub mod clock;
 mod engine;
 mod error;
+mod file_store;
 mod health;
 #[doc(hidden)]
 pub mod proxy;
@@ -66,6 +67,7 @@ pub use cell::{Kick, TokenCell, Wake};
 #[doc(hidden)]
 pub use engine::{Engine, EventHandler, Outgoing, SecretWork, Settings, Step, StoreWork, Waiting};
 pub use error::Error;
+pub use file_store::FileStore;
 pub use health::Health;
 pub use secret_source::{
     SecretSource, SecretSourceError, SecretSourceErrorKind, CHECK_INTERVAL, COMMAND_TIMEOUT,

@@ -34,10 +34,22 @@ pub fn trust_and_proxy_variables() -> impl Iterator<Item = &'static str> {
     TRUST_VARIABLES.into_iter().chain(PROXY_VARIABLES)
 }
 
-/// `program` with every credential, trust and proxy variable removed, then `env` set.
+/// `program` with every credential, trust and proxy variable removed, a cache directory of its
+/// own (`XDG_CACHE_HOME`, so `seekpass-token` runs reuse no token kept by another test or the
+/// developer), then `env` set.
+///
+/// # Panics
+///
+/// When no temporary directory can be made.
 #[must_use]
 pub fn clean_command(program: &str, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(program);
+    let cache = tempfile::Builder::new()
+        .prefix("seekpass-token-cache")
+        .tempdir()
+        .expect("a temporary directory")
+        .keep();
+    command.env("XDG_CACHE_HOME", cache);
     for var in CREDENTIAL_VARIABLES
         .into_iter()
         .chain(trust_and_proxy_variables())

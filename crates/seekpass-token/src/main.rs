@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+mod cache;
 mod check;
 mod options;
 mod output;
@@ -24,7 +25,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::{FailureClass, Token};
-use seekpass_oauth_blocking::{Error, RedisStore, SecretSource, TokenSource, UreqSender};
+use seekpass_oauth_blocking::{
+    Error, FileStore, RedisStore, SecretSource, TokenSource, UreqSender,
+};
+
+use cache::Sharing;
 
 use options::USAGE;
 
@@ -52,7 +57,9 @@ fn main() -> ExitCode {
              can read in the process list; set SEEK_PASS_SHARE instead"
         );
     }
-    let setup = match setup::configure(&options, &env) {
+    let demo = options.token_url.is_none() && env("SEEK_PASS_URL").is_none();
+    let sharing = cache::sharing(&options, demo);
+    let setup = match setup::configure(&options, &env, sharing != Sharing::Alone) {
         Ok(setup) => setup,
         Err(e) => {
             eprintln!("{NAME}: {e}");
@@ -68,22 +75,17 @@ fn main() -> ExitCode {
     };
     let quiet = options.json;
     let watching = options.watch.is_some();
-    let store = match options
-        .share
-        .as_deref()
-        .map(|url| RedisStore::with_ca_files(url, &options.cacert))
-        .transpose()
-    {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("{NAME}: --share: {e}");
-            return ExitCode::from(64);
-        }
-    };
     let builder = TokenSource::builder(setup.config);
-    let builder = match store {
-        Some(store) => builder.store(store),
-        None => builder,
+    let builder = match sharing {
+        Sharing::Redis(url) => match RedisStore::with_ca_files(&url, &options.cacert) {
+            Ok(store) => builder.store(store),
+            Err(e) => {
+                eprintln!("{NAME}: --share: {e}");
+                return ExitCode::from(64);
+            }
+        },
+        Sharing::Files(dir) => builder.store(FileStore::new(dir)),
+        Sharing::Alone => builder,
     };
     // A run that keeps the token fresh follows a rotation of the secret file.
     let builder = match (&setup.secret_file, watching) {

@@ -36,9 +36,13 @@ Options:
   --cacert FILE      also trust the CA certificates in FILE (PEM), as curl --cacert; repeatable
   --share URL        share one token with every process given the same URL, through Redis or
                      Valkey: redis://[user:password@]host[:port][/db], rediss:// for TLS (the
-                     system's CAs, or only the --cacert ones). If the store fails, each process
-                     fetches on its own until it is back. A URL with a password belongs in
-                     SEEK_PASS_SHARE (read when --share is not given), out of the process list
+                     system's CAs, or only the --cacert ones); or through a directory on this
+                     host: file:///path. If the store fails, each process fetches on its own
+                     until it is back. A URL with a password belongs in SEEK_PASS_SHARE (read
+                     when --share is not given), out of the process list
+  --no-cache         fetch a new token: by default a run reuses the token an earlier run kept in
+                     $XDG_CACHE_HOME/seekpass-token (~/.cache/seekpass-token), readable by this
+                     user alone, until that token is due for refresh
 
 TLS trusts SSL_CERT_FILE / SSL_CERT_DIR when set, else the system store (where a TLS-inspecting
 proxy's CA is installed), else compiled-in Mozilla roots. Proxies as curl reads them: https_proxy,
@@ -76,6 +80,7 @@ pub struct Options {
     pub client_id_file: Option<std::path::PathBuf>,
     pub client_secret_file: Option<std::path::PathBuf>,
     pub check: bool,
+    pub no_cache: bool,
     pub min_remaining: Option<std::time::Duration>,
 }
 
@@ -135,6 +140,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> 
                 options.client_secret_file = Some(value("--client-secret-file")?.into());
             }
             "--check" => options.check = true,
+            "--no-cache" => options.no_cache = true,
             "--min-remaining" => {
                 options.min_remaining =
                     Some(crate::check::parse_duration(&value("--min-remaining")?)?);

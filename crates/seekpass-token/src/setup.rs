@@ -37,7 +37,11 @@ fn credential_file(
 }
 
 /// The configuration from the environment and the flags.
-pub fn configure(options: &Options, env: &dyn Fn(&str) -> Option<String>) -> Result<Setup, String> {
+pub fn configure(
+    options: &Options,
+    env: &dyn Fn(&str) -> Option<String>,
+    share: bool,
+) -> Result<Setup, String> {
     let id_file = credential_file(options.client_id_file.as_deref(), "CLIENT_ID", env)?;
     let secret_file = credential_file(options.client_secret_file.as_deref(), "CLIENT_SECRET", env)?;
     let id = id_file
@@ -93,9 +97,10 @@ pub fn configure(options: &Options, env: &dyn Fn(&str) -> Option<String>) -> Res
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-    let builder = match options.share {
-        Some(_) => builder.share(Share::new()),
-        None => builder,
+    let builder = if share {
+        builder.share(Share::new())
+    } else {
+        builder
     };
     let config = builder
         .scopes(scopes.iter().cloned())

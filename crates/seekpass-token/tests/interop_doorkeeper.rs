@@ -5,13 +5,13 @@
 
 #![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
-use std::process::Command;
 use std::time::Duration;
 
 use seekpass_oauth::{
     ClientAuth, Config, Credentials, Endpoint, ErrorCode, FailureClass, Scopes, Token,
 };
 use seekpass_oauth_blocking::TokenSource;
+use seekpass_oauth_testkit::env::clean_command;
 use seekpass_oauth_testkit::interop::{server_url, token_info};
 
 const SPECIAL_SECRET: &str = "s+e/c=r:e%t &x";
@@ -178,13 +178,17 @@ fn the_token_works_at_the_api() {
 /// Runs the command with the guide's variables and `args`; its exit code and its one line of
 /// JSON.
 fn cli(base: &str, secret: &str, args: &[&str]) -> (i32, serde_json::Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_seekpass-token"))
-        .args(args)
-        .env("SEEK_PASS_URL", base)
-        .env("CLIENT_ID", "demo-client")
-        .env("CLIENT_SECRET", secret)
-        .output()
-        .unwrap();
+    let out = clean_command(
+        env!("CARGO_BIN_EXE_seekpass-token"),
+        &[
+            ("SEEK_PASS_URL", base),
+            ("CLIENT_ID", "demo-client"),
+            ("CLIENT_SECRET", secret),
+        ],
+    )
+    .args(args)
+    .output()
+    .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         stdout.lines().count(),
@@ -236,4 +240,51 @@ fn seekpass_token_transient_failures_exit_3() {
     assert_eq!(code, 3, "{out}");
     assert_eq!(out["class"], "transient");
     assert_eq!(out["status"], serde_json::Value::Null);
+}
+
+/// The command's cache against a real Doorkeeper, counted in its `oauth_access_tokens` table:
+/// five runs in a row and ten runs started together (each set with a cache directory of its
+/// own) cost one token each.
+#[test]
+#[ignore = "needs DOORKEEPER_URL: a Doorkeeper from interop/doorkeeper/server.sh (bash .ci/run starts it)"]
+fn the_cache_costs_one_token_for_runs_in_a_row_and_runs_together() {
+    let base = server_url("DOORKEEPER_URL");
+    let issued = || {
+        seekpass_oauth_testkit::interop::issued(&base, "cache-client")
+            .unwrap()
+            .len()
+    };
+    let command = |cache: &std::path::Path| {
+        clean_command(
+            env!("CARGO_BIN_EXE_seekpass-token"),
+            &[
+                ("SEEK_PASS_URL", base.as_str()),
+                ("CLIENT_ID", "cache-client"),
+                ("CLIENT_SECRET", "cache-secret"),
+                ("XDG_CACHE_HOME", cache.to_str().unwrap()),
+            ],
+        )
+    };
+    let before = issued();
+    let in_a_row = seekpass_oauth_testkit::secrets::temp_dir();
+    for _ in 0..5 {
+        let out = command(in_a_row.path()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+    assert_eq!(issued() - before, 1, "five runs in a row");
+    let together = seekpass_oauth_testkit::secrets::temp_dir();
+    let children: Vec<_> = (0..10)
+        .map(|_| {
+            command(together.path())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+    assert_eq!(issued() - before, 2, "ten runs together cost one more");
 }

@@ -16,3 +16,6 @@ end
 # The rotation test's own client, whose secret the test changes through /interop/secret.
 Doorkeeper::Application.create!(name: 'rotation', uid: 'rotation-client', secret: 'rotation-secret-1',
                                 scopes: all, confidential: true, redirect_uri: nil)
+# The command's cache test's own client, so its count of issued tokens is its own.
+Doorkeeper::Application.create!(name: 'cache', uid: 'cache-client', secret: 'cache-secret',
+                                scopes: all, confidential: true, redirect_uri: nil)
