@@ -41,17 +41,17 @@ const DRIVER: &[&[&str]] = &[
     &[
         "clock",
         "error",
-        "file_store",
         "health",
         "proxy",
         "state",
         "redis",
         "secret_source",
+        "telemetry",
         "transport",
         "trust",
         "wire",
     ],
-    &["cell"],
+    &["cell", "file_store"],
     &["engine"],
 ];
 

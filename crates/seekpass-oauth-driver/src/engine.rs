@@ -20,6 +20,7 @@ use crate::error::Error;
 use crate::health::Health;
 use crate::secret_source::{SecretSource, SecretSourceError, CHECK_INTERVAL};
 use crate::state::State;
+use crate::telemetry::{Reason, Telemetry};
 
 /// Called with each of the machine's events, on the thread or task that drives it.
 pub type EventHandler = Arc<dyn Fn(&Event) + Send + Sync>;
@@ -93,16 +94,32 @@ pub struct StoreWork {
 pub struct SecretWork {
     /// The source to read.
     pub source: SecretSource,
+    /// The secret in use, cut out of any error text.
+    current: ClientSecret,
 }
 
 impl SecretWork {
-    /// Reads the source.
+    /// Reads the source. A function source that panics is a failed read.
     ///
     /// # Errors
     ///
-    /// As [`SecretSource::read`].
+    /// As [`SecretSource::read`]; the secret in use never appears in the error.
     pub fn run(&self) -> Result<ClientSecret, SecretSourceError> {
-        self.source.read()
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.source.read()));
+        let mut error = match read {
+            Ok(Ok(secret)) => return Ok(secret),
+            Ok(Err(error)) => error,
+            Err(_) => SecretSourceError {
+                source: self.source.describe(),
+                kind: crate::secret_source::SecretSourceErrorKind::Failed,
+                detail: "panicked".into(),
+            },
+        };
+        let current = self.current.expose_secret();
+        if !current.is_empty() {
+            error.detail = error.detail.replace(current, "[redacted]");
+        }
+        Err(error)
     }
 }
 
@@ -167,6 +184,7 @@ pub struct Engine {
     cell: TokenCell,
     attempts: Mutex<Attempts>,
     secret: Mutex<SecretWatch>,
+    telemetry: Telemetry,
     settings: Settings,
     /// Callers waiting for a token: demand that lasts until they are served or give up, so a
     /// retry after a failed attempt is scheduled for them.
@@ -195,6 +213,7 @@ impl Engine {
             cell: TokenCell::new(),
             attempts: Mutex::new(Attempts::default()),
             secret: Mutex::new(SecretWatch::default()),
+            telemetry: Telemetry::default(),
             settings,
             waiting: AtomicUsize::new(0),
         }
@@ -235,6 +254,11 @@ impl Engine {
     /// Why callers are being turned away, if they are.
     #[must_use]
     pub fn gave_up(&self) -> Option<Error> {
+        // While a read of the secret source is due, a waiting caller drives it first: a secret
+        // fixed in its file ends a give-up (the blocking driver steps only for its callers).
+        if self.secret_check_due() {
+            return None;
+        }
         self.attempts().gave_up.clone()
     }
 
@@ -273,6 +297,7 @@ impl Engine {
             let (step, wake) = match next {
                 Ok(Ok(transmit)) => {
                     let (id, request) = transmit.into_parts();
+                    self.telemetry.request_sent(id, &machine.state(now));
                     let deadline = now.saturating_add(machine.config().request_deadline());
                     let step = Step {
                         transmit: Some(Outgoing {
@@ -290,6 +315,7 @@ impl Engine {
                 Ok(Err(op)) => {
                     let deadline = op.deadline();
                     let (id, command) = op.into_parts();
+                    self.telemetry.store_sent(id, command.name());
                     let step = Step {
                         transmit: None,
                         store: Some(StoreWork {
@@ -342,6 +368,8 @@ impl Engine {
     pub fn feed(&self, id: RequestId, answer: Result<Response<Vec<u8>>, TransportError>) {
         let mut machine = self.machine();
         let now = self.now();
+        self.telemetry
+            .request_answered(id, answer.as_ref().ok().map(|r| r.status().as_u16()));
         // An answer that came after its deadline, or for an abandoned request, is refused and
         // changes nothing: the machine has moved on.
         let _ = match answer {
@@ -356,6 +384,7 @@ impl Engine {
     pub fn feed_store(&self, id: StoreId, result: Result<StoreAnswer, StoreError>) {
         let mut machine = self.machine();
         let now = self.now();
+        self.telemetry.store_done(id, &result);
         // A result after its deadline is refused and changes nothing.
         let _ = machine.handle_store(id, result, now);
         self.publish(&machine, now, Wake::Unchanged);
@@ -367,6 +396,9 @@ impl Engine {
         let mut machine = self.machine();
         let now = self.now();
         let taken = machine.invalidate(token, now);
+        if taken {
+            self.telemetry.cause(Reason::Invalidated);
+        }
         // Taken, the token is no longer served; not taken, an event may say why (a refused
         // replacement): either way the driver steps now.
         self.publish(&machine, now, Wake::Now);
@@ -423,9 +455,10 @@ impl Engine {
         self.machine().config().endpoint().token_uri().clone()
     }
 
-    /// Replaces the configuration; see [`TokenClient::reconfigure`]. Clears a give-up. With a
-    /// secret source, the configuration's secret is replaced by the source's last good one (read
-    /// again at once).
+    /// Replaces the configuration; see [`TokenClient::reconfigure`]. Clears a give-up, and one
+    /// held for a forced read of the secret source. With a secret source, the configuration's
+    /// secret is replaced by the source's last good one (a file or variable is read again at
+    /// once).
     pub fn reconfigure(&self, config: Config) {
         let mut machine = self.machine();
         let now = self.now();
@@ -434,7 +467,13 @@ impl Engine {
                 .unwrap_or(config),
             None => config,
         };
-        self.secret().next_check = None;
+        {
+            // A give-up held for a forced read belongs to the old configuration.
+            let mut watch = self.secret();
+            watch.next_check = None;
+            watch.forced = false;
+            watch.held = None;
+        }
         machine.reconfigure(config, now);
         *self.attempts() = Attempts::default();
         self.publish(&machine, now, Wake::Now);
@@ -478,6 +517,7 @@ impl Engine {
             };
             drop(watch);
             if rotated {
+                self.telemetry.cause(Reason::Rotated);
                 *self.attempts() = Attempts::default();
                 self.publish(&machine, now, Wake::Now);
             } else if held.is_some() {
@@ -490,17 +530,37 @@ impl Engine {
     /// The read of the secret source that is due now, if one is (and none is out).
     fn secret_due(&self) -> Option<SecretWork> {
         let source = self.settings.secret_source.as_ref()?;
+        // Locks in the engine's order: the machine's (released), then the watch.
+        let current = self
+            .machine()
+            .config()
+            .credentials()
+            .client_secret()
+            .clone();
         let mut watch = self.secret();
-        let due = watch.forced
-            || (source.is_watched() && watch.next_check.is_none_or(|at| at <= self.now()));
-        if !due || watch.reading {
+        if !self.due(source, &watch) {
             return None;
         }
         watch.forced = false;
         watch.reading = true;
         Some(SecretWork {
             source: source.clone(),
+            current,
         })
+    }
+
+    /// Whether a read of the secret source is due now (and none is out).
+    fn secret_check_due(&self) -> bool {
+        self.settings
+            .secret_source
+            .as_ref()
+            .is_some_and(|source| self.due(source, &self.secret()))
+    }
+
+    fn due(&self, source: &SecretSource, watch: &SecretWatch) -> bool {
+        !watch.reading
+            && (watch.forced
+                || (source.is_watched() && watch.next_check.is_none_or(|at| at <= self.now())))
     }
 
     /// The next periodic read of a watched secret source.
@@ -513,12 +573,15 @@ impl Engine {
     }
 
     fn publish(&self, machine: &TokenClient, now: Time, wake: Wake) {
-        self.cell
-            .publish(machine.state(now).token(), wake, &self.timeline);
+        let token = machine.state(now).token();
+        self.telemetry
+            .remaining(token.map(|t| t.serve_until().saturating_duration_since(now)));
+        self.cell.publish(token, wake, &self.timeline);
     }
 
     fn deliver(&self, events: &[Event]) {
         for event in events {
+            self.telemetry.event(event);
             match event {
                 Event::TokenAcquired { .. } | Event::TokenAdopted { .. } => {
                     *self.attempts() = Attempts::default();
@@ -609,5 +672,7 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+#[cfg(test)]
+mod secret_tests;
 #[cfg(test)]
 mod tests;

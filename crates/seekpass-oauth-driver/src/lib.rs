@@ -53,6 +53,7 @@ pub mod proxy;
 pub mod redis;
 mod secret_source;
 mod state;
+pub mod telemetry;
 #[doc(hidden)]
 pub mod transport;
 #[cfg(feature = "trust")]
