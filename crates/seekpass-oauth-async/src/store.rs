@@ -24,7 +24,8 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The processes of one host share through a directory; each operation runs on `blocking`'s
-/// thread pool, off the runtime's threads.
+/// thread pool, off the runtime's threads, and waits at most two seconds for another process's
+/// ([`FileStore::run`]).
 impl Store for FileStore {
     fn run<'a>(&'a self, command: &'a StoreCommand) -> StoreFuture<'a> {
         let (store, command) = (self.clone(), command.clone());

@@ -19,10 +19,10 @@ pub trait Store: Send + Sync + 'static {
     fn run(&self, command: &StoreCommand, deadline: Instant) -> Result<StoreAnswer, StoreError>;
 }
 
-/// The processes of one host share through a directory: each operation takes well under a
-/// millisecond, so the deadline is not watched.
+/// The processes of one host share through a directory; an operation waits for another
+/// process's until `deadline` at most.
 impl Store for FileStore {
-    fn run(&self, command: &StoreCommand, _deadline: Instant) -> Result<StoreAnswer, StoreError> {
-        FileStore::run(self, command)
+    fn run(&self, command: &StoreCommand, deadline: Instant) -> Result<StoreAnswer, StoreError> {
+        FileStore::run_until(self, command, deadline)
     }
 }

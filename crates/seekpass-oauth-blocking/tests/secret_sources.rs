@@ -200,3 +200,28 @@ fn invalid_client_with_the_secret_unchanged_fails_as_before() {
     );
     assert_eq!(events.count(rotated), 0);
 }
+
+#[test]
+fn a_secret_fixed_in_its_file_ends_a_give_up() {
+    let dir = temp_dir();
+    let path = dir.path().join("client_secret");
+    std::fs::write(&path, "old-secret\n").unwrap();
+    let server = SecretServer::start("old-secret");
+    let events = Events::new();
+    let source = started(&server, SecretSource::file(&path), &events);
+
+    // The server moves on before the file does, and a token is needed in between: the forced
+    // read finds the file unchanged, and callers are told.
+    server.accept(&["new-secret"]);
+    assert!(source.invalidate(source.served().unwrap().token));
+    let error = source.authorization().unwrap_err();
+    assert_eq!(error.class(), FailureClass::Permanent, "{error}");
+
+    // The file follows: the next call after the check interval reads it and is served.
+    write_by_rename(&path, "new-secret\n");
+    std::thread::sleep(CHECK_INTERVAL);
+    source
+        .authorization()
+        .expect("the new secret ends the give-up");
+    assert_eq!(server.sent(), ["old-secret", "old-secret", "new-secret"]);
+}

@@ -17,12 +17,16 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use seekpass_oauth::{
     fnv1a_128, StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoredValue,
 };
 use zeroize::Zeroizing;
+
+/// The longest [`FileStore::run`] waits for another process's operation (each takes well under
+/// a millisecond; a process stopped while holding the lock is what this bounds).
+pub const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// The header every value file starts with, before its deadline.
 const HEADER: &str = "seekpass-oauth-store v1 ";
@@ -57,16 +61,46 @@ impl FileStore {
         &self.dir
     }
 
-    /// Performs `command`, now (by the wall clock).
+    /// Performs `command`, now (by the wall clock), waiting at most [`LOCK_WAIT`] for another
+    /// process's operation to end.
     ///
     /// # Errors
     ///
-    /// The directory cannot be made, opened or written ([`StoreErrorKind::Unavailable`]), or is
-    /// open to other users or not this user's to write ([`StoreErrorKind::Denied`]).
+    /// As [`FileStore::run_until`].
     pub fn run(&self, command: &StoreCommand) -> Result<StoreAnswer, StoreError> {
+        self.run_until(command, crate::clock::later(Instant::now(), LOCK_WAIT))
+    }
+
+    /// Performs `command`, now (by the wall clock), giving up at `deadline` if another process
+    /// holds the directory's lock until then.
+    ///
+    /// # Errors
+    ///
+    /// The directory cannot be made, opened or written ([`StoreErrorKind::Unavailable`]), is
+    /// open to other users or not this user's to write ([`StoreErrorKind::Denied`]), or stays
+    /// locked past `deadline` ([`StoreErrorKind::Timeout`]).
+    pub fn run_until(
+        &self,
+        command: &StoreCommand,
+        deadline: Instant,
+    ) -> Result<StoreAnswer, StoreError> {
         self.prepare()?;
         let guard = self.open(&self.dir.join(".lock"), true)?;
-        guard.lock().map_err(|e| self.failed("lock", &e))?;
+        loop {
+            match guard.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::new(
+                        StoreErrorKind::Timeout,
+                        format!("{} stayed locked by another process", self.dir.display()),
+                    ))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(self.failed("lock", &e)),
+            }
+        }
         let now = unix_millis(SystemTime::now());
         let answer = match command {
             StoreCommand::Read { key } => match self.value(key, now)? {
@@ -80,12 +114,12 @@ impl FileStore {
                 if self.value(key, now)?.is_some() {
                     StoreAnswer::Refused
                 } else {
-                    self.write(key, owner.as_bytes(), deadline(now, *ttl))?;
+                    self.write(key, owner.as_bytes(), expiry(now, *ttl))?;
                     StoreAnswer::Done
                 }
             }
             StoreCommand::Write { key, value, ttl } => {
-                self.write(key, value.as_bytes(), deadline(now, *ttl))?;
+                self.write(key, value.as_bytes(), expiry(now, *ttl))?;
                 StoreAnswer::Done
             }
             StoreCommand::Unlock { key, owner } => self.delete_if(key, owner.as_bytes(), now)?,
@@ -229,7 +263,7 @@ impl FileStore {
 }
 
 /// `now` plus `ttl`, in milliseconds since the Unix epoch (saturating).
-fn deadline(now: u64, ttl: Duration) -> u64 {
+fn expiry(now: u64, ttl: Duration) -> u64 {
     now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
 }
 

@@ -305,14 +305,18 @@ fn run(
         }
     };
     let grace = Duration::from_millis(200);
-    let stdout = Zeroizing::new(out.recv_timeout(grace).unwrap_or_default());
+    let stdout = out.recv_timeout(grace).ok().map(Zeroizing::new);
     if status.success() {
-        return Ok(stdout);
+        return Ok(stdout.unwrap_or_default());
     }
-    let stderr = Zeroizing::new(err.recv_timeout(grace).unwrap_or_default());
+    // Standard error is quoted only with the whole standard output in hand to cut out of it.
+    let quoted = match (&stdout, err.recv_timeout(grace)) {
+        (Some(stdout), Ok(stderr)) => first_line(&Zeroizing::new(stderr), stdout),
+        _ => String::new(),
+    };
     Err((
         SecretSourceErrorKind::Failed,
-        format!("failed ({status}){}", first_line(&stderr, &stdout)),
+        format!("failed ({status}){quoted}"),
     ))
 }
 
@@ -339,18 +343,18 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
 /// command printed on standard output cut out of it; empty if there is none.
 fn first_line(stderr: &[u8], stdout: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
-    let mut line: String = text
+    let mut line = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or_default()
-        .chars()
-        .take(200)
-        .collect();
+        .to_owned();
+    // Cut out first, then shorten: a secret across the cut leaves no part of it behind.
     let printed = String::from_utf8_lossy(stdout);
-    for part in printed.split_whitespace().filter(|p| p.len() >= 4) {
+    for part in printed.split_whitespace() {
         line = line.replace(part, "[redacted]");
     }
+    let line: String = line.chars().take(200).collect();
     if line.is_empty() {
         line
     } else {

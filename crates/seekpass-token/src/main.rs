@@ -58,7 +58,9 @@ fn main() -> ExitCode {
         );
     }
     let demo = options.token_url.is_none() && env("SEEK_PASS_URL").is_none();
-    let sharing = cache::sharing(&options, demo);
+    // A check asks whether the credentials and the endpoint give a token now: the cache would
+    // answer for them with an old one (an explicit --share still answers, for a fleet's health).
+    let sharing = cache::sharing(&options, demo || options.check);
     let setup = match setup::configure(&options, &env, sharing != Sharing::Alone) {
         Ok(setup) => setup,
         Err(e) => {
@@ -94,8 +96,9 @@ fn main() -> ExitCode {
     };
     let source = builder
         .max_attempts(options.max_attempts)
-        // Long enough that --max-attempts decides when to stop, never the wait.
-        .max_wait(Duration::from_secs(3600))
+        // Long enough that --max-attempts decides when to stop, never the wait; a probe's check
+        // answers within half a minute.
+        .max_wait(Duration::from_secs(if options.check { 30 } else { 3600 }))
         .on_event(move |event| {
             if watching || !quiet {
                 if let Some(line) = output::describe(event, watching) {

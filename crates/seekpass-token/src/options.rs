@@ -20,8 +20,8 @@ Options:
   --scope S          a scope to request; repeat it or separate scopes with spaces
   --client-id-file FILE, --client-secret-file FILE
                      read the client id or secret from FILE, as CLIENT_ID_FILE and
-                     CLIENT_SECRET_FILE do; with --watch the secret file is read again every
-                     half second, and a new secret is used from the next token request
+                     CLIENT_SECRET_FILE do; with --watch the secret file is read again about
+                     every second, and a new secret is used from the next token request
   --token-url URL    the full token URL (other OAuth servers); overrides SEEK_PASS_URL
   --auth MODE        post (default), basic (RFC 6749 encoding) or basic-raw (what Doorkeeper decodes)
   --json             print exactly one JSON object on stdout

@@ -56,7 +56,6 @@ pub fn print_export(token: &Token) {
     let _ = out.flush();
 }
 
-/// The failure: one line on stderr, or one JSON object on stdout.
 /// `--check`'s one line on stdout, or one JSON object with `--json`.
 pub fn print_check(health: &str, line: &str, code: u8, json: bool) {
     if json {
@@ -69,6 +68,7 @@ pub fn print_check(health: &str, line: &str, code: u8, json: bool) {
     }
 }
 
+/// The failure: one line on stderr, or one JSON object on stdout.
 pub fn print_failure(name: &str, error: &Error, json: bool) {
     if json {
         let token_error = error.token_error();
