@@ -324,6 +324,19 @@ impl TokenCell {
     }
 }
 
+#[cfg(test)]
+impl TokenCell {
+    /// The cell's identity in the thread caches.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The cells this thread holds a copy of.
+    pub(crate) fn held_copies() -> Vec<u64> {
+        COPIES.with(|copies| copies.borrow().entries.iter().map(|c| c.cell).collect())
+    }
+}
+
 impl Default for TokenCell {
     fn default() -> Self {
         TokenCell::new()

@@ -1,5 +1,6 @@
 //! The engine on a host that sleeps: this crate's tests move the boot and wall clocks while the
-//! monotonic clock stands still (`clock::host`), as a suspend or a VM pause does.
+//! monotonic clock stands still (`clock::host`), as a suspend or a VM pause does. And each
+//! thread's copies of the token, which go with their source.
 
 #![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
@@ -111,4 +112,37 @@ fn after_a_step_back_longer_than_a_sleep_the_drivers_next_step_ends_the_token() 
         "the boot clock ends it: a new token is asked for"
     );
     assert!(engine.read().0.is_none());
+}
+
+#[test]
+fn a_dropped_sources_copies_go_at_once_here_and_at_the_next_copy_elsewhere() {
+    let (a, b) = (engine_with_token(3600), engine_with_token(3600));
+    let (a_id, b_id) = (a.cell.id(), b.cell.id());
+    assert!(a.read().0.is_some() && b.read().0.is_some());
+    let held = TokenCell::held_copies();
+    assert!(held.contains(&a_id) && held.contains(&b_id), "{held:?}");
+    let b = std::sync::Arc::new(b);
+    let (go, went) = std::sync::mpsc::channel::<()>();
+    let (done, finished) = std::sync::mpsc::channel::<Vec<u64>>();
+    let other = {
+        let b = std::sync::Arc::clone(&b);
+        std::thread::spawn(move || {
+            assert!(b.read().0.is_some());
+            went.recv().unwrap();
+            // A new snapshot of b to copy: the copy of the dropped a goes with it.
+            assert!(b.read().0.is_some());
+            done.send(TokenCell::held_copies()).unwrap();
+        })
+    };
+    drop(a);
+    // This thread's copy of the dropped source goes at once; the other source's stays.
+    assert_eq!(TokenCell::held_copies(), vec![b_id]);
+    let config = b.machine().config().clone();
+    b.reconfigure(config);
+    let _ = b.step();
+    go.send(()).unwrap();
+    let there = finished.recv().unwrap();
+    other.join().unwrap();
+    assert!(!there.contains(&a_id), "{there:?}");
+    assert!(there.contains(&b_id), "{there:?}");
 }
