@@ -1,6 +1,7 @@
 //! The engine on a host that sleeps: this crate's tests move the boot and wall clocks while the
 //! monotonic clock stands still (`clock::host`), as a suspend or a VM pause does. And each
-//! thread's copies of the token, which go with their source.
+//! thread's copies of the token, which go with their source; demand that ends with its waiter;
+//! failures counted afresh after each token.
 
 #![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
@@ -15,15 +16,19 @@ use crate::clock;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// An engine holding a token of `lifetime` seconds, fetched now.
-fn engine_with_token(lifetime: u64) -> Engine {
-    let config = Config::builder(
+/// The configuration every engine here runs with.
+fn config() -> Config {
+    Config::builder(
         Endpoint::base_url("http://127.0.0.1:9").unwrap(),
         Credentials::new("id", "secret"),
     )
     .build()
-    .unwrap();
-    let engine = Engine::new(config, Settings::default());
+    .unwrap()
+}
+
+/// An engine holding a token of `lifetime` seconds, fetched now.
+fn engine_with_token(lifetime: u64) -> Engine {
+    let engine = Engine::new(config(), Settings::default());
     let (served, _) = engine.read();
     assert!(served.is_none());
     let send = engine.step().transmit.expect("a first request");
@@ -145,4 +150,62 @@ fn a_dropped_sources_copies_go_at_once_here_and_at_the_next_copy_elsewhere() {
     other.join().unwrap();
     assert!(!there.contains(&a_id), "{there:?}");
     assert!(there.contains(&b_id), "{there:?}");
+}
+
+#[test]
+fn a_caller_that_stopped_waiting_is_no_more_demand() {
+    let engine = Engine::new(config(), Settings::default());
+    let waiting = engine.waiting();
+    let send = engine.step().transmit.expect("a waiting caller is demand");
+    assert!(
+        matches!(engine.state(), State::Unfetched { fetching: true }),
+        "{:?}",
+        engine.state()
+    );
+    engine.feed(send.id, Ok(body::minimal("waited-for", 3600)));
+    drop(waiting);
+    assert!(engine.step().transmit.is_none());
+    // Past the refresh moment (at most 45 minutes into an hour), nobody has asked since the
+    // request: under RefreshMode::WhileUsed no refresh goes out.
+    clock::host(|h| h.slept += Duration::from_secs(2800));
+    assert!(engine.step().transmit.is_none(), "{:?}", engine.state());
+    let _again = engine.waiting();
+    assert!(
+        engine.step().transmit.is_some(),
+        "a waiting caller is demand again"
+    );
+}
+
+#[test]
+fn a_token_ends_the_count_of_transient_failures() {
+    let settings = Settings {
+        max_attempts: 2,
+        ..Settings::default()
+    };
+    let engine = Engine::new(config(), settings);
+    let _waiting = engine.waiting();
+    let fail = |engine: &Engine| {
+        let send = engine.step().transmit.expect("an attempt");
+        engine.feed(
+            send.id,
+            Err(seekpass_oauth::TransportError::new(
+                seekpass_oauth::TransportErrorKind::Timeout,
+                "no answer",
+            )),
+        );
+        let _ = engine.step();
+        // Past the back-off (1 s doubling, jittered).
+        clock::host(|h| h.slept += Duration::from_secs(10));
+    };
+    fail(&engine);
+    let send = engine.step().transmit.expect("the retry");
+    engine.feed(send.id, Ok(body::minimal("after-one-failure", 3600)));
+    let _ = engine.step();
+    let token = engine.read().0.expect("the token").token;
+    // Past the minimum interval between requests.
+    clock::host(|h| h.slept += Duration::from_secs(2));
+    assert!(engine.invalidate(token));
+    // One failure after the token: the count starts again, so two attempts are not yet spent.
+    fail(&engine);
+    assert!(engine.gave_up().is_none(), "{:?}", engine.gave_up());
 }
