@@ -158,7 +158,7 @@ fn a_scripted_run_is_counted_exactly_and_traced_without_secrets() {
     for span in SPANS {
         assert!(text.contains(span), "{span} in {text}");
     }
-    assert!(text.contains("reason=\"first\""), "{text}");
+    assert!(text.contains("attempt=1 reason=\"first\""), "{text}");
     assert!(text.contains("status=200"), "{text}");
     assert!(
         text.contains("status=401 outcome=\"permanent\" error=\"invalid_client\""),

@@ -297,7 +297,9 @@ impl Engine {
             let (step, wake) = match next {
                 Ok(Ok(transmit)) => {
                     let (id, request) = transmit.into_parts();
-                    self.telemetry.request_sent(id, &machine.state(now));
+                    let attempt = self.attempts().transient_in_a_row.saturating_add(1);
+                    self.telemetry
+                        .request_sent(id, &machine.state(now), attempt);
                     let deadline = now.saturating_add(machine.config().request_deadline());
                     let step = Step {
                         transmit: Some(Outgoing {

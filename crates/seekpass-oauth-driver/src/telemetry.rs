@@ -31,8 +31,8 @@ pub const METRICS: [&str; 6] = [
     "seekpass_oauth_store_operations_total",
 ];
 
-/// The spans: `seekpass_oauth.token_request` (fields `request`, `reason`, `status`, `outcome`,
-/// `error`, `next_attempt_ms`) and `seekpass_oauth.store_operation` (`operation`, `command`,
+/// The spans: `seekpass_oauth.token_request` (fields `request`, `attempt`, `reason`, `status`,
+/// `outcome`, `error`, `next_attempt_ms`) and `seekpass_oauth.store_operation` (`operation`, `command`,
 /// `outcome`).
 pub const SPANS: [&str; 2] = [
     "seekpass_oauth.token_request",
@@ -97,13 +97,15 @@ impl Telemetry {
         *lock(&self.cause) = Some(reason);
     }
 
-    /// A token request `id` leaves now, the machine in `state`.
-    pub(crate) fn request_sent(&self, id: RequestId, state: &TokenState<'_>) {
+    /// A token request `id` leaves now, the machine in `state`: the `attempt`th in a row (1
+    /// unless the last ones failed).
+    pub(crate) fn request_sent(&self, id: RequestId, state: &TokenState<'_>, attempt: u32) {
         let reason = lock(&self.cause).unwrap_or(match state {
             _ if !*lock(&self.served) => Reason::First,
             TokenState::Fresh(_) | TokenState::Expiring { .. } => Reason::Proactive,
             _ => Reason::Expired,
         });
+        let _ = attempt;
         *lock(&self.request) = Some(Out {
             id,
             sent: Instant::now(),
@@ -112,6 +114,7 @@ impl Telemetry {
             span: tracing::info_span!(
                 "seekpass_oauth.token_request",
                 request = %id,
+                attempt,
                 reason = reason.as_str(),
                 status = tracing::field::Empty,
                 outcome = tracing::field::Empty,
