@@ -61,3 +61,16 @@ pub fn clean_command(program: &str, env: &[(&str, &str)]) -> Command {
     }
     command
 }
+
+/// Runs `program` with `args` as [`clean_command`] prepares it, with `env`; its output.
+///
+/// # Panics
+///
+/// When `program` cannot be started.
+#[must_use]
+pub fn run_clean(program: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    clean_command(program, env)
+        .args(args)
+        .output()
+        .expect("the program starts")
+}

@@ -5,15 +5,12 @@
 
 use std::process::Output;
 
-use seekpass_oauth_testkit::env::clean_command;
+use seekpass_oauth_testkit::env::run_clean;
 
 /// The command with `args`, none of the developer's credential, trust or proxy variables, and
 /// `env`.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    clean_command(env!("CARGO_BIN_EXE_seekpass-token"), env)
-        .args(args)
-        .output()
-        .unwrap()
+    run_clean(env!("CARGO_BIN_EXE_seekpass-token"), args, env)
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -6,14 +6,11 @@
 use std::process::Output;
 
 use seekpass_oauth_demo::{CLIENT_ID, CLIENT_SECRET};
-use seekpass_oauth_testkit::env::clean_command;
+use seekpass_oauth_testkit::env::{clean_command, run_clean};
 use seekpass_oauth_testkit::secrets::{temp_dir, write_by_rename};
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    clean_command(env!("CARGO_BIN_EXE_seekpass-token"), env)
-        .args(args)
-        .output()
-        .unwrap()
+    run_clean(env!("CARGO_BIN_EXE_seekpass-token"), args, env)
 }
 
 fn stderr(out: &Output) -> String {
