@@ -61,7 +61,7 @@ impl FileStore {
         &self.dir
     }
 
-    /// Performs `command`, now (by the wall clock), waiting at most [`LOCK_WAIT`] for another
+    /// Performs `command`, now (by the wall clock), waiting at most two seconds for another
     /// process's operation to end.
     ///
     /// # Errors
