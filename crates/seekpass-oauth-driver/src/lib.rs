@@ -2,8 +2,9 @@
 //! its I/O: the blocking driver (`seekpass-oauth-blocking`) and the async one
 //! (`seekpass-oauth-async`) are thin loops around this crate. Use one of those.
 //!
-//! Only [`Error`], [`Served`], [`State`], [`Health`] and the secret sources ([`SecretSource`] and its
-//! error), which both drivers re-export, are this crate's public API. Everything else is hidden from these docs and may change in any release: it is published
+//! Only what both drivers re-export ([`Error`], [`Served`], [`State`], [`Health`], [`SecretSource`]
+//! and its error, [`FileStore`]) and the telemetry names ([`telemetry`]) are this crate's public
+//! API. Everything else is hidden from these docs and may change in any release: it is published
 //! only because the drivers depend on it.
 //!
 //! - `Engine`: the sans-IO machine behind a mutex. `Engine::step` transfers callers' demand,
