@@ -3,7 +3,7 @@
 
 #![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
-use seekpass_oauth::{Config, Credentials, Endpoint, FailureClass, TokenError};
+use seekpass_oauth::{ClientSecret, Config, Credentials, Endpoint, FailureClass, TokenError};
 
 use super::*;
 
