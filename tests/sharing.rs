@@ -166,7 +166,8 @@ fn while_the_store_is_asked_the_token_is_being_fetched_and_poll_is_needed_only_f
 }
 
 /// A reconfiguration that keeps the store keys (a policy change) keeps the acquisition going;
-/// one that changes them (another scope) starts over, refusing the old operation's answer.
+/// one that changes them (another scope) starts over, refusing the old operations' answers:
+/// the new exchange's ids follow the old ones, so a late answer cannot pass for a new one.
 #[test]
 fn a_reconfiguration_keeps_the_store_exchange_only_while_the_keys_stay_the_same() {
     let shared = || builder().share(Share::new());
@@ -184,10 +185,12 @@ fn a_reconfiguration_keeps_the_store_exchange_only_while_the_keys_stay_the_same(
         .build()
         .unwrap();
     s.client.reconfigure(other_scope, s.now);
-    assert_eq!(
-        answer(&mut s, lock.id()),
-        Err(InputError::UnknownStoreOp(lock.id()))
-    );
+    let new_read = s.expect_store("read");
+    assert!(new_read.id() > lock.id(), "{new_read:?} after {lock:?}");
+    for old in [read.id(), lock.id()] {
+        assert_eq!(answer(&mut s, old), Err(InputError::StaleStoreOp(old)));
+    }
+    assert_eq!(answer(&mut s, new_read.id()), Ok(()));
 }
 
 /// A replica that joins late in the shared token's life adopts it with its refresh moment

@@ -213,13 +213,15 @@ pub(super) enum FetchEnd {
 }
 
 impl Coordinator {
-    pub(super) fn new(config: &Config, rng: &mut Rng) -> Option<Box<Coordinator>> {
+    /// The sub-machine for `config`'s share, if it has one; its operation ids start at
+    /// `first_op`.
+    pub(super) fn new(config: &Config, rng: &mut Rng, first_op: u64) -> Option<Box<Coordinator>> {
         let share = config.share.as_ref()?;
         Some(Box::new(Coordinator {
             keys: Keys::new(config, share),
             owner_mark: rng.next_u64(),
             locks_taken: 0,
-            next_op: 0,
+            next_op: first_op,
             op: None,
             queue: VecDeque::new(),
             phase: Phase::Idle,
@@ -227,6 +229,11 @@ impl Coordinator {
             resume_at: None,
             last_read: None,
         }))
+    }
+
+    /// The id the next operation will take: every id below it has been issued.
+    pub(super) fn next_op(&self) -> u64 {
+        self.next_op
     }
 
     pub(super) fn keys(&self) -> &Keys {

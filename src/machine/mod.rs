@@ -9,13 +9,14 @@
 //!
 //! | file | what it owns |
 //! |---|---|
-//! | `mod.rs` | the machine's fields, every input, what time alone changes (`advance`), when the next request is due and when to wake |
+//! | `mod.rs` | the machine's fields, every input, what time alone changes (`advance`) |
 //! | `deadline.rs` | the moments time alone acts on, read by both `advance` and `next_wake` |
 //! | `flight.rs` | the request in flight: emitting it, redirects, matching answers |
 //! | `acquire.rs` | how an attempt ends: a token taken up (fetched or adopted) or a failure and its back-off |
 //! | `build.rs` | the one token builder, shared by fetching and adopting |
 //! | `coordinator.rs` | the sharing sub-machine: every change of phase through the store, with its own diagram and table |
 //! | `rotation.rs` | a change of the client secret alone: the token kept, a failed attempt retried with the new secret |
+//! | `due.rs` | what the state implies: the token to serve, whether a request is wanted and when, the next wake |
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -28,7 +29,6 @@ use crate::error::{InputError, TokenError, TransportError};
 use crate::event::Event;
 use crate::ids::{RequestId, StoreId, TokenId};
 use crate::output::Output;
-use crate::policy::RefreshMode;
 use crate::redact::Redactor;
 use crate::request::PreparedRequest;
 use crate::retry_after::retry_after;
@@ -49,6 +49,7 @@ mod acquire;
 mod build;
 mod coordinator;
 mod deadline;
+mod due;
 mod flight;
 mod refusal;
 mod rotation;
@@ -87,6 +88,11 @@ pub struct TokenClient {
     /// The request in flight was sent with a secret a rotation has since replaced (see
     /// `rotation.rs`).
     sent_with_old_secret: bool,
+    /// Whether a request may start when one is due.
+    permit: bool,
+    /// Store operation ids are never reused: a sub-machine replaced by a reconfiguration hands
+    /// its count on, so an answer to one of its operations cannot match a new one.
+    retired_ops: u64,
 }
 
 /// The last acquired token and what has happened to it since.
@@ -115,7 +121,7 @@ impl TokenClient {
         TokenClient {
             prepared: PreparedRequest::new(&config),
             redactor: Redactor::new(config.credentials.client_secret().expose_secret()),
-            shared: Coordinator::new(&config, &mut rng),
+            shared: Coordinator::new(&config, &mut rng, 0),
             refusals: Refusals::default(),
             rng,
             config,
@@ -132,6 +138,8 @@ impl TokenClient {
             next_token: 0,
             events: VecDeque::with_capacity(8),
             sent_with_old_secret: false,
+            permit: true,
+            retired_ops: 0,
         }
     }
 
@@ -196,7 +204,7 @@ impl TokenClient {
     /// otherwise, in which case poll the machine (a request may now be due) and ask again when
     /// it has answered.
     ///
-    /// Every call counts as demand: in [`RefreshMode::WhileUsed`] it is what keeps refreshes
+    /// Every call counts as demand: in [`RefreshMode::WhileUsed`](crate::RefreshMode::WhileUsed) it is what keeps refreshes
     /// ahead of expiry.
     #[inline]
     pub fn token(&mut self, now: Time) -> Option<&Token> {
@@ -409,7 +417,8 @@ impl TokenClient {
         let keys = config.share.as_ref().map(|share| Keys::new(&config, share));
         if keys.as_ref() != self.shared.as_ref().map(|s| s.keys()) {
             // The old lock, if held, expires on its own; answers to old operations are refused.
-            self.shared = Coordinator::new(&config, &mut self.rng);
+            self.retired_ops = self.store_ops_issued();
+            self.shared = Coordinator::new(&config, &mut self.rng, self.retired_ops);
         }
         self.config = config;
     }
@@ -487,6 +496,14 @@ impl TokenClient {
         self.shared.as_mut()?.send(now, share)
     }
 
+    /// One more than the highest store operation id issued, by this sub-machine or any it
+    /// replaced.
+    fn store_ops_issued(&self) -> u64 {
+        self.shared
+            .as_ref()
+            .map_or(self.retired_ops, |s| s.next_op().max(self.retired_ops))
+    }
+
     /// The latest token issued, still held or retired by a reconfiguration.
     fn latest_token(&self) -> Option<&str> {
         self.current
@@ -500,78 +517,6 @@ impl TokenClient {
     /// token.
     fn redacting(&self) -> Cow<'_, Redactor> {
         self.redactor.with_token(self.latest_token())
-    }
-
-    // ----- derived facts -------------------------------------------------------------------
-
-    fn usable(&self, now: Time) -> Option<&Token> {
-        self.current
-            .as_ref()
-            .filter(|c| !c.invalidated && now < c.token.serve_until)
-            .map(|c| &c.token)
-    }
-
-    fn wanted(&self) -> bool {
-        self.demand
-            || self.config.refresh_mode == RefreshMode::Always
-            // An acquisition under way through the store runs to its end.
-            || self.shared.as_ref().is_some_and(|s| s.busy())
-    }
-
-    /// The earliest moment the rate limits allow another request: the minimum interval since
-    /// the last one and any back-off.
-    fn gate(&self) -> Time {
-        let backoff = self.failure.as_ref().map_or(Time::ZERO, |f| f.retry_at);
-        self.interval_gate().max(backoff)
-    }
-
-    /// The end of the minimum request interval since the last emission.
-    fn interval_gate(&self) -> Time {
-        self.last_emit.map_or(Time::ZERO, |t| {
-            t.saturating_add(self.config.timing.min_interval())
-        })
-    }
-
-    /// The moment a request becomes due, if one is wanted at all.
-    fn request_due_at(&self, now: Time) -> Option<Time> {
-        if self.flight.is_some() || self.hop.is_some() || !self.wanted() {
-            return None;
-        }
-        let gate = self.gate();
-        let at = match (self.usable(now), &self.current) {
-            (Some(token), _) => gate.max(token.refresh_at),
-            // Asked before then, a server that reuses tokens answers with the same one.
-            (None, Some(c)) if c.reused && !c.invalidated => gate.max(c.token.expires_at),
-            (None, _) => gate,
-        };
-        match self.shared.as_ref() {
-            // The store decides; while requests back off, it reads for a peer's token meanwhile.
-            Some(s) => {
-                let wanted_from = self.usable(now).map_or(Time::ZERO, |t| t.refresh_at);
-                let reread = self
-                    .config
-                    .share()
-                    .map(|share| share.backoff_read_interval())
-                    .unwrap_or_default();
-                s.request_due(at, now, self.failure.is_some(), wanted_from, reread)
-            }
-            None => Some(at),
-        }
-    }
-
-    fn wants_request(&self, now: Time) -> bool {
-        self.request_due_at(now).is_some_and(|at| now >= at)
-    }
-
-    fn next_wake(&self, now: Time) -> Option<Time> {
-        let request = self.request_due_at(now).map(Deadline::RequestDue);
-        self.deadlines()
-            .into_iter()
-            .chain([request])
-            .flatten()
-            .map(Deadline::at)
-            .filter(|t| *t > now)
-            .min()
     }
 }
 
