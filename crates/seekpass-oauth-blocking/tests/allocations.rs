@@ -49,10 +49,14 @@ fn refresh_threads() -> usize {
 }
 
 /// A token of six seconds, then every refresh refused: the refresh is due at half its life and
-/// backs off while the token is still served, until 5.4 s. Two threads call throughout. Only a call that hands work to a new short-lived thread allocates (the spawn):
-/// one per attempt, and at most one more per attempt when the other thread's demand, recorded
-/// while the attempt ran, reaches the machine after it (measured: 3 for 2 attempts). Every
-/// other call allocates nothing, and the refresh threads end.
+/// backs off while the token is still served, until 5.4 s. Two threads call throughout. Only a
+/// call that hands work to a new short-lived thread allocates (the spawn): one per attempt, and
+/// at most one more per calling thread per attempt. That one is a call that found work due
+/// while the attempt ran (the first demand after the attempt took the demand, or the back-off's
+/// end) and reached the spawn only after the attempt's thread had ended: the step it starts
+/// finds nothing to do. Unloaded, one such call in two attempts is typical (3 allocating calls
+/// for 2 attempts); with both cores busy, 7 for 3 attempts was measured. Every other call
+/// allocates nothing, and the refresh threads end.
 #[test]
 #[cfg(target_os = "linux")]
 fn through_the_refresh_window_and_its_back_off_only_starting_a_refresh_allocates() {
@@ -114,8 +118,9 @@ fn through_the_refresh_window_and_its_back_off_only_starting_a_refresh_allocates
         "the refresh failed and backs off: {:?}",
         source.state()
     );
+    let threads = 2;
     assert!(
-        allocating <= 2 * attempts,
+        allocating <= (1 + threads) * attempts,
         "{allocating} allocating calls for {attempts} refresh attempts"
     );
     assert_eq!(
