@@ -136,6 +136,17 @@
 //! sharing: the replica fetches on its own. [`Share`] describes the protocol, its clocks and its
 //! defaults; the driver crates' `redis` feature performs it on Redis.
 //!
+//! # Many credentials: the keyed pool
+//!
+//! A platform serving many institutions holds one client credential per institution.
+//! [`TokenPool`] multiplexes one [`TokenClient`] per key behind one `poll` and one next wake: it
+//! asks for a key's configuration when the key is first seen ([`PoolOutput::Resolve`]), tags
+//! every output with its key, and keeps [`PoolLimits`]: at most so many entries (least recently
+//! used evicted, idle ones too, their secrets wiped), at most so many token requests in flight
+//! and per second across keys, with callers waiting for a first token served before refreshes.
+//! Within its limits it behaves, key by key, exactly as independent machines (a property test
+//! and the `pool` fuzz target check this against them). `docs/pool.md` has the rules.
+//!
 //! # Failures
 //!
 //! Responses are classified ([`TokenError`], [`FailureClass`]): wrong credentials, scopes, URL
@@ -173,6 +184,7 @@ mod ids;
 mod machine;
 mod output;
 mod policy;
+mod pool;
 mod redact;
 mod redirect;
 mod request;
@@ -202,6 +214,7 @@ pub use ids::{RequestId, StoreId, TokenId};
 pub use machine::TokenClient;
 pub use output::Output;
 pub use policy::{MissingExpiresIn, RefreshMode, RetryPolicy, TimingPolicy};
+pub use pool::{Eviction, Lookup, PoolLimits, PoolOutput, TokenPool};
 pub use redact::shown_url;
 pub use redirect::RedirectRefusal;
 pub use request::{RequestBody, Transmit};

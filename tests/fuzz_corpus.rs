@@ -58,3 +58,8 @@ fn machine_corpus() {
 fn share_corpus() {
     assert!(!replay("share", checks::share).is_empty());
 }
+
+#[test]
+fn pool_corpus() {
+    assert!(!replay("pool", checks::pool).is_empty());
+}

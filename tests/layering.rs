@@ -35,6 +35,7 @@ const CORE: &[&[&str]] = &[
     &["event"],
     &["output"],
     &["machine"],
+    &["pool"],
 ];
 
 const DRIVER: &[&[&str]] = &[
@@ -78,7 +79,6 @@ const TESTKIT: &[&[&str]] = &[
         "env",
         "events",
         "future",
-        "fuzz",
         "interop",
         "load",
         "memory_store",
@@ -87,7 +87,8 @@ const TESTKIT: &[&[&str]] = &[
         "source",
         "tls",
     ],
-    &["baseline", "fleet", "proxy_table", "scenario"],
+    &["baseline", "fleet", "pool", "proxy_table", "scenario"],
+    &["fuzz"],
 ];
 
 #[test]

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use seekpass_oauth::http::{header, Response};
 use seekpass_oauth::wire::{encode_request, Connection};
 use seekpass_oauth::{
-    ClientAuth, Config, Credentials, Endpoint, Output, Scope, Share, StoreAnswer, StoreCommand,
-    StoredValue, Time, TokenClient, Transmit,
+    ClientAuth, Config, Credentials, Endpoint, Output, PoolLimits, PoolOutput, Scope, Share,
+    StoreAnswer, StoreCommand, StoredValue, Time, TokenClient, TokenPool, Transmit,
 };
 use zeroize::Zeroize;
 
@@ -262,6 +262,43 @@ fn shared_life() {
     drop(reader);
 }
 
+/// A pool of one entry: key 1 fetches a token and is evicted when key 2 is asked for; key 2
+/// fetches one and is forgotten; the pool is dropped.
+fn pool_life() {
+    let mut pool = TokenPool::new(PoolLimits::default().max_entries(1));
+    let now = Time::ZERO;
+    for (key, token) in [(1u32, TOKENS[0]), (2, TOKENS[1])] {
+        assert!(pool.token(&key, now).token().is_none());
+        loop {
+            match pool.poll(now) {
+                PoolOutput::Resolve { key } => {
+                    let config =
+                        Config::builder(Endpoint::staging(), Credentials::new(CLIENT_ID, SECRET))
+                            .build()
+                            .unwrap();
+                    pool.resolved(&key, Some(config), now).unwrap();
+                }
+                PoolOutput::Transmit { key, transmit } => {
+                    pool.handle_response(&key, transmit.id(), success(token), now)
+                        .unwrap();
+                }
+                PoolOutput::Timeout(_) | PoolOutput::Idle => break,
+                _ => {}
+            }
+        }
+        let found = pool
+            .token(&key, now)
+            .token()
+            .expect("a token")
+            .access_token();
+        assert_eq!(found.expose_secret(), token);
+    }
+    assert!(pool.state(&1, now).is_none(), "key 1 was evicted");
+    assert!(pool.forget(&2));
+    assert!(pool.is_empty());
+    drop(pool);
+}
+
 fn scan(f: impl FnOnce()) -> Vec<usize> {
     for found in &FOUND {
         found.store(0, Ordering::SeqCst);
@@ -295,5 +332,11 @@ fn secrets_and_tokens_do_not_outlive_their_values() {
         found,
         [0, 0, 0, 0],
         "sharing: freed blocks still holding [secret, Basic credentials, token 1, token 2]"
+    );
+    let found = scan(pool_life);
+    assert_eq!(
+        found,
+        [0, 0, 0, 0],
+        "a pool's evicted and forgotten entries: freed blocks still holding [secret, Basic credentials, token 1, token 2]"
     );
 }

@@ -133,6 +133,12 @@ pub enum InputError {
     /// The store operation is no longer in flight: answered already, past its deadline, or
     /// dropped when the configuration changed. Its result is not used.
     StaleStoreOp(StoreId),
+    /// A [`TokenPool`](crate::TokenPool) input named a key the pool holds no machine for: never
+    /// asked for, evicted, forgotten, or still being resolved.
+    NoEntry,
+    /// [`TokenPool::resolved`](crate::TokenPool::resolved) for a key that is not being resolved
+    /// (answered already, or its resolution timed out).
+    NotResolving,
 }
 
 impl fmt::Display for InputError {
@@ -151,6 +157,12 @@ impl fmt::Display for InputError {
             InputError::StaleStoreOp(id) => write!(
                 f,
                 "{id} is no longer in flight (answered, timed out or dropped); its result is ignored"
+            ),
+            InputError::NoEntry => f.write_str(
+                "the token pool holds no token client for this key (never asked for, evicted or forgotten); the input is ignored",
+            ),
+            InputError::NotResolving => f.write_str(
+                "the token pool is not waiting for this key's configuration (answered already or timed out); the answer is ignored",
             ),
         }
     }

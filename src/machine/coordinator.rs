@@ -236,6 +236,11 @@ impl Coordinator {
         self.next_op
     }
 
+    /// Numbers operations from `first`, before any is issued.
+    pub(super) fn number_from(&mut self, first: u64) {
+        self.next_op = first;
+    }
+
     pub(super) fn keys(&self) -> &Keys {
         &self.keys
     }

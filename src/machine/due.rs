@@ -8,7 +8,7 @@ use crate::time::Time;
 use crate::token::Token;
 
 impl TokenClient {
-    pub(super) fn usable(&self, now: Time) -> Option<&Token> {
+    pub(crate) fn usable(&self, now: Time) -> Option<&Token> {
         self.current
             .as_ref()
             .filter(|c| !c.invalidated && now < c.token.serve_until)
@@ -63,13 +63,14 @@ impl TokenClient {
         }
     }
 
-    /// A request (or the store read before it) is due at `now` and may start.
+    /// A request (or the store read before it) is due at `now` and may start: a machine in a
+    /// [`TokenPool`](crate::TokenPool) starts one only with the pool's permit.
     pub(super) fn wants_request(&self, now: Time) -> bool {
         self.permit && self.request_wanted(now)
     }
 
     /// A request is due at `now`, permit or not.
-    pub(super) fn request_wanted(&self, now: Time) -> bool {
+    pub(crate) fn request_wanted(&self, now: Time) -> bool {
         self.request_due_at(now).is_some_and(|at| now >= at)
     }
 

@@ -17,6 +17,7 @@
 //! | `coordinator.rs` | the sharing sub-machine: every change of phase through the store, with its own diagram and table |
 //! | `rotation.rs` | a change of the client secret alone: the token kept, a failed attempt retried with the new secret |
 //! | `due.rs` | what the state implies: the token to serve, whether a request is wanted and when, the next wake |
+//! | `pooled.rs` | what a [`TokenPool`](crate::TokenPool) needs: ids that never repeat for a key, the request permit |
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -51,6 +52,7 @@ mod coordinator;
 mod deadline;
 mod due;
 mod flight;
+mod pooled;
 mod refusal;
 mod rotation;
 
@@ -88,7 +90,8 @@ pub struct TokenClient {
     /// The request in flight was sent with a secret a rotation has since replaced (see
     /// `rotation.rs`).
     sent_with_old_secret: bool,
-    /// Whether a request may start when one is due.
+    /// Whether a request may start when one is due: always, except for a machine in a
+    /// [`TokenPool`](crate::TokenPool) waiting for the pool's permit (see `pooled.rs`).
     permit: bool,
     /// Store operation ids are never reused: a sub-machine replaced by a reconfiguration hands
     /// its count on, so an answer to one of its operations cannot match a new one.

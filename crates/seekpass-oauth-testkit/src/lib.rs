@@ -41,6 +41,7 @@ pub mod interop;
 pub mod load;
 pub mod memory_store;
 pub mod net;
+pub mod pool;
 pub mod proxy_table;
 pub mod scenario;
 pub mod secrets;

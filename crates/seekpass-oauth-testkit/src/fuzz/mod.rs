@@ -2,6 +2,7 @@
 //! committed corpus and regression input under a plain `cargo test`.
 
 pub mod model;
+pub mod pool;
 pub mod share;
 
 use seekpass_oauth::http::{HeaderName, HeaderValue, Response, StatusCode};
@@ -133,4 +134,10 @@ pub fn machine(data: &[u8]) {
 /// Target `share`: a sharing machine and an arbitrary store (see [`share`](mod@share)).
 pub fn share(data: &[u8]) {
     share::check(data);
+}
+
+/// Target `pool`: the keyed pool against independent machines, or under small limits (see
+/// [`pool`](mod@pool)).
+pub fn pool(data: &[u8]) {
+    pool::check_bytes(data);
 }

@@ -1,0 +1,170 @@
+//! A [`TokenPool`] on a fake clock with a resolver and a scripted server: keys are `u32`
+//! institution numbers, each with a client id and secret of its own.
+
+use std::collections::BTreeMap;
+
+use seekpass_oauth::{
+    Config, Credentials, Endpoint, Event, Eviction, PoolLimits, PoolOutput, RequestId, Scope,
+    StoreOp, Time, TokenPool, Transmit,
+};
+
+use crate::body::{response, token as token_body};
+
+/// Key `key`'s configuration: client `institution-{key}`, its own secret, jitter seed 7.
+pub fn config(key: u32) -> Config {
+    Config::builder(
+        Endpoint::staging(),
+        Credentials::new(format!("institution-{key}"), secret(key)),
+    )
+    .scope(Scope::WRITE_EDUCATION)
+    .jitter_seed(7)
+    .build()
+    .unwrap()
+}
+
+/// Key `key`'s client secret.
+pub fn secret(key: u32) -> String {
+    format!("secret-of-institution-{key}")
+}
+
+/// The access token the scripted server issues for key `key`'s `n`th request.
+pub fn token(key: u32, n: u32) -> String {
+    format!("token-{key}-{n}-{}", "A".repeat(24))
+}
+
+/// A pool, its clock, and everything it asked for, tagged by key.
+pub struct PoolScenario {
+    pub pool: TokenPool<u32>,
+    pub now: Time,
+    /// Requests emitted and not yet answered, oldest first.
+    pub in_flight: Vec<(u32, Transmit)>,
+    pub events: Vec<(u32, Event)>,
+    pub evicted: Vec<(u32, Eviction)>,
+    pub unknown: Vec<u32>,
+    pub stores: Vec<(u32, StoreOp)>,
+    /// Keys whose configuration was asked for and not yet given.
+    pub resolving: Vec<u32>,
+    /// How many requests each key has sent.
+    pub sent: BTreeMap<u32, u32>,
+    pub wake: Option<Time>,
+}
+
+impl PoolScenario {
+    pub fn new(limits: PoolLimits) -> PoolScenario {
+        PoolScenario {
+            pool: TokenPool::new(limits),
+            now: Time::ZERO,
+            in_flight: Vec::new(),
+            events: Vec::new(),
+            evicted: Vec::new(),
+            unknown: Vec::new(),
+            stores: Vec::new(),
+            resolving: Vec::new(),
+            sent: BTreeMap::new(),
+            wake: None,
+        }
+    }
+
+    pub fn at_millis(&mut self, t: u64) -> &mut PoolScenario {
+        self.now = Time::from_millis(t);
+        self
+    }
+
+    /// Polls until Timeout or Idle (a busy loop fails the test); collects what it said.
+    pub fn poll(&mut self) -> &mut PoolScenario {
+        for _ in 0..100_000 {
+            match self.pool.poll(self.now) {
+                PoolOutput::Resolve { key } => self.resolving.push(key),
+                PoolOutput::Transmit { key, transmit } => {
+                    *self.sent.entry(key).or_default() += 1;
+                    self.in_flight.push((key, transmit));
+                }
+                PoolOutput::Store { key, op } => self.stores.push((key, op)),
+                PoolOutput::Event { key, event } => self.events.push((key, event)),
+                PoolOutput::Evicted { key, reason } => self.evicted.push((key, reason)),
+                PoolOutput::Unknown { key } => self.unknown.push(key),
+                PoolOutput::Timeout(at) => {
+                    assert!(at > self.now, "Timeout({at}) is not after {}", self.now);
+                    self.wake = Some(at);
+                    return self;
+                }
+                PoolOutput::Idle => {
+                    self.wake = None;
+                    return self;
+                }
+                other => panic!("an output this kit does not know: {other:?}"),
+            }
+        }
+        panic!("poll did not settle: busy loop");
+    }
+
+    /// Asks for each key's token (recording demand) and polls.
+    pub fn ask(&mut self, keys: impl IntoIterator<Item = u32>) -> &mut PoolScenario {
+        for key in keys {
+            let _lookup = self.pool.token(&key, self.now);
+        }
+        self.poll()
+    }
+
+    /// Whether `key` has a usable token now (a lookup: records demand).
+    pub fn served(&mut self, key: u32) -> bool {
+        self.pool.token(&key, self.now).token().is_some()
+    }
+
+    /// Gives every key being resolved its configuration ([`config`]) and polls.
+    pub fn resolve_all(&mut self) -> &mut PoolScenario {
+        for key in std::mem::take(&mut self.resolving) {
+            self.pool
+                .resolved(&key, Some(config(key)), self.now)
+                .unwrap();
+        }
+        self.poll()
+    }
+
+    /// The keys with a request in flight, in the order they were sent.
+    pub fn flying(&self) -> Vec<u32> {
+        self.in_flight.iter().map(|(key, _)| *key).collect()
+    }
+
+    /// Takes `key`'s request in flight.
+    pub fn take_request(&mut self, key: u32) -> RequestId {
+        let at = self
+            .in_flight
+            .iter()
+            .position(|(k, _)| *k == key)
+            .unwrap_or_else(|| panic!("no request in flight for key {key}"));
+        self.in_flight.remove(at).1.id()
+    }
+
+    /// Answers `key`'s request in flight with `status` and `body`, then polls.
+    pub fn respond(&mut self, key: u32, status: u16, body: &str) -> &mut PoolScenario {
+        let id = self.take_request(key);
+        self.pool
+            .handle_response(&key, id, response(status, body), self.now)
+            .unwrap();
+        self.poll()
+    }
+
+    /// Answers `key`'s request in flight with its next token, valid `expires_in` seconds.
+    pub fn succeed(&mut self, key: u32, expires_in: u64) -> &mut PoolScenario {
+        let n = self.sent.get(&key).copied().unwrap_or_default();
+        self.respond(key, 200, &token_body(&token(key, n), expires_in))
+    }
+
+    /// Answers every request in flight with a token valid `expires_in` seconds.
+    pub fn succeed_all(&mut self, expires_in: u64) -> &mut PoolScenario {
+        for key in self.flying() {
+            self.succeed(key, expires_in);
+        }
+        self
+    }
+
+    /// From nothing to a usable token for each of `keys` (with room in the budget for all).
+    pub fn warm(&mut self, keys: impl IntoIterator<Item = u32> + Clone) -> &mut PoolScenario {
+        self.ask(keys.clone()).resolve_all().succeed_all(7200);
+        for key in keys {
+            assert!(self.served(key), "key {key} has a token");
+        }
+        self.poll()
+    }
+}
