@@ -54,12 +54,13 @@ const DRIVER: &[&[&str]] = &[
     ],
     &["cell", "file_store"],
     &["engine"],
+    &["pool"],
 ];
 
 const BLOCKING: &[&[&str]] = &[
     &["sender", "store"],
     &["ureq", "wire", "redis"],
-    &["source"],
+    &["pool", "source"],
 ];
 
 const ASYNC: &[&[&str]] = &[

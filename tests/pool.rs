@@ -126,9 +126,17 @@ fn at_most_max_per_second_requests_start_in_any_second() {
 fn callers_waiting_for_a_first_token_go_before_refreshes() {
     let mut s = PoolScenario::new(roomy().max_in_flight(1));
     s.warm([1]);
-    let refresh_at = s.pool.state(&1, s.now).unwrap().token().unwrap().refresh_at();
+    let refresh_at = s
+        .pool
+        .state(&1, s.now)
+        .unwrap()
+        .token()
+        .unwrap()
+        .refresh_at();
     // Just before key 1's refresh is due, key 3's first request takes the only permit.
-    s.at_millis(refresh_at.as_millis() - 1_000).ask([3]).resolve_all();
+    s.at_millis(refresh_at.as_millis() - 1_000)
+        .ask([3])
+        .resolve_all();
     assert_eq!(s.flying(), [3]);
     s.at_millis(refresh_at.as_millis()).ask([1]); // its refresh is due: it queues
     s.ask([2]).resolve_all(); // a caller waits for key 2's first token

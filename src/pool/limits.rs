@@ -32,13 +32,20 @@ use core::time::Duration;
 /// # let _ = limits;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolLimits {
-    pub(crate) max_entries: usize,
-    pub(crate) idle_after: Duration,
-    pub(crate) max_in_flight: usize,
-    pub(crate) max_per_second: usize,
-    pub(crate) remember_unknown: Duration,
-    pub(crate) resolve_deadline: Duration,
+    /// See [`PoolLimits::max_entries`](PoolLimits::max_entries()); a pool takes 0 as 1.
+    pub max_entries: usize,
+    /// See [`PoolLimits::idle_after`](PoolLimits::idle_after()).
+    pub idle_after: Duration,
+    /// See [`PoolLimits::max_in_flight`](PoolLimits::max_in_flight()); a pool takes 0 as 1.
+    pub max_in_flight: usize,
+    /// See [`PoolLimits::max_per_second`](PoolLimits::max_per_second()); a pool takes 0 as 1.
+    pub max_per_second: usize,
+    /// See [`PoolLimits::remember_unknown`](PoolLimits::remember_unknown()).
+    pub remember_unknown: Duration,
+    /// See [`PoolLimits::resolve_deadline`](PoolLimits::resolve_deadline()).
+    pub resolve_deadline: Duration,
 }
 
 impl Default for PoolLimits {

@@ -118,6 +118,13 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
     /// An empty pool whose key lookups use `hasher`.
     #[must_use]
     pub fn with_hasher(limits: PoolLimits, hasher: S) -> TokenPool<K, S> {
+        // The fields are public: a zero set directly is taken as one, as the setters do.
+        let limits = PoolLimits {
+            max_entries: limits.max_entries.max(1),
+            max_in_flight: limits.max_in_flight.max(1),
+            max_per_second: limits.max_per_second.max(1),
+            ..limits
+        };
         TokenPool {
             admission: Admission::new(limits.max_in_flight, limits.max_per_second),
             limits,
@@ -203,6 +210,31 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
             Some(client) => client.usable(now).map_or(found, Lookup::Token),
             None => found,
         }
+    }
+
+    /// Records that `key` was used at `now` without asking for its token: a driver whose
+    /// callers read tokens elsewhere (a concurrent map) reports their use, so a key in use is
+    /// never evicted as idle. Returns whether the key is held.
+    pub fn touch(&mut self, key: &K, now: Time) -> bool {
+        let now = self.advance(now);
+        let Some(slot) = self.entries.slot(key) else {
+            return false;
+        };
+        self.entries.touch(slot, now);
+        true
+    }
+
+    /// `key`'s configuration, while the key has a machine.
+    #[must_use]
+    pub fn config(&self, key: &K) -> Option<&Config> {
+        let slot = self.entries.slot(key)?;
+        Some(self.entries.get(slot)?.client()?.config())
+    }
+
+    /// The pool's limits.
+    #[must_use]
+    pub fn limits(&self) -> &PoolLimits {
+        &self.limits
     }
 
     /// `key`'s token state at `now` (`None` while the key has no machine). A pure getter.

@@ -42,6 +42,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod pool;
 #[cfg(feature = "redis")]
 mod redis;
 mod sender;
@@ -52,6 +53,7 @@ mod ureq;
 #[cfg(feature = "wire")]
 mod wire;
 
+pub use pool::{PoolBuilder, Resolver, SourcePool};
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 pub use sender::Sender;

@@ -106,6 +106,37 @@ impl Reading {
     }
 }
 
+/// A [`Reading`] many threads read and one writes: each clock in its own atomic. A read racing
+/// a write may mix the old and the new value on the two clocks; a deadline read that way is
+/// one of the two, or between them.
+#[derive(Debug)]
+pub(crate) struct AtomicReading {
+    mono: AtomicU64,
+    wall: AtomicU64,
+}
+
+impl AtomicReading {
+    pub(crate) const fn new(reading: Reading) -> AtomicReading {
+        AtomicReading {
+            mono: AtomicU64::new(reading.mono),
+            wall: AtomicU64::new(reading.wall),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn load(&self) -> Reading {
+        Reading {
+            mono: self.mono.load(Ordering::Relaxed),
+            wall: self.wall.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn store(&self, reading: Reading) {
+        self.mono.store(reading.mono, Ordering::Relaxed);
+        self.wall.store(reading.wall, Ordering::Relaxed);
+    }
+}
+
 /// `d` in nanoseconds, saturating (584 years).
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{
     Config, ErrorCode, Event, FailureClass, Output, RequestBody, RequestId, StoreAnswer,
-    StoreCommand, StoreError, StoreId, Time, Token, TokenClient, TokenId, TokenState,
-    TransportError,
+    StoreCommand, StoreError, StoreId, Time, TokenClient, TokenId, TransportError,
 };
 
 use crate::cell::{Kick, Served, TokenCell, Wake};
@@ -364,43 +363,12 @@ impl Engine {
         let machine = self.machine();
         let now = self.now();
         let attempts = self.attempts();
-        let failing_for = attempts
-            .failing_since
-            .map(|since| now.saturating_duration_since(since));
-        let until = |at: Time| Some(at.saturating_duration_since(now)).filter(|d| !d.is_zero());
-        let remaining = |token: &Token| token.serve_until().saturating_duration_since(now);
-        match machine.state(now) {
-            TokenState::Fresh(token) => Health::Ready {
-                remaining: remaining(token),
-            },
-            TokenState::Expiring {
-                token,
-                last_error: Some(error),
-                ..
-            } => Health::Degraded {
-                remaining: remaining(token),
-                failing_for: failing_for.unwrap_or_default(),
-                last_error: error.clone(),
-                next_try: attempts.next_moment.and_then(until),
-            },
-            TokenState::Expiring { token, .. } => Health::Ready {
-                remaining: remaining(token),
-            },
-            TokenState::Failed {
-                error,
-                next_attempt,
-                fetching,
-            } => Health::Unavailable {
-                failing_for: Some(failing_for.unwrap_or_default()),
-                last_error: Some(error.clone()),
-                next_try: if fetching { None } else { until(next_attempt) },
-            },
-            _ => Health::Unavailable {
-                failing_for,
-                last_error: None,
-                next_try: None,
-            },
-        }
+        Health::of(
+            &machine.state(now),
+            attempts.failing_since,
+            attempts.next_moment,
+            now,
+        )
     }
 
     /// The configured token URL.

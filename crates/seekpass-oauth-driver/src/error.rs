@@ -29,6 +29,9 @@ pub enum Error {
     },
     /// The task that drives the machine is gone: its runtime shut down.
     DriverStopped,
+    /// A pool's resolver has no configuration for the key asked for (a key it does not
+    /// know): check the key, or add its credentials where the resolver reads them.
+    UnknownKey,
 }
 
 impl Error {
@@ -38,6 +41,7 @@ impl Error {
         match self {
             Error::GaveUp { class, .. } => *class,
             Error::TimedOut { .. } | Error::DriverStopped => FailureClass::Transient,
+            Error::UnknownKey => FailureClass::Permanent,
         }
     }
 
@@ -73,6 +77,9 @@ impl fmt::Display for Error {
             Error::DriverStopped => {
                 f.write_str("no token: the driver task has stopped (its runtime shut down)")
             }
+            Error::UnknownKey => f.write_str(
+                "no token: the pool's resolver has no configuration for this key; check the key, or add its credentials where the resolver reads them",
+            ),
         }
     }
 }

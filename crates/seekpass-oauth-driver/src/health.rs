@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use seekpass_oauth::TokenError;
+use seekpass_oauth::{Time, Token, TokenError, TokenState};
 
 /// How well the source can serve now; from the drivers' `health()`.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +41,56 @@ pub enum Health {
 }
 
 impl Health {
+    /// The health of a machine in `state` at `now`, whose attempts have failed since
+    /// `failing_since` (the first failure after the last token), and whose next moment, when
+    /// it last had nothing to send, was `next_moment`.
+    pub(crate) fn of(
+        state: &TokenState<'_>,
+        failing_since: Option<Time>,
+        next_moment: Option<Time>,
+        now: Time,
+    ) -> Health {
+        let failing_for = failing_since.map(|since| now.saturating_duration_since(since));
+        let until = |at: Time| Some(at.saturating_duration_since(now)).filter(|d| !d.is_zero());
+        let remaining = |token: &Token| token.serve_until().saturating_duration_since(now);
+        match state {
+            TokenState::Fresh(token) => Health::Ready {
+                remaining: remaining(token),
+            },
+            TokenState::Expiring {
+                token,
+                last_error: Some(error),
+                ..
+            } => Health::Degraded {
+                remaining: remaining(token),
+                failing_for: failing_for.unwrap_or_default(),
+                last_error: (*error).clone(),
+                next_try: next_moment.and_then(until),
+            },
+            TokenState::Expiring { token, .. } => Health::Ready {
+                remaining: remaining(token),
+            },
+            TokenState::Failed {
+                error,
+                next_attempt,
+                fetching,
+            } => Health::Unavailable {
+                failing_for: Some(failing_for.unwrap_or_default()),
+                last_error: Some((*error).clone()),
+                next_try: if *fetching {
+                    None
+                } else {
+                    until(*next_attempt)
+                },
+            },
+            _ => Health::Unavailable {
+                failing_for,
+                last_error: None,
+                next_try: None,
+            },
+        }
+    }
+
     /// `ready`, `degraded` or `unavailable`.
     #[must_use]
     pub fn name(&self) -> &'static str {

@@ -47,6 +47,7 @@ mod engine;
 mod error;
 mod file_store;
 mod health;
+mod pool;
 #[doc(hidden)]
 pub mod proxy;
 #[cfg(feature = "redis")]
@@ -71,6 +72,8 @@ pub use engine::{Engine, EventHandler, Outgoing, SecretWork, Settings, Step, Sto
 pub use error::Error;
 pub use file_store::FileStore;
 pub use health::Health;
+#[doc(hidden)]
+pub use pool::{Found, PoolEngine, PoolEventHandler, PoolSettings, PoolStep, USE_REPORT_INTERVAL};
 pub use secret_source::{
     SecretSource, SecretSourceError, SecretSourceErrorKind, CHECK_INTERVAL, COMMAND_TIMEOUT,
     MAX_SECRET_BYTES,

@@ -1,11 +1,16 @@
-//! A [`TokenPool`] on a fake clock with a resolver and a scripted server: keys are `u32`
-//! institution numbers, each with a client id and secret of its own.
+//! A [`TokenPool`] on a fake clock with a resolver and a scripted server, and a token endpoint
+//! for the drivers' pools: keys are `u32` institution numbers, each with a client id
+//! (`institution-N`) and secret of its own.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{
-    Config, Credentials, Endpoint, Event, Eviction, PoolLimits, PoolOutput, RequestId, Scope,
-    StoreOp, Time, TokenPool, Transmit,
+    Config, Credentials, Endpoint, Event, Eviction, PoolLimits, PoolOutput, RequestBody, RequestId,
+    Scope, StoreOp, Time, TokenPool, Transmit, TransportError,
 };
 
 use crate::body::{response, token as token_body};
@@ -166,5 +171,102 @@ impl PoolScenario {
             assert!(self.served(key), "key {key} has a token");
         }
         self.poll()
+    }
+}
+
+/// The key a token request is for, from its `client_id=institution-N` form field.
+pub fn key_of(body: &[u8]) -> Option<u32> {
+    form_urlencoded::parse(body)
+        .find(|(name, _)| name == "client_id")
+        .and_then(|(_, id)| id.strip_prefix("institution-")?.parse().ok())
+}
+
+/// How [`PoolEndpoint`] answers a key's request.
+#[derive(Clone, Copy, Debug)]
+pub enum Answer {
+    /// A token of `expires_in` seconds, after `after`.
+    Token { expires_in: u64, after: Duration },
+    /// This status and body at once.
+    Status(u16, &'static str),
+}
+
+/// A token endpoint for a pool's tests, as a blocking sender: each key's requests answered as
+/// `answer(key)` says, with the requests per key and the most in flight at once counted.
+#[derive(Clone)]
+pub struct PoolEndpoint {
+    inner: Arc<EndpointState>,
+}
+
+struct EndpointState {
+    answer: Box<dyn Fn(u32) -> Answer + Send + Sync>,
+    sent: Mutex<BTreeMap<u32, u32>>,
+    in_flight: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl PoolEndpoint {
+    pub fn new(answer: impl Fn(u32) -> Answer + Send + Sync + 'static) -> PoolEndpoint {
+        PoolEndpoint {
+            inner: Arc::new(EndpointState {
+                answer: Box::new(answer),
+                sent: Mutex::new(BTreeMap::new()),
+                in_flight: AtomicUsize::new(0),
+                most: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Every key gets a two-hour token at once.
+    pub fn issuing() -> PoolEndpoint {
+        PoolEndpoint::new(|_| Answer::Token {
+            expires_in: 7200,
+            after: Duration::ZERO,
+        })
+    }
+
+    /// Answers `request` (blocking for the answer's delay).
+    pub fn answer(
+        &self,
+        request: &Request<RequestBody>,
+    ) -> Result<Response<Vec<u8>>, TransportError> {
+        let key = key_of(request.body().as_bytes()).expect("a pool test request");
+        let n = {
+            let mut sent = self.inner.sent.lock().unwrap();
+            let n = sent.entry(key).or_default();
+            *n += 1;
+            *n
+        };
+        let now = self.inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.inner.most.fetch_max(now, Ordering::SeqCst);
+        let response = match (self.inner.answer)(key) {
+            Answer::Token { expires_in, after } => {
+                std::thread::sleep(after);
+                response(200, &token_body(&token(key, n), expires_in))
+            }
+            Answer::Status(status, body) => response(status, body),
+        };
+        self.inner.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(response)
+    }
+
+    /// Requests key `key` sent.
+    pub fn sent(&self, key: u32) -> u32 {
+        self.inner
+            .sent
+            .lock()
+            .unwrap()
+            .get(&key)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Requests sent in all.
+    pub fn total(&self) -> u32 {
+        self.inner.sent.lock().unwrap().values().sum()
+    }
+
+    /// The most requests in flight at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.inner.most.load(Ordering::SeqCst)
     }
 }
