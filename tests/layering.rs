@@ -58,7 +58,7 @@ const DRIVER: &[&[&str]] = &[
 ];
 
 const BLOCKING: &[&[&str]] = &[
-    &["sender", "store"],
+    &["changes", "sender", "store"],
     &["ureq", "wire", "redis"],
     &["pool", "source"],
 ];

@@ -42,6 +42,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod changes;
 mod pool;
 #[cfg(feature = "redis")]
 mod redis;

@@ -5,7 +5,7 @@
 
 use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::HeaderValue;
@@ -14,6 +14,7 @@ use seekpass_oauth_driver::{
     clock, Error, Found, Health, Kick, PoolEngine, PoolSettings, PoolStep, Served, State,
 };
 
+use crate::changes::Changes;
 use crate::sender::Sender;
 use crate::store::Store;
 
@@ -61,8 +62,7 @@ struct Inner<K> {
     /// Worker threads running now.
     workers: AtomicUsize,
     /// Bumped after every answer; waiting callers sleep on it.
-    changed: Mutex<u64>,
-    changed_signal: Condvar,
+    changes: Changes,
 }
 
 /// Configures a [`SourcePool`]: `SourcePool::builder(resolver)…build(sender)`.
@@ -118,8 +118,7 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> PoolBuilder<K> {
                 sender: Box::new(sender),
                 store: self.store,
                 workers: AtomicUsize::new(0),
-                changed: Mutex::new(0),
-                changed_signal: Condvar::new(),
+                changes: Changes::default(),
             }),
         }
     }
@@ -178,7 +177,7 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
     pub fn invalidate(&self, key: &K, token: TokenId) -> bool {
         let taken = self.inner.engine.invalidate(key, token);
         Inner::kick(&self.inner);
-        self.inner.bump();
+        self.inner.changes.bump();
         taken
     }
 
@@ -206,7 +205,7 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
         let started = Instant::now();
         let give_up_at = clock::later(started, self.inner.engine.settings().max_wait);
         loop {
-            let seen = *self.inner.changed();
+            let seen = self.inner.changes.seen();
             let (found, kick) = self.inner.engine.lookup(key);
             if kick == Kick::Yes {
                 Inner::kick(&self.inner);
@@ -225,7 +224,7 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
             // Woken by any answer; a back-off's end is a worker's to notice, so look again
             // at least every second.
             let until = give_up_at.min(clock::later(now, Duration::from_secs(1)));
-            self.inner.wait_for_change(seen, until);
+            self.inner.changes.wait(seen, until);
         }
     }
 }
@@ -283,7 +282,7 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> Inner<K> {
                     self.engine.feed_store(&key, work.id, result);
                 }
                 PoolStep::Rest(_) => {
-                    self.bump();
+                    self.changes.bump();
                     self.workers.fetch_sub(1, Ordering::AcqRel);
                     // Work that fell due after the last step and before the count went down
                     // found this worker still counted: it is this worker's.
@@ -294,32 +293,7 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> Inner<K> {
                     continue;
                 }
             }
-            self.bump();
-        }
-    }
-
-    fn changed(&self) -> MutexGuard<'_, u64> {
-        self.changed.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn bump(&self) {
-        let mut changed = self.changed();
-        *changed = changed.wrapping_add(1);
-        self.changed_signal.notify_all();
-    }
-
-    fn wait_for_change(&self, seen: u64, until: Instant) {
-        let mut changed = self.changed();
-        while *changed == seen {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            changed = self
-                .changed_signal
-                .wait_timeout(changed, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            self.changes.bump();
         }
     }
 }

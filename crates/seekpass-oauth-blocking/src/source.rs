@@ -4,7 +4,7 @@
 //! thread that ends with it, and every caller keeps getting the still-valid token at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use seekpass_oauth::http::HeaderValue;
@@ -13,6 +13,7 @@ use seekpass_oauth_driver::{
     clock, Engine, Error, Health, Kick, SecretSource, Served, Settings, State,
 };
 
+use crate::changes::Changes;
 use crate::sender::Sender;
 use crate::store::Store;
 
@@ -34,8 +35,7 @@ struct Inner {
     /// A short-lived thread is doing work that fell due while a token was usable.
     in_background: AtomicBool,
     /// Bumped after every step and answer; waiting threads sleep on it.
-    changed: Mutex<u64>,
-    changed_signal: Condvar,
+    changes: Changes,
 }
 
 /// Configures a [`TokenSource`]: `TokenSource::builder(config)…build(sender)`.
@@ -98,8 +98,7 @@ impl Builder {
                 store: self.store,
                 io: Mutex::new(()),
                 in_background: AtomicBool::new(false),
-                changed: Mutex::new(0),
-                changed_signal: Condvar::new(),
+                changes: Changes::default(),
             }),
         }
     }
@@ -192,7 +191,7 @@ impl TokenSource {
     /// its reports are then not taken, and the caller passes the 401 on.
     pub fn invalidate(&self, token: TokenId) -> bool {
         let taken = self.inner.engine.invalidate(token);
-        self.inner.bump();
+        self.inner.changes.bump();
         taken
     }
 
@@ -200,7 +199,7 @@ impl TokenSource {
     /// dropped if what is sent changes, and a give-up is cleared.
     pub fn reconfigure(&self, config: Config) {
         self.inner.engine.reconfigure(config);
-        self.inner.bump();
+        self.inner.changes.bump();
     }
 
     /// The token's state now.
@@ -242,12 +241,12 @@ impl Inner {
                     )),
                 };
                 self.engine.feed_store(work.id, result);
-                self.bump();
+                self.changes.bump();
                 continue;
             }
             if let Some(work) = step.secret {
                 self.engine.feed_secret(work.run());
-                self.bump();
+                self.changes.bump();
                 continue;
             }
             let Some(send) = step.transmit else {
@@ -255,10 +254,10 @@ impl Inner {
             };
             let answer = self.sender.send(send.request, send.deadline, send.max_body);
             self.engine.feed(send.id, answer);
-            self.bump();
+            self.changes.bump();
         };
         drop(io);
-        self.bump();
+        self.changes.bump();
         wake_at
     }
 
@@ -291,7 +290,7 @@ impl Inner {
         let give_up_at = clock::later(started, self.engine.settings().max_wait);
         let _waiting = self.engine.waiting();
         loop {
-            let mut seen = *self.changed();
+            let mut seen = self.changes.seen();
             if let Some(served) = self.engine.read().0 {
                 return Ok(served);
             }
@@ -313,7 +312,7 @@ impl Inner {
             let wake_at = match io {
                 Some(io) => {
                     let wake_at = self.drive(io);
-                    seen = *self.changed();
+                    seen = self.changes.seen();
                     wake_at
                 }
                 None => Some(give_up_at),
@@ -324,32 +323,7 @@ impl Inner {
             // A back-off is in force (or another thread is sending): sleep until the machine's
             // next moment, an answer, or the end of the wait.
             let until = wake_at.unwrap_or(give_up_at).min(give_up_at);
-            self.wait_for_change(seen, until);
-        }
-    }
-
-    fn changed(&self) -> MutexGuard<'_, u64> {
-        self.changed.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn bump(&self) {
-        let mut changed = self.changed();
-        *changed = changed.wrapping_add(1);
-        self.changed_signal.notify_all();
-    }
-
-    fn wait_for_change(&self, seen: u64, until: Instant) {
-        let mut changed = self.changed();
-        while *changed == seen {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            changed = self
-                .changed_signal
-                .wait_timeout(changed, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            self.changes.wait(seen, until);
         }
     }
 }

@@ -164,6 +164,12 @@ fn events_reach_the_handler_tagged_with_their_key() {
         .build(move |request, _deadline, _max_body| sender.answer(&request));
     pool.authorization(&7).unwrap();
     pool.authorization(&8).unwrap();
+    // The worker hands events on after it lets go of the pool's lock, so a caller may be
+    // served before the handler has run: wait for it (5 s at most).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.lock().unwrap().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let mut keys = seen.lock().unwrap().clone();
     keys.sort_unstable();
     assert_eq!(keys, [7, 8]);
