@@ -65,9 +65,9 @@ const BLOCKING: &[&[&str]] = &[
 
 const ASYNC: &[&[&str]] = &[
     &["sender", "store", "timer"],
-    &["reqwest", "wire", "redis"],
+    &["by_deadline", "reqwest", "wire", "redis"],
     &["source"],
-    &["middleware"],
+    &["middleware", "pool"],
 ];
 
 const COMMAND: &[&[&str]] = &[&["check"], &["options", "output"], &["cache", "setup"]];

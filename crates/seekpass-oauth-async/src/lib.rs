@@ -57,8 +57,10 @@ compile_error!(
      `smol` (redis-rs's async connection runs on the driver's runtime)"
 );
 
+mod by_deadline;
 #[cfg(feature = "middleware")]
 mod middleware;
+mod pool;
 #[cfg(all(feature = "redis", any(feature = "tokio", feature = "smol")))]
 mod redis;
 #[cfg(feature = "reqwest")]
@@ -72,6 +74,7 @@ mod wire;
 
 #[cfg(feature = "middleware")]
 pub use middleware::{rejects_token, BearerAuth};
+pub use pool::{AsyncResolver, PoolBuilder, ResolveFuture, SourcePool};
 #[cfg(all(feature = "redis", any(feature = "tokio", feature = "smol")))]
 pub use redis::RedisStore;
 #[cfg(feature = "reqwest")]

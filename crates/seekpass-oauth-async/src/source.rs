@@ -12,13 +12,12 @@ use std::time::{Duration, Instant};
 use event_listener::Event as Signal;
 use futures_lite::future;
 use seekpass_oauth::http::HeaderValue;
-use seekpass_oauth::{
-    Config, Event, StoreError, StoreErrorKind, Token, TokenId, TransportError, TransportErrorKind,
-};
+use seekpass_oauth::{Config, Event, Token, TokenId};
 use seekpass_oauth_driver::{
     clock, Engine, Error, Health, Kick, SecretSource, Served, Settings, State,
 };
 
+use crate::by_deadline;
 use crate::sender::Sender;
 use crate::store::Store;
 use crate::timer::Timer;
@@ -57,6 +56,13 @@ struct Shared {
 #[must_use = "the driver does nothing unless spawned"]
 pub struct Driver {
     future: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl Driver {
+    /// A driver running `future`.
+    pub(crate) fn new(future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Driver {
+        Driver { future }
+    }
 }
 
 impl Future for Driver {
@@ -438,23 +444,9 @@ async fn drive(running: Running, sender: impl Sender, store: Option<Box<dyn Stor
         let step = shared.engine.step();
         shared.changed.notify(usize::MAX);
         if let Some(work) = step.store {
-            let result = match &store {
-                Some(store) => {
-                    let deadline = shared.timer.sleep_until(work.deadline);
-                    future::or(store.run(&work.command), async {
-                        deadline.await;
-                        Err(StoreError::new(
-                            StoreErrorKind::Timeout,
-                            "no answer by the operation's deadline",
-                        ))
-                    })
-                    .await
-                }
-                None => Err(StoreError::new(
-                    StoreErrorKind::Unavailable,
-                    "the configuration shares its token but the source has no store: give one to the builder",
-                )),
-            };
+            let missing = "the configuration shares its token but the source has no store: give one to the builder";
+            let result =
+                by_deadline::run_store(&*shared.timer, store.as_deref(), &work, missing).await;
             shared.engine.feed_store(work.id, result);
             continue;
         }
@@ -464,16 +456,9 @@ async fn drive(running: Running, sender: impl Sender, store: Option<Box<dyn Stor
             continue;
         }
         if let Some(outgoing) = step.transmit {
-            let deadline = shared.timer.sleep_until(outgoing.deadline);
-            let answer = future::or(sender.send(outgoing.request, outgoing.max_body), async {
-                deadline.await;
-                Err(TransportError::new(
-                    TransportErrorKind::Timeout,
-                    "no answer by the request deadline",
-                ))
-            })
-            .await;
-            shared.engine.feed(outgoing.id, answer);
+            let id = outgoing.id;
+            let answer = by_deadline::send(&*shared.timer, &sender, outgoing).await;
+            shared.engine.feed(id, answer);
             continue;
         }
         match step.wake_at {

@@ -229,6 +229,15 @@ impl PoolEndpoint {
         &self,
         request: &Request<RequestBody>,
     ) -> Result<Response<Vec<u8>>, TransportError> {
+        let (delay, response) = self.start(request);
+        std::thread::sleep(delay);
+        self.end();
+        Ok(response)
+    }
+
+    /// Counts `request` as sent and in flight; the delay to wait before answering with the
+    /// response, and then to call [`PoolEndpoint::end`] (an async test waits on its timer).
+    pub fn start(&self, request: &Request<RequestBody>) -> (Duration, Response<Vec<u8>>) {
         let key = key_of(request.body().as_bytes()).expect("a pool test request");
         let n = {
             let mut sent = self.inner.sent.lock().unwrap();
@@ -238,15 +247,18 @@ impl PoolEndpoint {
         };
         let now = self.inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.inner.most.fetch_max(now, Ordering::SeqCst);
-        let response = match (self.inner.answer)(key) {
-            Answer::Token { expires_in, after } => {
-                std::thread::sleep(after);
-                response(200, &token_body(&token(key, n), expires_in))
-            }
-            Answer::Status(status, body) => response(status, body),
-        };
+        match (self.inner.answer)(key) {
+            Answer::Token { expires_in, after } => (
+                after,
+                response(200, &token_body(&token(key, n), expires_in)),
+            ),
+            Answer::Status(status, body) => (Duration::ZERO, response(status, body)),
+        }
+    }
+
+    /// A request started with [`PoolEndpoint::start`] is answered.
+    pub fn end(&self) {
         self.inner.in_flight.fetch_sub(1, Ordering::SeqCst);
-        Ok(response)
     }
 
     /// Requests key `key` sent.
