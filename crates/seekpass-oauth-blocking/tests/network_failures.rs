@@ -65,3 +65,31 @@ fn dns_refused_and_timeout_are_named_by_every_sender() {
         assert_eq!(k, TransportErrorKind::Timeout, "{name}: {text}");
     }
 }
+
+/// An `https` URL given to a connector that speaks plain TCP is a TLS error that says so, at
+/// once, not a plain connection to port 443.
+#[test]
+fn plain_tcp_refuses_https_with_a_tls_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    let (k, text) = kind(&WireSender::plain_tcp(), &base, Duration::from_secs(5));
+    assert_eq!(k, TransportErrorKind::Tls, "{text}");
+    assert!(text.contains("plain http only"), "{text}");
+}
+
+/// A TLS handshake with a server that answers in plain HTTP is named a TLS failure by ureq.
+#[test]
+fn ureq_names_a_failed_handshake_tls() {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut hello = [0u8; 512];
+            let _ = stream.read(&mut hello);
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let (k, text) = kind(&UreqSender::new(), &base, Duration::from_secs(5));
+    assert_eq!(k, TransportErrorKind::Tls, "{text}");
+}

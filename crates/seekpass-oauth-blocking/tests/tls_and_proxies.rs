@@ -102,5 +102,36 @@ fn trust_and_proxies_as_curl_has_them() {
     fetch(&base, UreqSender::with_ca_files(&[ca_file]).unwrap()).unwrap();
     assert_eq!(proxy.log().heads().len(), 1, "the proxy was not used again");
     clear_environment();
+
+    // A proxy that wants credentials and gets none: named as such, from ureq's proxy error.
+    let agent = |proxy: &str| {
+        ureq::Agent::config_builder()
+            .proxy(Some(ureq::Proxy::new(proxy).unwrap()))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .new_agent()
+    };
+    let refused = UreqSender::with_agent(agent(&guarded.url()));
+    match fetch(&demo.base_url(), refused).unwrap_err() {
+        Error::GaveUp { error, .. } => match *error {
+            seekpass_oauth::TokenError::Transport(ref t) => {
+                assert_eq!(t.kind(), TransportErrorKind::ProxyAuthRequired, "{t}")
+            }
+            ref other => panic!("{other:?}"),
+        },
+        other => panic!("{other}"),
+    }
+    // `with_agent` sends through the agent given: its proxy is used for plain http too.
+    let before = proxy.log().heads().len();
+    fetch(
+        &demo.base_url(),
+        UreqSender::with_agent(agent(&proxy.url())),
+    )
+    .unwrap();
+    assert!(
+        proxy.log().heads().len() > before,
+        "the agent's proxy was used"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

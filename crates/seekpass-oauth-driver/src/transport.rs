@@ -11,10 +11,21 @@ use seekpass_oauth::{TransportError, TransportErrorKind};
 /// its own.
 const LOOKUP_FAILED: &str = "failed to lookup address information";
 
+/// rustls' words for a handshake that failed for another reason than the certificate: the
+/// peer does not speak TLS (plain HTTP on an `https` port), sent an alert, or speaks no
+/// common version or cipher suite. ureq hands these over as I/O errors.
+const HANDSHAKE_FAILED: [&str; 5] = [
+    "received corrupt message",
+    "received unexpected message",
+    "received fatal alert",
+    "peer is incompatible",
+    "peer misbehaved",
+];
+
 /// The kind an HTTP client's or TLS stack's message names, where it names one: rustls'
 /// certificate refusals ("invalid peer certificate: UnknownIssuer", "…: Expired",
-/// "…: NotValidForName"), a proxy's `407`, a refused `CONNECT` tunnel (ureq's and hyper's
-/// words for them).
+/// "…: NotValidForName") and its other handshake failures, a proxy's `407`, a refused
+/// `CONNECT` tunnel (ureq's and hyper's words for them).
 #[must_use]
 pub fn message_kind(message: &str) -> Option<TransportErrorKind> {
     let m = message.to_ascii_lowercase();
@@ -29,6 +40,8 @@ pub fn message_kind(message: &str) -> Option<TransportErrorKind> {
         || m.contains("tunnel error")
     {
         Some(TransportErrorKind::ProxyRefused)
+    } else if HANDSHAKE_FAILED.iter().any(|words| m.contains(words)) {
+        Some(TransportErrorKind::Tls)
     } else {
         None
     }
@@ -144,6 +157,12 @@ mod tests {
                 Some(K::ProxyRefused),
             ),
             ("tunnel error: unsuccessful", Some(K::ProxyRefused)),
+            (
+                "io: received corrupt message of type InvalidContentType",
+                Some(K::Tls),
+            ),
+            ("received fatal alert: HandshakeFailure", Some(K::Tls)),
+            ("peer is incompatible: Tls12NotOffered", Some(K::Tls)),
             ("connection reset by peer", None),
         ] {
             assert_eq!(message_kind(message), kind, "{message}");
