@@ -214,7 +214,9 @@ pub use ids::{RequestId, StoreId, TokenId};
 pub use machine::TokenClient;
 pub use output::Output;
 pub use policy::{MissingExpiresIn, RefreshMode, RetryPolicy, TimingPolicy};
-pub use pool::{Eviction, Lookup, PoolLimits, PoolOutput, TokenPool};
+pub use pool::{
+    Eviction, Lookup, PoolLimits, PoolOutput, TokenPool, WAITING_PIN as POOL_WAITING_PIN,
+};
 pub use redact::shown_url;
 pub use redirect::RedirectRefusal;
 pub use request::{RequestBody, Transmit};

@@ -89,7 +89,7 @@ const TESTKIT: &[&[&str]] = &[
         "tls",
     ],
     &["baseline", "fleet", "pool", "proxy_table", "scenario"],
-    &["fuzz"],
+    &["fuzz", "pool_sim"],
 ];
 
 #[test]

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use seekpass_oauth::{Event, Eviction, InputError, Lookup, PoolLimits, Time};
+use seekpass_oauth::{Event, Eviction, InputError, Lookup, PoolLimits, Time, POOL_WAITING_PIN};
 use seekpass_oauth_testkit::body::response;
 use seekpass_oauth_testkit::pool::{config, PoolScenario};
 
@@ -147,12 +147,12 @@ fn callers_waiting_for_a_first_token_go_before_refreshes() {
 }
 
 #[test]
-fn an_evicted_entrys_request_counts_until_answered_and_its_answer_is_refused() {
-    let mut s = PoolScenario::new(roomy().max_entries(1).max_in_flight(1));
+fn a_forgotten_entrys_request_counts_until_answered_and_its_answer_is_refused() {
+    let mut s = PoolScenario::new(roomy().max_in_flight(1));
     s.ask([1]).resolve_all();
     let old = s.take_request(1);
+    assert!(s.pool.forget(&1));
     s.ask([2]).resolve_all();
-    assert_eq!(s.evicted, [(1, Eviction::LeastRecentlyUsed)]);
     assert!(
         s.in_flight.is_empty(),
         "key 1's request still holds the permit"
@@ -167,17 +167,59 @@ fn an_evicted_entrys_request_counts_until_answered_and_its_answer_is_refused() {
 }
 
 #[test]
-fn a_key_asked_for_again_after_eviction_never_reuses_an_id() {
-    let mut s = PoolScenario::new(roomy().max_entries(1));
+fn a_key_forgotten_and_asked_for_again_never_reuses_an_id() {
+    let mut s = PoolScenario::new(roomy());
     s.ask([1]).resolve_all();
     let old = s.take_request(1);
-    s.ask([2]).resolve_all().ask([1]).resolve_all();
+    assert!(s.pool.forget(&1));
+    s.ask([1]).resolve_all();
     let new = s.in_flight.iter().find(|(k, _)| *k == 1).unwrap().1.id();
     assert!(new > old, "{new} after {old}");
     let stale = s.pool.handle_response(&1, old, response(200, "{}"), s.now);
     assert_eq!(stale, Err(InputError::StaleRequest(old)));
     s.succeed(1, 7200);
     assert!(s.served(1));
+}
+
+/// Entries being resolved, with a request on the wire, or with a caller waiting for their first
+/// token are not evicted for a new key: evicting them would waste the request and leave the
+/// caller to start over (a cold start of more keys than entries would never finish). The new
+/// key finds the pool full and gets in once an entry is served.
+#[test]
+fn a_full_pool_of_waiting_keys_admits_a_new_key_once_one_is_served() {
+    let mut s = PoolScenario::new(roomy().max_entries(2).max_in_flight(1));
+    s.ask([1, 2]).resolve_all();
+    assert_eq!(s.flying(), [1]);
+    assert!(matches!(s.pool.token(&3, s.now), Lookup::Full));
+    assert_eq!(s.pool.len(), 2);
+    assert!(s.evicted.is_empty());
+    s.succeed(1, 7200);
+    assert_eq!(
+        s.flying(),
+        [2],
+        "key 2's caller still waits: it keeps its entry"
+    );
+    assert!(
+        matches!(s.pool.token(&3, s.now), Lookup::Full),
+        "key 1 is not served yet"
+    );
+    assert!(s.served(1));
+    s.ask([3]);
+    assert_eq!(s.evicted, [(1, Eviction::LeastRecentlyUsed)]);
+    assert_eq!(s.resolving, [3]);
+}
+
+/// A caller who stops asking holds its key's entry for `POOL_WAITING_PIN` at most.
+#[test]
+fn a_waiting_callers_hold_on_its_entry_ends_after_the_waiting_pin() {
+    let mut s = PoolScenario::new(roomy().max_entries(1));
+    s.ask([1]).resolve_all();
+    s.succeed(1, 7200); // a token nobody has come back for
+    assert!(matches!(s.pool.token(&2, s.now), Lookup::Full));
+    let pin_ends = POOL_WAITING_PIN.as_millis() as u64;
+    s.at_millis(pin_ends).poll();
+    s.ask([2]);
+    assert_eq!(s.evicted, [(1, Eviction::LeastRecentlyUsed)]);
 }
 
 #[test]

@@ -37,6 +37,10 @@ pub(super) struct Entry<K> {
     pub(super) dirty: bool,
     /// A token was asked for while the key was being resolved.
     pub(super) demanded: bool,
+    /// A caller last asked at this moment and found no token, and has not been served since.
+    pub(super) waiting_since: Option<Time>,
+    /// Not to be evicted for a new key: kept out of the eviction order meanwhile.
+    pinned: bool,
 }
 
 impl<K> Entry<K> {
@@ -56,6 +60,7 @@ pub(super) struct Entries<K, S> {
     slots: Vec<Option<Entry<K>>>,
     free: Vec<usize>,
     index: HashMap<K, usize, S>,
+    /// The entries that may be evicted, least recently used first (pinned ones are left out).
     by_use: BTreeSet<((Time, u64), usize)>,
     by_wake: BTreeSet<(Time, usize)>,
     next_seq: u64,
@@ -102,6 +107,8 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> Entries<K, S> {
             ticket: None,
             dirty: false,
             demanded: false,
+            waiting_since: None,
+            pinned: false,
         };
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -125,7 +132,9 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> Entries<K, S> {
     pub(super) fn remove(&mut self, slot: usize) -> Option<Entry<K>> {
         let entry = self.slots.get_mut(slot)?.take()?;
         self.index.remove(&entry.key);
-        self.by_use.remove(&(entry.last_used, slot));
+        if !entry.pinned {
+            self.by_use.remove(&(entry.last_used, slot));
+        }
         if let Some(at) = entry.wake {
             self.by_wake.remove(&(at, slot));
         }
@@ -142,9 +151,27 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> Entries<K, S> {
         if entry.last_used.0 >= now {
             return;
         }
-        self.by_use.remove(&(entry.last_used, slot));
+        if !entry.pinned {
+            self.by_use.remove(&(entry.last_used, slot));
+            self.by_use.insert(((now, seq), slot));
+        }
         entry.last_used = (now, seq);
-        self.by_use.insert((entry.last_used, slot));
+    }
+
+    /// Pins `slot` (it is not evicted for a new key) or unpins it.
+    pub(super) fn set_pinned(&mut self, slot: usize, pinned: bool) {
+        let Some(entry) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if entry.pinned == pinned {
+            return;
+        }
+        entry.pinned = pinned;
+        if pinned {
+            self.by_use.remove(&(entry.last_used, slot));
+        } else {
+            self.by_use.insert((entry.last_used, slot));
+        }
     }
 
     /// Sets the moment `slot` must be polled at (`None`: none).
@@ -182,7 +209,7 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> Entries<K, S> {
         self.by_wake.first().map(|(at, _)| *at)
     }
 
-    /// The entry asked for least recently.
+    /// The entry asked for least recently, of those not pinned.
     pub(super) fn least_recent(&self) -> Option<usize> {
         self.by_use.first().map(|(_, slot)| *slot)
     }

@@ -50,6 +50,10 @@ mod feed;
 mod limits;
 mod output;
 
+/// How long a caller who found no token keeps its key's entry from being evicted for a new
+/// key, from its latest ask, unless it is served first: the drivers' default wait for a token.
+pub const WAITING_PIN: core::time::Duration = core::time::Duration::from_secs(60);
+
 /// A keyed pool of token machines, sans-IO: one [`TokenClient`] per live key, multiplexed
 /// behind one [`poll`](TokenPool::poll) and one next wake, for a platform holding one client
 /// credential per institution it serves.
@@ -165,7 +169,10 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
                 self.entries.touch(slot, now);
                 slot
             }
-            None => self.add(key.clone(), now),
+            None => match self.add(key.clone(), now) {
+                Some(slot) => slot,
+                None => return Lookup::Full,
+            },
         };
         let Some(entry) = self.entries.get_mut(slot) else {
             return Lookup::Pending;
@@ -206,6 +213,27 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
         if dirty {
             self.mark_dirty(slot);
         }
+        // A caller who found no token pins the entry until one is served to it.
+        let served = self
+            .entries
+            .get(slot)
+            .and_then(|e| e.client())
+            .is_some_and(|c| c.usable(now).is_some());
+        let mut pin_changed = false;
+        if let Some(entry) = self.entries.get_mut(slot) {
+            if served {
+                pin_changed = entry.waiting_since.take().is_some();
+            } else if !matches!(found, Lookup::Unknown) && entry.waiting_since != Some(now) {
+                // Each ask renews the hold: the caller is still waiting.
+                entry.waiting_since = Some(now);
+                pin_changed = true;
+            }
+        }
+        if pin_changed {
+            // The pin's end is one of the entry's moments.
+            self.mark_dirty(slot);
+        }
+        self.update_pin(slot, now);
         match self.entries.get(slot).and_then(|e| e.client()) {
             Some(client) => client.usable(now).map_or(found, Lookup::Token),
             None => found,
@@ -341,12 +369,11 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
         self.now
     }
 
-    /// A new entry for `key`, resolving; room is made first.
-    fn add(&mut self, key: K, now: Time) -> usize {
+    /// A new entry for `key`, resolving; room is made first by evicting the least recently
+    /// used entry not pinned. `None` if every entry is pinned: the key waits for room.
+    fn add(&mut self, key: K, now: Time) -> Option<usize> {
         while self.entries.len() >= self.limits.max_entries {
-            let Some(slot) = self.entries.least_recent() else {
-                break;
-            };
+            let slot = self.entries.least_recent()?;
             self.evict(slot, Eviction::LeastRecentlyUsed);
         }
         let resolving = EntryState::Resolving {
@@ -355,7 +382,26 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
         };
         let slot = self.entries.insert(key, resolving, now);
         self.mark_dirty(slot);
-        slot
+        self.update_pin(slot, now);
+        Some(slot)
+    }
+
+    /// Pins the entry in `slot` while evicting it would waste work or leave a caller without
+    /// the token coming for it: while it is resolved, while its request is on the wire, and
+    /// for [`WAITING_PIN`] after a caller last found no token (until one is served).
+    fn update_pin(&mut self, slot: usize, now: Time) {
+        let Some(entry) = self.entries.get(slot) else {
+            return;
+        };
+        let waiting = entry
+            .waiting_since
+            .is_some_and(|since| now < since.saturating_add(WAITING_PIN));
+        let pinned = match &entry.state {
+            EntryState::Resolving { .. } => true,
+            EntryState::Live(_) => entry.holds || waiting,
+            EntryState::Unknown { .. } => false,
+        };
+        self.entries.set_pinned(slot, pinned);
     }
 
     fn evict(&mut self, slot: usize, reason: Eviction) {
@@ -414,6 +460,7 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
             entry.granted = true;
             self.admission.grant(now);
             self.mark_dirty(slot);
+            self.update_pin(slot, now);
         }
     }
 
@@ -428,6 +475,7 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
             }
             Stepped::Settled(wake) => {
                 self.entries.set_wake(slot, wake);
+                self.update_pin(slot, now);
                 None
             }
             Stepped::Resolve(key, deadline) => {
@@ -513,7 +561,13 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
             entry.ticket = Some((admission.enqueue(slot, awaited), awaited));
         }
         let idle = (idle_at > now).then_some(idle_at);
-        Some(Stepped::Settled(next.into_iter().chain(idle).min()))
+        let unpin = entry
+            .waiting_since
+            .map(|since| since.saturating_add(WAITING_PIN))
+            .filter(|at| *at > now);
+        Some(Stepped::Settled(
+            next.into_iter().chain(idle).chain(unpin).min(),
+        ))
     }
 }
 

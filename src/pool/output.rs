@@ -86,6 +86,10 @@ pub enum Lookup<'a> {
     Pending,
     /// The resolver found no configuration for the key (recently): the caller's error.
     Unknown,
+    /// The pool is full ([`PoolLimits::max_entries`](crate::PoolLimits::max_entries)) and
+    /// every entry is pinned (resolving, its request on the wire, or a caller waiting for its
+    /// first token): the key gets an entry when one frees. Ask again later, as for `Pending`.
+    Full,
 }
 
 impl<'a> Lookup<'a> {
@@ -94,7 +98,7 @@ impl<'a> Lookup<'a> {
     pub fn token(&self) -> Option<&'a Token> {
         match self {
             Lookup::Token(token) => Some(token),
-            Lookup::Pending | Lookup::Unknown => None,
+            Lookup::Pending | Lookup::Unknown | Lookup::Full => None,
         }
     }
 }

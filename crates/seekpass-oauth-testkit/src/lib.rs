@@ -6,6 +6,8 @@
 //! | [`scenario`] | a fake clock and a scripted server around one [`TokenClient`](seekpass_oauth::TokenClient), store included |
 //! | [`memory_store`] | an in-memory store with expiring keys, answering the machine's store operations |
 //! | [`fleet`] | the fleet simulation: many replicas, one simulated token endpoint, a faulty store |
+//! | [`pool`] | a keyed pool on a fake clock, and a token endpoint for the drivers' pools |
+//! | [`pool_sim`] | the platform simulation: many institutions, skewed demand or a cold start, one pool |
 //! | [`fuzz`] | the properties the fuzz targets check, and the reference model they compare against |
 //! | [`body`] | token endpoint answers |
 //! | [`demo`] | configurations for the demo client, and a demo server with one |
@@ -42,6 +44,7 @@ pub mod load;
 pub mod memory_store;
 pub mod net;
 pub mod pool;
+pub mod pool_sim;
 pub mod proxy_table;
 pub mod scenario;
 pub mod secrets;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{
     Config, Credentials, Endpoint, Event, Eviction, PoolLimits, PoolOutput, RequestBody, RequestId,
-    Scope, StoreOp, Time, TokenPool, Transmit, TransportError,
+    Scope, StoreOp, Time, TimingPolicy, TokenPool, Transmit, TransportError,
 };
 
 use crate::body::{response, token as token_body};
@@ -23,6 +23,19 @@ pub fn config(key: u32) -> Config {
     )
     .scope(Scope::WRITE_EDUCATION)
     .jitter_seed(7)
+    .build()
+    .unwrap()
+}
+
+/// [`config`] with `timing`.
+pub fn config_with(key: u32, timing: TimingPolicy) -> Config {
+    Config::builder(
+        Endpoint::staging(),
+        Credentials::new(format!("institution-{key}"), secret(key)),
+    )
+    .scope(Scope::WRITE_EDUCATION)
+    .jitter_seed(7)
+    .timing(timing)
     .build()
     .unwrap()
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use seekpass_oauth::{
     PoolLimits, PoolOutput, RequestId, Time, TokenClient, TokenPool, TransportError,
-    TransportErrorKind,
+    TransportErrorKind, POOL_WAITING_PIN,
 };
 
 use crate::body::{response, token as token_body};
@@ -117,6 +117,7 @@ pub fn twins(actions: &[Action]) {
         logs: (BTreeMap::new(), BTreeMap::new()),
         flights: (BTreeMap::new(), BTreeMap::new()),
         last_ask: BTreeMap::new(),
+        waiting: BTreeMap::new(),
         idle_after,
         wake: None,
         made: 0,
@@ -138,6 +139,9 @@ struct Twins {
     logs: (Logs, Logs),
     flights: (Flights, Flights),
     last_ask: BTreeMap<u32, Time>,
+    /// Keys whose last lookup found no token, and when: their entries are pinned for
+    /// `POOL_WAITING_PIN` from then, and the pool wakes when the pin ends.
+    waiting: BTreeMap<u32, Time>,
     idle_after: Duration,
     wake: Option<Time>,
     made: u32,
@@ -167,6 +171,11 @@ impl Twins {
                     .and_then(|c| c.token(now).map(|t| t.id()));
                 assert_eq!(pooled, alone, "key {key}'s lookup at {now}");
                 self.last_ask.insert(key, now);
+                if pooled.is_some() {
+                    self.waiting.remove(&key);
+                } else {
+                    self.waiting.insert(key, now);
+                }
             }
             Action::Succeed(key, expires_in) => {
                 self.made += 1;
@@ -301,7 +310,16 @@ impl Twins {
             .last_ask
             .values()
             .map(|t| t.saturating_add(self.idle_after));
-        let expected = wakes.into_iter().chain(idle).filter(|t| *t > now).min();
+        let unpin = self
+            .waiting
+            .values()
+            .map(|t| t.saturating_add(POOL_WAITING_PIN));
+        let expected = wakes
+            .into_iter()
+            .chain(idle)
+            .chain(unpin)
+            .filter(|t| *t > now)
+            .min();
         assert_eq!(
             self.logs.0, self.logs.1,
             "what the pool and the machines said at {now}"
