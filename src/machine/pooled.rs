@@ -53,6 +53,14 @@ impl TokenClient {
         self.demand
     }
 
+    /// Frees what an idle machine need not hold: the room kept for events, when none waits.
+    /// A pool holds thousands of idle machines; the room is made again at the next event.
+    pub(crate) fn compact(&mut self) {
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = std::collections::VecDeque::new();
+        }
+    }
+
     /// A caller asked for a token at `now` or before and there is none to serve: the request
     /// it waits for comes before refreshes and retries nobody waits for.
     pub(crate) fn awaited(&self, now: Time) -> bool {

@@ -560,6 +560,7 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
             let awaited = client.awaited(now);
             entry.ticket = Some((admission.enqueue(slot, awaited), awaited));
         }
+        client.compact();
         let idle = (idle_at > now).then_some(idle_at);
         let unpin = entry
             .waiting_since

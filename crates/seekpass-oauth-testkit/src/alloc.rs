@@ -20,6 +20,9 @@ thread_local! {
     static MEASURING: Cell<bool> = const { Cell::new(false) };
     /// This thread's count: threads measuring at once never see each other's allocations.
     static COUNT: Cell<usize> = const { Cell::new(0) };
+    /// Bytes this thread allocated and freed while measuring.
+    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
+    static FREED: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The system allocator, counting allocations and reallocations made by a thread inside
@@ -42,6 +45,23 @@ impl CountingAllocator {
         COUNT.with(Cell::get).saturating_sub(before)
     }
 
+    /// The bytes this thread allocated while running `f` and did not free by its end: what
+    /// the values `f` made and kept hold on the heap.
+    pub fn bytes_kept_by(&self, f: impl FnOnce()) -> isize {
+        let (allocated, freed) = (ALLOCATED.with(Cell::get), FREED.with(Cell::get));
+        self.allocations_in(f);
+        let allocated = ALLOCATED.with(Cell::get).saturating_sub(allocated);
+        let freed = FREED.with(Cell::get).saturating_sub(freed);
+        isize::try_from(allocated).unwrap_or(isize::MAX)
+            - isize::try_from(freed).unwrap_or(isize::MAX)
+    }
+
+    fn bytes(&self, counter: &'static std::thread::LocalKey<Cell<usize>>, n: usize) {
+        if MEASURING.try_with(Cell::get).unwrap_or(false) {
+            let _ = counter.try_with(|c| c.set(c.get().saturating_add(n)));
+        }
+    }
+
     fn note(&self) {
         // `try_with`: during thread teardown the flags may be gone; nothing is measured then.
         if MEASURING.try_with(Cell::get).unwrap_or(false) {
@@ -61,17 +81,21 @@ impl Default for CountingAllocator {
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         self.note();
+        self.bytes(&ALLOCATED, layout.size());
         // SAFETY: the caller's contract for `alloc` is the system allocator's.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        self.bytes(&FREED, layout.size());
         // SAFETY: `ptr` came from `System` through this allocator, with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         self.note();
+        self.bytes(&FREED, layout.size());
+        self.bytes(&ALLOCATED, new_size);
         // SAFETY: as for `dealloc`, and the caller's contract for `realloc` is the system's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
