@@ -169,3 +169,65 @@ async fn the_driver_ends_with_the_last_handle_and_a_dropped_driver_is_reported()
     let error = pool.authorization(&1).await.unwrap_err();
     assert!(matches!(error, Error::DriverStopped), "{error}");
 }
+
+/// Four-second tokens, refreshed from 2 s on, and the refresh held at the endpoint until the
+/// test lets it go: meanwhile every call is served the old token at once (a call that waited
+/// would fail its 100 ms `max_wait`), the caller's demand at the refresh moment having reached
+/// the driver; then the new token replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_runs_in_the_driver_while_callers_keep_being_served() {
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    struct Held(Arc<Notify>, std::sync::atomic::AtomicU32);
+    impl Sender for Held {
+        async fn send(
+            &self,
+            _request: Request<RequestBody>,
+            _max_body: usize,
+        ) -> Result<Response<Vec<u8>>, TransportError> {
+            let n = self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if n > 1 {
+                self.0.notified().await;
+            }
+            let body = seekpass_oauth_testkit::body::token(&token(1, n), 4);
+            Ok(seekpass_oauth_testkit::body::response(200, &body))
+        }
+    }
+    let release = Arc::new(Notify::new());
+    let pool = SourcePool::builder(|key: &u32| {
+        let key = *key;
+        async move { Some(config(key)) }
+    })
+    .max_wait(Duration::from_millis(100))
+    .spawn(Held(
+        Arc::clone(&release),
+        std::sync::atomic::AtomicU32::new(0),
+    ));
+    let first = pool.served(&1).await.unwrap().token;
+    assert_eq!(pool.state(&1).unwrap().name(), "fresh");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !matches!(
+        pool.state(&1).unwrap(),
+        seekpass_oauth_async::State::Expiring {
+            refreshing: true,
+            ..
+        }
+    ) {
+        assert_eq!(pool.served(&1).await.unwrap().token, first);
+        assert!(Instant::now() < deadline, "the refresh never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for _ in 0..1_000 {
+        assert_eq!(
+            pool.served(&1).await.unwrap().token,
+            first,
+            "the old token, at once"
+        );
+    }
+    release.notify_one();
+    while pool.served(&1).await.unwrap().token == first {
+        assert!(Instant::now() < deadline, "the new token never came");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
