@@ -9,11 +9,14 @@ use crate::machine::TokenClient;
 use crate::time::Time;
 
 impl TokenClient {
-    /// A machine whose request, token and store operation ids all start at `first`: a key's
-    /// new entry in a pool starts where every earlier entry's ids ended, so an answer meant for
-    /// an evicted entry is refused as stale, never taken by its successor.
+    /// A machine with no permit to start a request, whose request, token and store operation
+    /// ids all start at `first`: a key's new entry in a pool starts where every earlier entry's
+    /// ids ended, so an answer meant for an evicted entry is refused as stale, never taken by
+    /// its successor.
     pub(crate) fn numbered_from(config: Config, now: Time, first: u64) -> TokenClient {
         let mut client = TokenClient::new(config, now);
+        // In a pool, a request waits for the pool's permit.
+        client.permit = false;
         client.next_request = first;
         client.next_token = first;
         client.retired_ops = first;

@@ -28,8 +28,6 @@ pub(super) struct Entry<K> {
     wake: Option<Time>,
     /// Holds one of the pool's in-flight permits, from the grant until its request ends.
     pub(super) holds: bool,
-    /// The permit is granted and its request not yet emitted.
-    pub(super) granted: bool,
     /// Its place in the queue for a permit, and whether it is with the requests a caller
     /// waits for.
     pub(super) ticket: Option<(Ticket, bool)>,
@@ -103,7 +101,6 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> Entries<K, S> {
             last_used: (now, seq),
             wake: None,
             holds: false,
-            granted: false,
             ticket: None,
             dirty: false,
             demanded: false,

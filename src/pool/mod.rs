@@ -457,7 +457,6 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
             }
             client.set_permit(true);
             entry.holds = true;
-            entry.granted = true;
             self.admission.grant(now);
             self.mark_dirty(slot);
             self.update_pin(slot, now);
@@ -528,11 +527,10 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
         if now >= idle_at && !entry.holds {
             return Some(Stepped::Idle);
         }
-        client.set_permit(entry.granted);
         let key = || entry.key.clone();
         let next = match client.poll(now) {
             Output::Transmit(transmit) => {
-                entry.granted = false;
+                // A permit covers one request: a retry asks for another.
                 client.set_permit(false);
                 return Some(Stepped::Output(PoolOutput::Transmit {
                     key: key(),
@@ -552,7 +550,6 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
         // for one.
         if entry.holds && !client.requesting() {
             entry.holds = false;
-            entry.granted = false;
             client.set_permit(false);
             admission.release();
         }

@@ -1,15 +1,17 @@
-//! A request or a store operation, given up at its deadline on the driver's timer: what both
-//! drivers (the source's and the pool's) do with each piece of I/O.
+//! A request or a store operation given up at its deadline, and a caller's wait for a change
+//! given up at its own, on the driver's timer: what both drivers (the source's and the pool's)
+//! do.
 
 use seekpass_oauth::http::Response;
 use seekpass_oauth::{StoreAnswer, StoreError, StoreErrorKind, TransportError, TransportErrorKind};
 use seekpass_oauth_driver::{Outgoing, StoreWork};
 
+use event_listener::EventListener;
 use futures_lite::future;
 
 use crate::sender::Sender;
 use crate::store::Store;
-use crate::timer::Timer;
+use crate::timer::{Sleep, Timer};
 
 /// Sends `outgoing`; a timeout at its deadline.
 pub(crate) async fn send(
@@ -47,5 +49,20 @@ pub(crate) async fn run_store(
             "no answer by the operation's deadline",
         ))
     })
+    .await
+}
+
+/// Waits for `changed` until `timeout` fires: whether the change came first.
+pub(crate) async fn changed(changed: EventListener, timeout: &mut Sleep) -> bool {
+    future::or(
+        async {
+            changed.await;
+            true
+        },
+        async {
+            timeout.await;
+            false
+        },
+    )
     .await
 }

@@ -270,18 +270,7 @@ impl<K: Eq + Hash + Clone> Shared<K> {
             if self.stopped.load(Ordering::Acquire) {
                 return Err(Error::DriverStopped);
             }
-            let timed_out = future::or(
-                async {
-                    changed.await;
-                    false
-                },
-                async {
-                    (&mut timeout).await;
-                    true
-                },
-            )
-            .await;
-            if timed_out {
+            if !by_deadline::changed(changed, &mut timeout).await {
                 return Err(Error::TimedOut {
                     waited: started.elapsed(),
                 });

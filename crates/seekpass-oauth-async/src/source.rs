@@ -401,18 +401,7 @@ impl Shared {
                 return Err(Error::DriverStopped);
             }
             self.wake.notify(1);
-            let timed_out = future::or(
-                async {
-                    changed.await;
-                    false
-                },
-                async {
-                    (&mut timeout).await;
-                    true
-                },
-            )
-            .await;
-            if timed_out {
+            if !by_deadline::changed(changed, &mut timeout).await {
                 return Err(Error::TimedOut {
                     waited: started.elapsed(),
                 });

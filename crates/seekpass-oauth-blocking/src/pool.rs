@@ -162,7 +162,7 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
                 // A refresh (or another key's work) is due while this token is usable: record
                 // the demand and hand the work to a worker; this caller is served at once.
                 if self.inner.engine.lookup(key).1 == Kick::Yes {
-                    Inner::kick(&self.inner);
+                    Inner::start_worker(&self.inner);
                 }
                 Ok(served)
             }
@@ -208,7 +208,7 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
             let seen = self.inner.changes.seen();
             let (found, kick) = self.inner.engine.lookup(key);
             if kick == Kick::Yes {
-                Inner::kick(&self.inner);
+                Inner::start_worker(&self.inner);
             }
             match found {
                 Found::Served(served) => return Ok(served),
@@ -230,13 +230,17 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
 }
 
 impl<K: Eq + Hash + Clone + Send + Sync + 'static> Inner<K> {
-    /// Starts a worker if work is due and fewer than the pool's requests in flight (plus one
-    /// for resolutions and store work) are running. If no thread can be started, the caller
-    /// does the work itself.
+    /// Starts a worker if work is due (see [`Inner::start_worker`]).
     fn kick(inner: &Arc<Inner<K>>) {
-        if !inner.engine.work_due() {
-            return;
+        if inner.engine.work_due() {
+            Inner::start_worker(inner);
         }
+    }
+
+    /// Starts a worker for work a lookup found due, if fewer than the pool's requests in flight
+    /// (plus one for resolutions and store work) are running. If no thread can be started, the
+    /// caller does the work itself.
+    fn start_worker(inner: &Arc<Inner<K>>) {
         let cap = inner
             .engine
             .settings()

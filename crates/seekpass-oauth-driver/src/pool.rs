@@ -19,7 +19,7 @@ use seekpass_oauth::{
 
 use crate::cell::{Kick, Served};
 use crate::clock::Timeline;
-use crate::engine::{Outgoing, StoreWork};
+use crate::engine::{Outgoing, Settings, StoreWork};
 use crate::error::Error;
 use crate::health::Health;
 use crate::state::State;
@@ -48,11 +48,13 @@ pub struct PoolSettings<K> {
 }
 
 impl<K> Default for PoolSettings<K> {
+    /// A single source's defaults for giving up and waiting, and the pool's default limits.
     fn default() -> PoolSettings<K> {
+        let single = Settings::default();
         PoolSettings {
             limits: PoolLimits::default(),
-            max_attempts: 5,
-            max_wait: Duration::from_secs(60),
+            max_attempts: single.max_attempts,
+            max_wait: single.max_wait,
             on_event: None,
         }
     }
@@ -294,18 +296,6 @@ impl<K: Eq + Hash + Clone> PoolEngine<K> {
         let state = machine.state(key, now)?;
         let (failing_since, next_moment) = self.keys.failing(key);
         Some(Health::of(&state, failing_since, next_moment, now))
-    }
-
-    /// The keys with a record for callers (at most the pool's entries).
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether no key has a record.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.keys.len() == 0
     }
 
     fn publish(&self, machine: &TokenPool<K>, key: &K, now: Time) {

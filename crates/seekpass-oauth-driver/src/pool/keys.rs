@@ -181,9 +181,4 @@ impl<K: Eq + Hash + Clone> Keys<K> {
             .map(|r| r.key().clone())
             .collect()
     }
-
-    /// The records held.
-    pub(crate) fn len(&self) -> usize {
-        self.map.len()
-    }
 }
