@@ -181,4 +181,25 @@ mod tests {
             assert!(!has_password(url), "{url}");
         }
     }
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_flag_may_take_its_value_after_an_equals_sign_and_nothing_else_is_split() {
+        let options = parse(args(&["--token-url=https://h/t?a=b"])).unwrap();
+        assert_eq!(options.token_url.as_deref(), Some("https://h/t?a=b"));
+        let error = parse(args(&["scope=read"])).unwrap_err();
+        assert!(error.contains("\"scope=read\""), "{error}");
+    }
+
+    #[test]
+    fn five_attempts_unless_told_otherwise() {
+        assert_eq!(parse(args(&[])).unwrap().max_attempts, 5);
+        assert_eq!(
+            parse(args(&["--max-attempts", "2"])).unwrap().max_attempts,
+            2
+        );
+    }
 }

@@ -147,3 +147,70 @@ pub fn timestamp() -> String {
         secs % 60
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use seekpass_oauth::{StoreError, StoreErrorKind, Time};
+
+    use super::*;
+
+    #[test]
+    fn a_store_or_secret_problem_is_told_whether_or_not_watching() {
+        let events = [
+            (
+                Event::StoreFailed {
+                    command: "lock",
+                    error: StoreError::new(StoreErrorKind::Timeout, "no answer in 500 ms"),
+                    retry_at: Time::from_secs(90),
+                },
+                "store lock failed: ",
+            ),
+            (
+                Event::StoredTokenRefused {
+                    problem: "no expiry".into(),
+                },
+                "the shared token in the store was not used: no expiry",
+            ),
+            (
+                Event::SecretUnreadable {
+                    source: "file /run/secret".into(),
+                    reason: "file /run/secret: gone".into(),
+                },
+                "file /run/secret: gone; the last good client secret stays in use",
+            ),
+        ];
+        for (event, line) in events {
+            for watching in [false, true] {
+                let told = describe(&event, watching).expect("told");
+                assert!(told.starts_with(line), "{told}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_events_are_told_only_while_watching() {
+        let event = Event::SecretRotated {
+            retry_now: false,
+            in_flight: false,
+        };
+        assert_eq!(describe(&event, false), None);
+        let told = describe(&event, true).expect("told while watching");
+        assert!(told.starts_with("the client secret changed"), "{told}");
+    }
+
+    #[test]
+    fn the_timestamp_is_a_utc_time_of_day() {
+        let stamp = timestamp();
+        let parts: Vec<u64> = stamp
+            .strip_suffix('Z')
+            .expect("UTC")
+            .split(':')
+            .map(|p| p.parse().expect("a number"))
+            .collect();
+        assert_eq!(stamp.len(), "HH:MM:SSZ".len(), "{stamp}");
+        assert!(
+            parts.len() == 3 && parts[0] < 24 && parts[1] < 60 && parts[2] < 60,
+            "{stamp}"
+        );
+    }
+}

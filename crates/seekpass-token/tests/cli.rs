@@ -277,6 +277,11 @@ fn the_store_url_comes_from_seek_pass_share_and_a_password_on_the_command_line_i
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("warning"), "{stderr}");
     assert!(!stderr.contains("Sx7-store"), "{stderr}");
+    // On the command line without a password: nothing to warn of.
+    let bare = format!("redis://127.0.0.1:{port}");
+    let out = run(&["--share", &bare, "--max-attempts", "1"], &[]);
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("warning"), "{stderr}");
 }
 
 #[test]
