@@ -67,7 +67,9 @@ const ASYNC: &[&[&str]] = &[
     &["sender", "store", "timer"],
     &["by_deadline", "reqwest", "wire", "redis"],
     &["source"],
-    &["middleware", "pool"],
+    &["pool"],
+    &["bearer"],
+    &["middleware", "tower"],
 ];
 
 const COMMAND: &[&[&str]] = &[&["check"], &["options", "output"], &["cache", "setup"]];

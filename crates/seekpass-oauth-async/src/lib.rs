@@ -31,7 +31,8 @@
 //!   [`Builder::max_wait`]; a permanent failure, or transient ones past
 //!   [`Builder::max_attempts`], reach every waiting caller at once as [`Error::GaveUp`].
 //! - **A token the API rejected**: pass [`Served::token`] to [`TokenSource::invalidate`], or let
-//!   [`BearerAuth`] (feature `middleware`) do it and retry the request.
+//!   [`BearerAuth`] (feature `middleware`) or [`BearerLayer`] (feature `tower`) do it and retry
+//!   the request.
 //! - **Events**: [`Builder::on_event`] receives each of the machine's events for `log`,
 //!   `tracing` or metrics; the crate picks none of them.
 //!
@@ -43,7 +44,8 @@
 //! | `smol` | [`AsyncIoTimer`] and [`Builder::build_smol`]: smol and async-std share async-io's reactor and timer, so one feature serves both (async-std is deprecated in favour of smol) |
 //! | `reqwest` (default) | [`ReqwestSender`]: reqwest 0.13 with rustls |
 //! | `wire` | [`WireSender`]: the core's HTTP/1.1 codec over any async byte stream you connect (with `smol`, [`PlainTcp`] for `http`) |
-//! | `middleware` | [`BearerAuth`] for `reqwest-middleware` |
+//! | `middleware` | [`BearerAuth`] for `reqwest-middleware`, over a source or a pool |
+//! | `tower` | [`BearerLayer`], a `tower::Layer` with the same rules, for hyper, tonic and other clients on `http::Request` |
 //!
 //! Any other runtime: implement [`Timer`], call [`Builder::build`] and spawn the [`Driver`].
 //! Any other HTTP client: implement [`Sender`].
@@ -57,6 +59,8 @@ compile_error!(
      `smol` (redis-rs's async connection runs on the driver's runtime)"
 );
 
+#[cfg(any(feature = "middleware", feature = "tower"))]
+mod bearer;
 mod by_deadline;
 #[cfg(feature = "middleware")]
 mod middleware;
@@ -69,9 +73,13 @@ mod sender;
 mod source;
 mod store;
 mod timer;
+#[cfg(feature = "tower")]
+mod tower;
 #[cfg(feature = "wire")]
 mod wire;
 
+#[cfg(any(feature = "middleware", feature = "tower"))]
+pub use bearer::{Authorizer, PoolAuth, PoolKey, RequestHead};
 #[cfg(feature = "middleware")]
 pub use middleware::{rejects_token, BearerAuth};
 pub use pool::{AsyncResolver, PoolBuilder, ResolveFuture, SourcePool};
@@ -87,6 +95,8 @@ pub use timer::AsyncIoTimer;
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;
 pub use timer::{Sleep, Timer};
+#[cfg(feature = "tower")]
+pub use tower::{Bearer, BearerFuture, BearerLayer, BoxError, CloneBody, NoReplay, ReplayBody};
 #[cfg(all(feature = "wire", feature = "smol"))]
 pub use wire::PlainTcp;
 #[cfg(feature = "wire")]

@@ -1,14 +1,17 @@
-//! A reqwest-middleware that puts the bearer on requests to the SEEK Pass API's origin and, when
-//! the API rejects the token, invalidates it and retries the request once with a new one.
+//! A reqwest-middleware that puts the bearer of a source, or of a pool's key, on requests to the
+//! SEEK Pass API's origin and, when the API rejects the token, invalidates it and retries the
+//! request once with a new one.
 
-use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use reqwest::{Request, Response, StatusCode};
+use reqwest::header::AUTHORIZATION;
+use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 use seekpass_oauth::http::Extensions;
 
-use crate::TokenSource;
+use crate::bearer::{refuses_token, replacement, AppliesTo, Authorizer, PoolAuth, RequestHead};
+use crate::{PoolKey, SourcePool, TokenSource};
 
-/// Adds `Authorization: Bearer …` from a [`TokenSource`] to requests for the API's origin.
+/// Adds `Authorization: Bearer …` from a [`TokenSource`], or from a [`SourcePool`] for the
+/// request's key, to requests for the API's origin.
 ///
 /// By default only requests to the origin (scheme, host and port) of the source's token URL get
 /// the token, so it never leaves for another host through this client; [`BearerAuth::only_for`]
@@ -36,40 +39,70 @@ use crate::TokenSource;
 ///     .await?;
 /// # let _ = response; Ok(()) }
 /// ```
+/// Over a [`SourcePool`], [`BearerAuth::pool`] takes the key from each request ([`PoolKey`]): a
+/// request bound for the API without one is not sent
+/// ([`Error::NoKey`](crate::Error::NoKey)), and the `401` rules above hold per key.
+///
+/// ```no_run
+/// # async fn example(pool: seekpass_oauth_async::SourcePool<Institution>) -> Result<(), Box<dyn std::error::Error>> {
+/// use seekpass_oauth_async::{BearerAuth, PoolKey};
+///
+/// #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// struct Institution(u32);
+///
+/// let base = "https://app.seekpass-staging.com".parse()?;
+/// let api = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(BearerAuth::pool(pool, PoolKey::extension(), &base))
+///     .build();
+/// let response = api
+///     .get("https://app.seekpass-staging.com/api/partner/v1/oauth/token/info")
+///     .with_extension(Institution(42))
+///     .send()
+///     .await?;
+/// # let _ = response; Ok(()) }
+/// # #[derive(Clone, Debug, PartialEq, Eq, Hash)] struct Institution(u32);
+/// ```
 #[derive(Clone, Debug)]
-pub struct BearerAuth {
-    source: TokenSource,
+pub struct BearerAuth<A = TokenSource> {
+    auth: A,
     applies_to: AppliesTo,
 }
 
-/// Which requests get the bearer.
-#[derive(Clone, Debug)]
-enum AppliesTo {
-    Every,
-    /// `only_for` was given a URL without a host: no request.
-    None,
-    Origin(Origin),
-}
-
-/// Scheme, host and port.
-type Origin = (String, String, u16);
-
-impl BearerAuth {
+impl BearerAuth<TokenSource> {
     /// Authorizes the requests to the origin of `source`'s token URL (the SEEK Pass API shares
     /// it), and no other.
     #[must_use]
-    pub fn new(source: TokenSource) -> BearerAuth {
-        let applies_to = reqwest::Url::parse(&source.token_uri().to_string())
-            .ok()
-            .and_then(|url| origin(&url))
-            .map_or(AppliesTo::None, AppliesTo::Origin);
-        BearerAuth { source, applies_to }
+    pub fn new(source: TokenSource) -> BearerAuth<TokenSource> {
+        let uri = source.token_uri();
+        let applies_to = AppliesTo::origin(
+            uri.scheme_str().unwrap_or_default(),
+            uri.host(),
+            uri.port_u16(),
+        );
+        BearerAuth {
+            auth: source,
+            applies_to,
+        }
     }
+}
 
+impl<K> BearerAuth<PoolAuth<K>> {
+    /// Authorizes the requests to `base_url`'s origin (scheme, host and port), each with the
+    /// token of the key `key` finds in it. A URL without a host matches nothing.
+    #[must_use]
+    pub fn pool(pool: SourcePool<K>, key: PoolKey<K>, base_url: &reqwest::Url) -> Self {
+        BearerAuth {
+            auth: PoolAuth::new(pool, key),
+            applies_to: origin(base_url),
+        }
+    }
+}
+
+impl<A> BearerAuth<A> {
     /// Authorizes every request the client sends, whatever its host: only for a client that
     /// talks to nothing but the API.
     #[must_use]
-    pub fn any_origin(mut self) -> BearerAuth {
+    pub fn any_origin(mut self) -> BearerAuth<A> {
         self.applies_to = AppliesTo::Every;
         self
     }
@@ -77,56 +110,53 @@ impl BearerAuth {
     /// Authorizes only requests to `base_url`'s origin (scheme, host and port) instead, so the
     /// token never goes anywhere else through this client. A URL without a host matches nothing.
     #[must_use]
-    pub fn only_for(mut self, base_url: &reqwest::Url) -> BearerAuth {
-        self.applies_to = origin(base_url).map_or(AppliesTo::None, AppliesTo::Origin);
+    pub fn only_for(mut self, base_url: &reqwest::Url) -> BearerAuth<A> {
+        self.applies_to = origin(base_url);
         self
-    }
-
-    fn applies(&self, url: &reqwest::Url) -> bool {
-        match &self.applies_to {
-            AppliesTo::Every => true,
-            AppliesTo::None => false,
-            AppliesTo::Origin(wanted) => origin(url).as_ref() == Some(wanted),
-        }
     }
 }
 
-fn origin(url: &reqwest::Url) -> Option<Origin> {
-    Some((
-        url.scheme().to_owned(),
-        url.host_str()?.to_ascii_lowercase(),
-        url.port_or_known_default()?,
-    ))
+fn origin(url: &reqwest::Url) -> AppliesTo {
+    AppliesTo::origin(url.scheme(), url.host_str(), url.port())
 }
 
 /// Whether a response says the bearer token itself was refused (RFC 6750 §3), rather than,
 /// say, a missing permission.
 #[must_use]
 pub fn rejects_token(response: &Response) -> bool {
-    if response.status() != StatusCode::UNAUTHORIZED {
-        return false;
-    }
-    let Some(challenge) = response.headers().get(WWW_AUTHENTICATE) else {
-        return true;
-    };
-    let challenge = String::from_utf8_lossy(challenge.as_bytes()).to_ascii_lowercase();
-    !challenge.contains("error=") || challenge.contains("invalid_token")
+    refuses_token(response.status(), response.headers())
 }
 
 #[async_trait::async_trait]
-impl Middleware for BearerAuth {
+impl<A: Authorizer> Middleware for BearerAuth<A> {
     async fn handle(
         &self,
         mut request: Request,
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        if !self.applies(request.url()) {
+        let url = request.url();
+        if !self
+            .applies_to
+            .allows(url.scheme(), url.host_str(), url.port())
+        {
             return next.run(request, extensions).await;
         }
+        let head = RequestHead {
+            method: request.method(),
+            host: url.host_str(),
+            path: url.path(),
+            query: url.query(),
+            headers: request.headers(),
+            extensions,
+        };
+        let ticket = self
+            .auth
+            .ticket(&head)
+            .map_err(reqwest_middleware::Error::middleware)?;
         let served = self
-            .source
-            .served()
+            .auth
+            .served(&ticket)
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
         let retry = request.try_clone();
@@ -137,20 +167,17 @@ impl Middleware for BearerAuth {
         if !rejects_token(&response) {
             return Ok(response);
         }
-        self.source.invalidate(served.token);
+        self.auth.invalidate(&ticket, served.token);
         let Some(mut retry) = retry else {
             return Ok(response);
         };
-        let refused = served.token;
-        let served = self
-            .source
-            .served()
+        let Some(served) = replacement(&self.auth, &ticket, served.token)
             .await
-            .map_err(reqwest_middleware::Error::middleware)?;
-        if served.token == refused {
-            // The source kept the token (its refusals are held back): the 401 is the answer.
+            .map_err(reqwest_middleware::Error::middleware)?
+        else {
+            // The token was kept (its refusals are held back): the 401 is the answer.
             return Ok(response);
-        }
+        };
         retry
             .headers_mut()
             .insert(AUTHORIZATION, served.authorization);

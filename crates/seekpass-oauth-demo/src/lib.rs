@@ -91,6 +91,13 @@ impl DemoServer {
             m.clear();
         }
     }
+
+    /// Revokes one token, as an administrator would; returns whether it was live.
+    pub fn revoke(&self, token: &str) -> bool {
+        self.issued
+            .lock()
+            .is_ok_and(|mut m| m.remove(token).is_some())
+    }
 }
 
 type Issued = Mutex<HashMap<String, (Instant, String)>>;

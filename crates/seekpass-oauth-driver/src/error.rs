@@ -32,6 +32,10 @@ pub enum Error {
     /// A pool's resolver has no configuration for the key asked for (a key it does not
     /// know): check the key, or add its credentials where the resolver reads them.
     UnknownKey,
+    /// A bearer middleware over a pool found no key in a request bound for the API: attach the
+    /// key where the middleware reads it (the request's extensions, or what its key function
+    /// looks at). The request is not sent.
+    NoKey,
 }
 
 impl Error {
@@ -41,7 +45,7 @@ impl Error {
         match self {
             Error::GaveUp { class, .. } => *class,
             Error::TimedOut { .. } | Error::DriverStopped => FailureClass::Transient,
-            Error::UnknownKey => FailureClass::Permanent,
+            Error::UnknownKey | Error::NoKey => FailureClass::Permanent,
         }
     }
 
@@ -79,6 +83,9 @@ impl fmt::Display for Error {
             }
             Error::UnknownKey => f.write_str(
                 "no token: the pool's resolver has no configuration for this key; check the key, or add its credentials where the resolver reads them",
+            ),
+            Error::NoKey => f.write_str(
+                "no token: the request to the API carries no pool key; attach the key where the bearer middleware reads it (the request's extensions, or what its key function looks at)",
             ),
         }
     }

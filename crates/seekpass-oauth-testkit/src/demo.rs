@@ -34,3 +34,15 @@ pub fn start(lifetime: Duration) -> (DemoServer, Config) {
     let config = config(&server.base_url(), CLIENT_SECRET);
     (server, config)
 }
+
+/// A pool resolver's answer for `key` against the demo server at `base`: key 13 has a wrong
+/// secret (the server refuses it, `invalid_client`), keys from 1,000 on are unknown (`None`),
+/// every other key the demo client's configuration.
+#[must_use]
+pub fn pool_config(base: &str, key: u32) -> Option<Config> {
+    match key {
+        13 => Some(config(base, "not-the-secret")),
+        1_000.. => None,
+        _ => Some(config(base, CLIENT_SECRET)),
+    }
+}
