@@ -47,6 +47,33 @@ pub fn issuing_config(base: &str, client_id: &str) -> seekpass_oauth::Config {
     .expect("a valid configuration")
 }
 
+/// How many applications `interop/doorkeeper/app/seeds.rb` seeds for the pool test: `pool-1` to
+/// `pool-200`, each with its own secret.
+pub const POOL_APPLICATIONS: u32 = 200;
+
+/// The client id and secret of the seeded pool application `n` (1 to [`POOL_APPLICATIONS`]).
+#[must_use]
+pub fn pool_credentials(n: u32) -> (String, String) {
+    (format!("pool-{n}"), format!("pool-secret-{n}"))
+}
+
+/// A configuration for the seeded pool application `n` at `base`, asking for `write.education`.
+///
+/// # Panics
+///
+/// When `base` is no base URL.
+#[must_use]
+pub fn pool_config(base: &str, n: u32) -> seekpass_oauth::Config {
+    let (id, secret) = pool_credentials(n);
+    seekpass_oauth::Config::builder(
+        seekpass_oauth::Endpoint::base_url(base).expect("a base URL"),
+        seekpass_oauth::Credentials::new(id, secret),
+    )
+    .scope(seekpass_oauth::Scope::WRITE_EDUCATION)
+    .build()
+    .expect("a valid configuration")
+}
+
 /// `GET {base}/api/partner/v1/oauth/token/info` with `authorization` (`Bearer …`): the
 /// status and the body. 200 for a live token, 401 for a revoked or expired one.
 ///

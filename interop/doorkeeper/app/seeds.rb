@@ -19,3 +19,9 @@ Doorkeeper::Application.create!(name: 'rotation', uid: 'rotation-client', secret
 # The command's cache test's own client, so its count of issued tokens is its own.
 Doorkeeper::Application.create!(name: 'cache', uid: 'cache-client', secret: 'cache-secret',
                                 scopes: all, confidential: true, redirect_uri: nil)
+# The pool test's 200 applications, one per institution a platform serves: pool-1 to pool-200,
+# each with its own secret, pool-secret-N.
+(1..200).each do |n|
+  Doorkeeper::Application.create!(name: "pool-#{n}", uid: "pool-#{n}", secret: "pool-secret-#{n}",
+                                  scopes: all, confidential: true, redirect_uri: nil)
+end
