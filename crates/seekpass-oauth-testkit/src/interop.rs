@@ -57,19 +57,24 @@ pub fn pool_credentials(n: u32) -> (String, String) {
     (format!("pool-{n}"), format!("pool-secret-{n}"))
 }
 
-/// A configuration for the seeded pool application `n` at `base`, asking for `write.education`.
+/// A configuration for the seeded pool application `n` at `base`, asking for `write.education`;
+/// with `share`, its token is shared through a store under keys starting with that prefix.
 ///
 /// # Panics
 ///
 /// When `base` is no base URL.
 #[must_use]
-pub fn pool_config(base: &str, n: u32) -> seekpass_oauth::Config {
+pub fn pool_config(base: &str, n: u32, share: Option<&str>) -> seekpass_oauth::Config {
     let (id, secret) = pool_credentials(n);
-    seekpass_oauth::Config::builder(
+    let builder = seekpass_oauth::Config::builder(
         seekpass_oauth::Endpoint::base_url(base).expect("a base URL"),
         seekpass_oauth::Credentials::new(id, secret),
     )
-    .scope(seekpass_oauth::Scope::WRITE_EDUCATION)
+    .scope(seekpass_oauth::Scope::WRITE_EDUCATION);
+    match share {
+        Some(prefix) => builder.share(seekpass_oauth::Share::new().prefix(prefix)),
+        None => builder,
+    }
     .build()
     .expect("a valid configuration")
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use seekpass_oauth::http::{Request, Response};
 use seekpass_oauth::{
     Config, Credentials, Endpoint, Event, Eviction, PoolLimits, PoolOutput, RequestBody, RequestId,
-    Scope, StoreOp, Time, TimingPolicy, TokenPool, Transmit, TransportError,
+    Scope, Share, StoreOp, Time, TimingPolicy, TokenPool, Transmit, TransportError,
 };
 
 use crate::body::{response, token as token_body};
@@ -36,6 +36,19 @@ pub fn config_with(key: u32, timing: TimingPolicy) -> Config {
     .scope(Scope::WRITE_EDUCATION)
     .jitter_seed(7)
     .timing(timing)
+    .build()
+    .unwrap()
+}
+
+/// [`config`], its token shared through the pool's store under keys starting with `prefix`.
+pub fn shared_config(key: u32, prefix: &str) -> Config {
+    Config::builder(
+        Endpoint::staging(),
+        Credentials::new(format!("institution-{key}"), secret(key)),
+    )
+    .scope(Scope::WRITE_EDUCATION)
+    .jitter_seed(7)
+    .share(Share::new().prefix(prefix))
     .build()
     .unwrap()
 }
