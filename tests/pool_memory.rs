@@ -14,7 +14,7 @@ static ALLOCATOR: CountingAllocator = CountingAllocator::new();
 const KEYS: u32 = 1_000;
 
 #[test]
-fn an_idle_entry_holds_at_most_2_5_kib_beyond_its_configuration() {
+fn an_idle_entry_holds_at_most_2_kib_beyond_its_configuration() {
     // A configuration alone: its inline size and what it keeps on the heap.
     let mut configs = Vec::with_capacity(KEYS as usize);
     let config_heap = ALLOCATOR.bytes_kept_by(|| {
@@ -42,6 +42,7 @@ fn an_idle_entry_holds_at_most_2_5_kib_beyond_its_configuration() {
     let per_entry = (pool_heap + inline) / KEYS as isize;
     let beyond = per_entry - config_bytes;
     eprintln!("per idle entry: {per_entry} bytes, of which the configuration {config_bytes}: {beyond} beyond it");
-    // Measured: 2,520 bytes (docs/pool.md has what they are). The goal is 2,048.
-    assert!(beyond <= 2_560, "{beyond} bytes beyond the configuration");
+    // Measured: 1,616 bytes (docs/pool.md has what they are). The goal is 2,048 with the
+    // driver's record of the key (`crates/seekpass-oauth-driver/tests/pool_memory.rs`).
+    assert!(beyond <= 2_048, "{beyond} bytes beyond the configuration");
 }

@@ -380,10 +380,10 @@ impl TokenClient {
             next_attempt,
             error: error.clone(),
         });
-        self.failure = Some(Failure {
+        self.failure = Some(Box::new(Failure {
             error,
             retry_at: next_attempt,
-        });
+        }));
     }
 
     /// A `ClockSkew` event if the server's `created_at` lies outside the request's round trip

@@ -101,12 +101,12 @@ impl TokenClient {
                     status,
                     location: self.redacting().clean(&shown_url(&target.to_string())),
                 });
-                self.hop = Some(Hop {
+                self.hop = Some(Box::new(Hop {
                     target,
                     visited,
                     emitted_at: flight.emitted_at,
                     deadline: flight.deadline,
-                });
+                }));
             }
             Err(refusal) => {
                 let error = TokenError::Redirect {

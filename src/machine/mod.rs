@@ -73,9 +73,11 @@ pub struct TokenClient {
     /// text until a new one is acquired.
     retired_token: Option<AccessToken>,
     flight: Option<Flight>,
-    /// A followed redirect waiting to be emitted: the same attempt, continued.
-    hop: Option<Hop>,
-    failure: Option<Failure>,
+    /// A followed redirect waiting to be emitted: the same attempt, continued. Boxed, as is
+    /// the failure: both are rare, and inline they would cost every idle machine (a pool holds
+    /// thousands) about 230 bytes.
+    hop: Option<Box<Hop>>,
+    failure: Option<Box<Failure>>,
     consecutive_failures: u32,
     /// A token was asked for since the last request was emitted.
     demand: bool,
@@ -239,7 +241,7 @@ impl TokenClient {
             return Output::Event(event);
         }
         if let Some(hop) = self.hop.take() {
-            return self.emit_hop(hop);
+            return self.emit_hop(*hop);
         }
         if let Some(op) = self.send_store(now) {
             return Output::Store(op);
