@@ -27,6 +27,8 @@ use crate::state::State;
 use keys::Keys;
 
 mod keys;
+#[cfg(test)]
+mod tests;
 
 /// Called with each event of each key, on the thread that steps the pool.
 pub type PoolEventHandler<K> = Arc<dyn Fn(&K, &Event) + Send + Sync>;
@@ -148,7 +150,9 @@ impl<K: Eq + Hash + Clone> PoolEngine<K> {
             _ => None,
         };
         self.keys.asked(key);
-        let kick = if machine.poll_needed(now) {
+        // The use report is a moment of the driver's too: a caller kicked past it must get the
+        // pool stepped, or every later call would find it still due and take this slow path.
+        let kick = if machine.poll_needed(now) || now >= *self.use_report() {
             Kick::Yes
         } else {
             Kick::No
