@@ -7,6 +7,7 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use dashmap::DashMap;
+use foldhash::fast::RandomState;
 use seekpass_oauth::{FailureClass, Time, Token, TokenError};
 
 use crate::cell::{Kick, Served};
@@ -23,9 +24,16 @@ pub(crate) struct Record {
     ask_at: Reading,
     /// Asked for since the driver last reported use to the pool.
     used: AtomicBool,
+    /// The failures since the key's last token. Boxed: most keys have none, and a smaller
+    /// record is fewer cache lines for a call to read.
+    failing: Option<Box<Failing>>,
+}
+
+/// A key's failures since its last token.
+struct Failing {
     transient_in_a_row: u32,
-    pub(crate) failing_since: Option<Time>,
-    pub(crate) next_moment: Option<Time>,
+    since: Time,
+    next_moment: Time,
     gave_up: Option<Error>,
 }
 
@@ -36,10 +44,7 @@ impl Record {
             serve_until: Reading::ZERO,
             ask_at: Reading::ZERO,
             used: AtomicBool::new(true),
-            transient_in_a_row: 0,
-            failing_since: None,
-            next_moment: None,
-            gave_up: None,
+            failing: None,
         }
     }
 }
@@ -48,7 +53,9 @@ impl Record {
 const SHARDS: usize = 256;
 
 pub(crate) struct Keys<K> {
-    map: DashMap<K, Record>,
+    /// Hashed with foldhash, seeded per process: the hash is a good part of a call's cost,
+    /// and SipHash, the standard map's, took several times as long for a small key.
+    map: DashMap<K, Record, RandomState>,
     /// The pool's next moment on the hot path's clocks: a call past it kicks the driver.
     wake: AtomicReading,
 }
@@ -59,7 +66,7 @@ impl<K: Eq + Hash + Clone> Keys<K> {
             // Many shards: a read takes its shard's lock word, and callers on different cores
             // asking for different keys should rarely share one (with the default, a few per
             // core, every call moved a lock word between cores: five times slower on two).
-            map: DashMap::with_shard_amount(SHARDS),
+            map: DashMap::with_hasher_and_shard_amount(RandomState::default(), SHARDS),
             wake: AtomicReading::new(Reading::NEVER),
         }
     }
@@ -90,7 +97,8 @@ impl<K: Eq + Hash + Clone> Keys<K> {
 
     /// Why `key`'s callers are turned away, if they are.
     pub(crate) fn gave_up(&self, key: &K) -> Option<Error> {
-        self.map.get(key).and_then(|r| r.gave_up.clone())
+        let record = self.map.get(key)?;
+        record.failing.as_ref()?.gave_up.clone()
     }
 
     /// Publishes `key`'s usable token (or that there is none), its moments taken from the
@@ -133,10 +141,7 @@ impl<K: Eq + Hash + Clone> Keys<K> {
     /// `key` got a token: its failures are forgotten.
     pub(crate) fn succeeded(&self, key: &K) {
         if let Some(mut record) = self.map.get_mut(key) {
-            record.transient_in_a_row = 0;
-            record.failing_since = None;
-            record.next_moment = None;
-            record.gave_up = None;
+            record.failing = None;
         }
     }
 
@@ -152,15 +157,22 @@ impl<K: Eq + Hash + Clone> Keys<K> {
         now: Time,
     ) {
         let mut record = self.map.entry(key.clone()).or_insert_with(Record::new);
-        record.failing_since.get_or_insert(now);
-        record.next_moment = Some(next_attempt);
+        let failing = record.failing.get_or_insert_with(|| {
+            Box::new(Failing {
+                transient_in_a_row: 0,
+                since: now,
+                next_moment: next_attempt,
+                gave_up: None,
+            })
+        });
+        failing.next_moment = next_attempt;
         if class == FailureClass::Transient {
-            record.transient_in_a_row = record.transient_in_a_row.saturating_add(1);
+            failing.transient_in_a_row = failing.transient_in_a_row.saturating_add(1);
         }
-        if class == FailureClass::Permanent || record.transient_in_a_row >= max_attempts {
-            record.gave_up = Some(Error::GaveUp {
+        if class == FailureClass::Permanent || failing.transient_in_a_row >= max_attempts {
+            failing.gave_up = Some(Error::GaveUp {
                 class,
-                attempts: record.transient_in_a_row.max(1),
+                attempts: failing.transient_in_a_row.max(1),
                 error: Box::new(error.clone()),
             });
         }
@@ -170,7 +182,12 @@ impl<K: Eq + Hash + Clone> Keys<K> {
     pub(crate) fn failing(&self, key: &K) -> (Option<Time>, Option<Time>) {
         self.map
             .get(key)
-            .map_or((None, None), |r| (r.failing_since, r.next_moment))
+            .and_then(|r| {
+                r.failing
+                    .as_ref()
+                    .map(|f| (Some(f.since), Some(f.next_moment)))
+            })
+            .unwrap_or((None, None))
     }
 
     /// The keys asked for since the last call, their marks cleared.
