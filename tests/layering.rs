@@ -86,6 +86,7 @@ const TESTKIT: &[&[&str]] = &[
         "load",
         "memory_store",
         "net",
+        "relay",
         "secrets",
         "source",
         "tls",

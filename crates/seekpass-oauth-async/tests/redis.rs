@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use seekpass_oauth::{Config, Credentials, Endpoint, Event, Share};
-use seekpass_oauth_async::{RedisStore, ReqwestSender, TokenSource, WireSender};
+use seekpass_oauth::{Config, Credentials, Endpoint, Event, Share, StoreAnswer, StoreCommand};
+use seekpass_oauth_async::{RedisStore, ReqwestSender, Store, TokenSource, WireSender};
 use seekpass_oauth_demo::DemoServer;
 use seekpass_oauth_testkit::interop::server_url;
+use seekpass_oauth_testkit::relay::Relay;
 
 fn config(demo: &DemoServer, prefix: &str, seed: u64) -> Config {
     Config::builder(
@@ -121,4 +122,29 @@ fn on_async_io_replicas_share_one_token_and_survive_the_store_going_away() {
     for driver in drivers {
         driver.join().unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs REDIS_URL: a Redis from interop/redis/server.sh (bash .ci/run starts it)"]
+async fn a_working_connection_is_kept_and_a_broken_one_opened_again() {
+    let url = server_url("REDIS_URL");
+    let target = url.rsplit_once('@').unwrap().1;
+    let relay = Relay::to(target.split('/').next().unwrap().parse().unwrap());
+    let store = RedisStore::open(&relay.url_through(&url)).unwrap();
+    let read = StoreCommand::Read {
+        key: format!("seekpass-oauth:test:reconnect:{}", std::process::id()),
+    };
+    for _ in 0..3 {
+        let answer = store.run(&read).await.unwrap();
+        assert!(matches!(answer, StoreAnswer::Missing), "{answer:?}");
+    }
+    assert_eq!(relay.connections(), 1, "one connection, kept");
+
+    // As a Redis restart or failover would: the operation that meets the broken connection
+    // fails, and the next opens a new one.
+    relay.cut();
+    assert!(store.run(&read).await.is_err());
+    let answer = store.run(&read).await.unwrap();
+    assert!(matches!(answer, StoreAnswer::Missing), "{answer:?}");
+    assert_eq!(relay.connections(), 2);
 }

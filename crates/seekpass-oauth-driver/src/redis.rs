@@ -99,8 +99,8 @@ pub fn answer(command: &StoreCommand, reply: Value) -> Result<StoreAnswer, Store
         }
         _ => match items.as_slice() {
             [Value::Okay] | [Value::Int(1)] => Ok(StoreAnswer::Done),
+            // redis-rs reads a `+OK` as `Value::Okay`, never as a simple string.
             [Value::Nil] | [Value::Int(0)] => Ok(StoreAnswer::Refused),
-            [Value::SimpleString(s)] if s == "OK" => Ok(StoreAnswer::Done),
             _ => Err(unexpected(&Value::Array(items))),
         },
     }

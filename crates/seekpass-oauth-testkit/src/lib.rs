@@ -46,6 +46,7 @@ pub mod net;
 pub mod pool;
 pub mod pool_sim;
 pub mod proxy_table;
+pub mod relay;
 pub mod scenario;
 pub mod secrets;
 pub mod source;
