@@ -204,3 +204,51 @@ pub fn bad_url(e: &RedisError) -> StoreError {
         format!("the store URL cannot be used ({e}): redis://[user:password@]host[:port][/db] or rediss:// for TLS"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use seekpass_oauth::{StoreAnswer, StoreCommand, StoreErrorKind};
+
+    use super::{answer, Value};
+
+    fn read() -> StoreCommand {
+        StoreCommand::Read { key: "k".into() }
+    }
+
+    #[test]
+    fn an_unexpected_reply_is_described_by_its_shape_never_its_content() {
+        let token = b"secret-token-value".to_vec();
+        let cases = [
+            (Value::Nil, "nil"),
+            (Value::Int(7), "an integer"),
+            (Value::BulkString(token.clone()), "a 18-byte string"),
+            (Value::Okay, "OK"),
+            (Value::Boolean(true), "another type"),
+            (
+                Value::Array(vec![Value::BulkString(token.clone())]),
+                "an array of 1",
+            ),
+        ];
+        for (reply, shape) in cases {
+            let error = answer(&read(), reply).unwrap_err();
+            assert_eq!(error.kind(), StoreErrorKind::Protocol);
+            let text = error.to_string();
+            assert!(text.contains(shape), "{text}");
+            assert!(!text.contains("secret-token"), "{text}");
+        }
+        // Inside a transaction's replies, the element refused is described the same way.
+        let reply = Value::Array(vec![Value::BulkString(token), Value::Nil]);
+        let text = answer(&read(), reply).unwrap_err().to_string();
+        assert!(text.contains("nil"), "{text}");
+    }
+
+    #[test]
+    fn a_read_of_a_missing_or_expired_key_is_missing() {
+        for reply in [
+            Value::Array(vec![Value::Nil, Value::Int(-2)]),
+            Value::Array(vec![Value::BulkString(b"v".to_vec()), Value::Int(-2)]),
+        ] {
+            assert!(matches!(answer(&read(), reply), Ok(StoreAnswer::Missing)));
+        }
+    }
+}
