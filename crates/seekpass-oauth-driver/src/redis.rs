@@ -209,7 +209,7 @@ pub fn bad_url(e: &RedisError) -> StoreError {
 mod tests {
     use seekpass_oauth::{StoreAnswer, StoreCommand, StoreErrorKind};
 
-    use super::{answer, Value};
+    use super::{answer, error, Value};
 
     fn read() -> StoreCommand {
         StoreCommand::Read { key: "k".into() }
@@ -249,6 +249,53 @@ mod tests {
             Value::Array(vec![Value::BulkString(b"v".to_vec()), Value::Int(-2)]),
         ] {
             assert!(matches!(answer(&read(), reply), Ok(StoreAnswer::Missing)));
+        }
+    }
+
+    /// The client error a server's `-…` reply becomes.
+    fn server_error(reply: &str) -> redis::RedisError {
+        match redis::parse_redis_value(format!("-{reply}\r\n").as_bytes()) {
+            Ok(Value::ServerError(e)) => e.into(),
+            other => panic!("not a server error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_client_error_is_named_as_the_store_protocol_names_it() {
+        use std::io::{Error as IoError, ErrorKind as Io};
+        let cases: Vec<(redis::RedisError, StoreErrorKind)> = vec![
+            (IoError::from(Io::TimedOut).into(), StoreErrorKind::Timeout),
+            (
+                (redis::ErrorKind::AuthenticationFailed, "refused").into(),
+                StoreErrorKind::Denied,
+            ),
+            (
+                server_error("NOPERM User seekpass has no permissions to run the 'keys' command"),
+                StoreErrorKind::Denied,
+            ),
+            (
+                server_error("WRONGPASS invalid username-password pair or user is disabled."),
+                StoreErrorKind::Denied,
+            ),
+            (server_error("NOAUTH Authentication required."), StoreErrorKind::Denied),
+            (IoError::from(Io::ConnectionRefused).into(), StoreErrorKind::Unavailable),
+            (IoError::from(Io::ConnectionReset).into(), StoreErrorKind::Unavailable),
+            (
+                server_error("LOADING Redis is loading the dataset in memory"),
+                StoreErrorKind::Unavailable,
+            ),
+            (
+                server_error("READONLY You can't write against a read only replica."),
+                StoreErrorKind::Unavailable,
+            ),
+            (
+                server_error("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
+                StoreErrorKind::Unavailable,
+            ),
+            (server_error("ERR unknown command 'X'"), StoreErrorKind::Protocol),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(error(&e).kind(), kind, "{e}");
         }
     }
 }
