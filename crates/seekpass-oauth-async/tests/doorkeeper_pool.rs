@@ -14,13 +14,10 @@ use reqwest::StatusCode;
 use reqwest_middleware::ClientWithMiddleware;
 use seekpass_oauth::{ErrorCode, Event, FailureClass};
 use seekpass_oauth_async::{BearerAuth, Error, PoolKey, ReqwestSender, SourcePool};
+use seekpass_oauth_testkit::demo::Institution;
 use seekpass_oauth_testkit::interop::{
     change_secret, issued, pool_config, pool_credentials, revoke, server_url, POOL_APPLICATIONS,
 };
-
-/// The pool's key: an institution, numbered as the seeded applications `pool-N`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Institution(u32);
 
 const CALLERS_PER_KEY: usize = 25;
 

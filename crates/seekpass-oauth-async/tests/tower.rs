@@ -18,7 +18,7 @@ use seekpass_oauth_async::{
     TokenSource,
 };
 use seekpass_oauth_demo::DemoServer;
-use seekpass_oauth_testkit::demo::{pool_config, start as demo};
+use seekpass_oauth_testkit::demo::{pool_resolver, start as demo, Institution};
 use seekpass_oauth_testkit::net::recording_server;
 use tower::{Layer, Service, ServiceExt};
 
@@ -53,16 +53,8 @@ where
     status
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Institution(u32);
-
 fn demo_pool(server: &DemoServer) -> SourcePool<Institution> {
-    let base = server.base_url();
-    SourcePool::builder(move |key: &Institution| {
-        let config = pool_config(&base, key.0);
-        async move { config }
-    })
-    .spawn(ReqwestSender::new().unwrap())
+    SourcePool::builder(pool_resolver(&server.base_url())).spawn(ReqwestSender::new().unwrap())
 }
 
 fn with_key<B>(mut request: Request<B>, key: u32) -> Request<B> {

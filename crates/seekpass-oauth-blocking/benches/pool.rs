@@ -83,7 +83,11 @@ fn bench(c: &mut Criterion) {
         black_box(hot_pool.authorization(&next_hot_key()).unwrap());
     });
     one_thread_and_every_core(&mut group, "hot_separate_sources_", move || {
-        black_box(hot_sources[next_hot_key() as usize].authorization().unwrap());
+        black_box(
+            hot_sources[next_hot_key() as usize]
+                .authorization()
+                .unwrap(),
+        );
     });
     group.finish();
 }

@@ -35,6 +35,20 @@ pub fn start(lifetime: Duration) -> (DemoServer, Config) {
     (server, config)
 }
 
+/// A pool's key in the tests of the bearer middlewares: an institution, a type of its own so it
+/// can travel as a request extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Institution(pub u32);
+
+/// An async pool's resolver against the demo server at `base`: [`pool_config`] for each
+/// institution, ready at once.
+pub fn pool_resolver(
+    base: &str,
+) -> impl Fn(&Institution) -> std::future::Ready<Option<Config>> + Send + Sync + 'static {
+    let base = base.to_owned();
+    move |key| std::future::ready(pool_config(&base, key.0))
+}
+
 /// A pool resolver's answer for `key` against the demo server at `base`: key 13 has a wrong
 /// secret (the server refuses it, `invalid_client`), keys from 1,000 on are unknown (`None`),
 /// every other key the demo client's configuration.

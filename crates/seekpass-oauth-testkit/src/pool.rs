@@ -53,6 +53,18 @@ pub fn shared_config(key: u32, prefix: &str) -> Config {
     .unwrap()
 }
 
+/// What one of [`config`]'s configurations costs, inline and on the heap, counted by
+/// `allocator` over `keys` of them: the base a pool's memory per key is measured beyond.
+pub fn config_bytes(allocator: &crate::alloc::CountingAllocator, keys: u32) -> isize {
+    let mut configs = Vec::with_capacity(keys as usize);
+    let heap = allocator.bytes_kept_by(|| {
+        for key in 0..keys {
+            configs.push(config(key));
+        }
+    });
+    heap / keys.max(1) as isize + std::mem::size_of::<Config>() as isize
+}
+
 /// Key `key`'s client secret.
 pub fn secret(key: u32) -> String {
     format!("secret-of-institution-{key}")
