@@ -199,6 +199,26 @@ mod tests {
     }
 
     #[test]
+    fn while_watching_an_adoption_and_a_scheduled_refresh_are_told_in_words() {
+        let token = seekpass_oauth_testkit::scenario::Scenario::new().drive_to_fresh(7200);
+        let adopted = Event::TokenAdopted {
+            token: token.id(),
+            lifetime: std::time::Duration::from_secs(7200),
+            remaining: std::time::Duration::from_secs(3600),
+            scope: token.scope().clone(),
+        };
+        let told = describe(&adopted, true).expect("told while watching");
+        assert!(told.starts_with("adopted the shared token"), "{told}");
+        assert!(told.contains("3600s left"), "{told}");
+        let scheduled = Event::RefreshScheduled {
+            token: token.id(),
+            at: Time::from_secs(5400),
+        };
+        let told = describe(&scheduled, true).expect("told while watching");
+        assert!(told.starts_with("refresh of token"), "{told}");
+    }
+
+    #[test]
     fn the_timestamp_is_a_utc_time_of_day() {
         let stamp = timestamp();
         let parts: Vec<u64> = stamp
