@@ -235,23 +235,36 @@ impl AppliesTo {
         match self {
             AppliesTo::Every => true,
             AppliesTo::None => false,
-            AppliesTo::Origin(wanted) => Origin::of(scheme, host, port).as_ref() == Some(wanted),
+            AppliesTo::Origin(wanted) => wanted.matches(scheme, host, port),
         }
     }
 }
 
 impl Origin {
     fn of(scheme: &str, host: Option<&str>, port: Option<u16>) -> Option<Origin> {
-        let scheme = scheme.to_ascii_lowercase();
-        let port = port.or(match scheme.as_str() {
-            "https" => Some(443),
-            "http" => Some(80),
-            _ => None,
-        })?;
         Some(Origin {
+            port: port.or_else(|| default_port(scheme))?,
             host: host?.to_ascii_lowercase(),
-            scheme,
-            port,
+            scheme: scheme.to_ascii_lowercase(),
         })
+    }
+
+    /// Whether a URL with this scheme, host and port has this origin; compared in place, as it
+    /// is for every request.
+    fn matches(&self, scheme: &str, host: Option<&str>, port: Option<u16>) -> bool {
+        scheme.eq_ignore_ascii_case(&self.scheme)
+            && host.is_some_and(|host| host.eq_ignore_ascii_case(&self.host))
+            && port.or_else(|| default_port(scheme)) == Some(self.port)
+    }
+}
+
+/// The port a URL of `scheme` means when it names none.
+fn default_port(scheme: &str) -> Option<u16> {
+    if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some(80)
+    } else {
+        None
     }
 }

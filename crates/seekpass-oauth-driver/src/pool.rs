@@ -150,9 +150,9 @@ impl<K: Eq + Hash + Clone> PoolEngine<K> {
             _ => None,
         };
         self.keys.asked(key);
-        // The use report is a moment of the driver's too: a caller kicked past it must get the
-        // pool stepped, or every later call would find it still due and take this slow path.
-        let kick = if machine.poll_needed(now) || now >= *self.use_report() {
+        // The use report counts as work due too: a caller kicked past it must get the pool
+        // stepped, or every later call would find it still due and take this slow path.
+        let kick = if self.due(&machine, now) {
             Kick::Yes
         } else {
             Kick::No
@@ -169,7 +169,12 @@ impl<K: Eq + Hash + Clone> PoolEngine<K> {
     #[must_use]
     pub fn work_due(&self) -> bool {
         let now = self.now();
-        self.machine().poll_needed(now) || now >= *self.use_report()
+        self.due(&self.machine(), now)
+    }
+
+    /// Whether the pool has work due at `now`, or the callers' use is due to be reported.
+    fn due(&self, machine: &TokenPool<K>, now: Time) -> bool {
+        machine.poll_needed(now) || now >= *self.use_report()
     }
 
     /// Polls the pool until it has something for the driver to do or nothing before a later
