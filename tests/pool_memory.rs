@@ -4,9 +4,9 @@
 
 #![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
-use seekpass_oauth::{PoolLimits, TokenPool};
+use seekpass_oauth::TokenPool;
 use seekpass_oauth_testkit::alloc::CountingAllocator;
-use seekpass_oauth_testkit::pool::{config_bytes, PoolScenario};
+use seekpass_oauth_testkit::pool::{config_bytes, room_for, PoolScenario};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator::new();
@@ -18,10 +18,7 @@ fn an_idle_entry_holds_at_most_2_kib_beyond_its_configuration() {
     // A configuration alone: its inline size and what it keeps on the heap.
     let config_bytes = config_bytes(&ALLOCATOR, KEYS);
 
-    let limits = PoolLimits::default()
-        .max_entries(KEYS as usize)
-        .max_in_flight(KEYS as usize)
-        .max_per_second(1_000_000);
+    let limits = room_for(KEYS);
     let mut kept = None;
     let pool_heap = ALLOCATOR.bytes_kept_by(|| {
         let mut s = PoolScenario::new(limits);

@@ -53,6 +53,14 @@ pub fn shared_config(key: u32, prefix: &str) -> Config {
     .unwrap()
 }
 
+/// Limits that `keys` keys never reach: all of them held, requested and started at once.
+pub fn room_for(keys: u32) -> PoolLimits {
+    PoolLimits::default()
+        .max_entries(keys as usize)
+        .max_in_flight(keys as usize)
+        .max_per_second(1_000_000)
+}
+
 /// What one of [`config`]'s configurations costs, inline and on the heap, counted by
 /// `allocator` over `keys` of them: the base a pool's memory per key is measured beyond.
 pub fn config_bytes(allocator: &crate::alloc::CountingAllocator, keys: u32) -> isize {

@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use seekpass_oauth::PoolLimits;
 use seekpass_oauth_testkit::alloc::CountingAllocator;
 use seekpass_oauth_testkit::body::{response, token as token_body};
-use seekpass_oauth_testkit::pool::{config, config_bytes, token};
+use seekpass_oauth_testkit::pool::{config, config_bytes, room_for, token};
 
 use super::{Found, PoolEngine, PoolSettings, PoolStep, USE_REPORT_INTERVAL};
 use crate::cell::Kick;
@@ -68,10 +67,7 @@ fn a_call_past_the_use_report_gets_the_pool_stepped_and_calls_return_to_the_fast
 fn an_idle_key_holds_at_most_2_kib_beyond_its_configuration() {
     const KEYS: u32 = 1_000;
     let config_bytes = config_bytes(&ALLOCATOR, KEYS);
-    let limits = PoolLimits::default()
-        .max_entries(KEYS as usize)
-        .max_in_flight(KEYS as usize)
-        .max_per_second(1_000_000);
+    let limits = room_for(KEYS);
     let mut kept = None;
     let heap = ALLOCATOR.bytes_kept_by(|| {
         let engine = PoolEngine::new(PoolSettings {
