@@ -13,8 +13,11 @@
 //! the per-call cost stays flat as cores are added.
 
 use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
+
+use foldhash::fast::FixedState;
 
 use seekpass_oauth::http::HeaderValue;
 use seekpass_oauth::{Time, Token, TokenId};
@@ -25,8 +28,10 @@ use crate::clock::{self, Reading, Timeline};
 static NEXT_CELL: AtomicU64 = AtomicU64::new(1);
 
 /// The cells alive now, and how many have been dropped: a thread that sees the count change
-/// drops its copies of tokens from dead cells when it next copies a snapshot.
-static LIVE: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+/// drops its copies of tokens from dead cells when it next copies a snapshot. A set, so a
+/// process with thousands of sources adds, drops and prunes each in constant time.
+static LIVE: Mutex<HashSet<u64, FixedState>> =
+    Mutex::new(HashSet::with_hasher(FixedState::with_seed(0)));
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// What the driver last published.
@@ -66,16 +71,55 @@ static UNUSABLE: Copy = Copy {
     fast_until: Reading::ZERO,
 };
 
-/// One thread's copies: one per cell it has read (a handful at most in practice).
+/// Up to this many copies a thread finds its cell's by a scan, past it by the index.
+const SCANNED: usize = 8;
+
+/// One thread's copies: one per cell it has read. Most threads read a handful, found by a
+/// scan; a platform holding a source per institution may read thousands from one thread, and
+/// those are found through the index, so a call costs the same with 10,000 sources as with one.
 struct Copies {
     entries: Vec<Copy>,
+    /// Each copy's position in `entries`, by cell.
+    index: HashMap<u64, usize, FixedState>,
     /// `DROPPED` when this thread last pruned.
     seen_dropped: u64,
 }
 
+impl Copies {
+    /// Where this thread's copy of `cell` is, if it has one.
+    #[inline]
+    fn find(&self, cell: u64) -> Option<usize> {
+        if self.entries.len() <= SCANNED {
+            self.entries.iter().position(|c| c.cell == cell)
+        } else {
+            self.index.get(&cell).copied()
+        }
+    }
+
+    /// Adds a copy of a cell this thread has none of; its position.
+    fn push(&mut self, copy: Copy) -> usize {
+        let at = self.entries.len();
+        self.index.insert(copy.cell, at);
+        self.entries.push(copy);
+        at
+    }
+
+    /// Keeps the copies of the cells `keep` accepts.
+    fn retain(&mut self, keep: impl FnMut(&Copy) -> bool) {
+        self.entries.retain(keep);
+        self.index.clear();
+        self.index
+            .extend(self.entries.iter().enumerate().map(|(at, c)| (c.cell, at)));
+    }
+}
+
 thread_local! {
     static COPIES: RefCell<Copies> = const {
-        RefCell::new(Copies { entries: Vec::new(), seen_dropped: 0 })
+        RefCell::new(Copies {
+            entries: Vec::new(),
+            index: HashMap::with_hasher(FixedState::with_seed(0)),
+            seen_dropped: 0,
+        })
     };
 }
 
@@ -130,7 +174,9 @@ impl TokenCell {
     #[must_use]
     pub fn new() -> TokenCell {
         let id = NEXT_CELL.fetch_add(1, Ordering::Relaxed);
-        LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(id);
+        LIVE.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id);
         let never = Reading::NEVER;
         TokenCell {
             id,
@@ -213,7 +259,7 @@ impl TokenCell {
     /// This thread's copy of the snapshot of `generation`, brought up to date if needed.
     #[inline]
     fn copy<'a>(&self, copies: &'a mut Copies, generation: u64) -> &'a Copy {
-        let found = copies.entries.iter().position(|c| c.cell == self.id);
+        let found = copies.find(self.id);
         let index = match found {
             Some(i)
                 if copies
@@ -256,18 +302,15 @@ impl TokenCell {
         if copies.seen_dropped != dropped {
             copies.seen_dropped = dropped;
             let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-            copies.entries.retain(|c| live.contains(&c.cell));
+            copies.retain(|c| live.contains(&c.cell));
         }
-        let found = copies.entries.iter().position(|c| c.cell == self.id);
+        let found = copies.find(self.id);
         match found.and_then(|i| copies.entries.get_mut(i).map(|slot| (i, slot))) {
             Some((i, slot)) => {
                 *slot = copy;
                 i
             }
-            None => {
-                copies.entries.push(copy);
-                copies.entries.len().saturating_sub(1)
-            }
+            None => copies.push(copy),
         }
     }
 
@@ -349,11 +392,11 @@ impl Drop for TokenCell {
     fn drop(&mut self) {
         LIVE.lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|id| *id != self.id);
+            .remove(&self.id);
         DROPPED.fetch_add(1, Ordering::AcqRel);
         let _ = COPIES.try_with(|copies| {
             if let Ok(mut copies) = copies.try_borrow_mut() {
-                copies.entries.retain(|c| c.cell != self.id);
+                copies.retain(|c| c.cell != self.id);
             }
         });
     }

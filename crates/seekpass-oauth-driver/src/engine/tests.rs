@@ -28,14 +28,16 @@ fn config() -> Config {
 
 /// An engine holding a token of `lifetime` seconds, fetched now.
 fn engine_with_token(lifetime: u64) -> Engine {
+    engine_holding("issued-before-the-sleep", lifetime)
+}
+
+/// An engine holding the token `access_token` of `lifetime` seconds, fetched now.
+fn engine_holding(access_token: &str, lifetime: u64) -> Engine {
     let engine = Engine::new(config(), Settings::default());
     let (served, _) = engine.read();
     assert!(served.is_none());
     let send = engine.step().transmit.expect("a first request");
-    engine.feed(
-        send.id,
-        Ok(body::minimal("issued-before-the-sleep", lifetime)),
-    );
+    engine.feed(send.id, Ok(body::minimal(access_token, lifetime)));
     let _ = engine.step();
     let (served, kick) = engine.read();
     assert!(served.is_some(), "the token is served");
@@ -150,6 +152,39 @@ fn a_dropped_sources_copies_go_at_once_here_and_at_the_next_copy_elsewhere() {
     other.join().unwrap();
     assert!(!there.contains(&a_id), "{there:?}");
     assert!(there.contains(&b_id), "{there:?}");
+}
+
+/// A platform may hold a source per institution and read thousands from one thread: each
+/// source serves its own token, through the thread's index of copies, before and after
+/// dropped sources' copies are pruned from it.
+#[test]
+fn one_thread_reading_many_sources_gets_each_ones_own_token() {
+    let engines: Vec<Engine> = (0..40)
+        .map(|i| engine_holding(&format!("institution-{i}"), 3600))
+        .collect();
+    let check = |engines: &[(usize, Engine)]| {
+        for (i, engine) in engines {
+            let served = engine.read().0.expect("the token");
+            let expected = format!("Bearer institution-{i}");
+            assert_eq!(served.authorization.to_str().unwrap(), expected);
+        }
+    };
+    let mut engines: Vec<(usize, Engine)> = engines.into_iter().enumerate().collect();
+    check(&engines);
+    // Every other source dropped: their copies go, the index is rebuilt.
+    engines.retain(|(i, _)| i % 2 == 0);
+    let mut held = TokenCell::held_copies();
+    held.sort_unstable();
+    let mut live: Vec<u64> = engines.iter().map(|(_, e)| e.cell.id()).collect();
+    live.sort_unstable();
+    assert_eq!(held, live);
+    check(&engines);
+    // A new snapshot of one source is copied into its existing place.
+    let (_, last) = engines.last().unwrap();
+    let config = last.machine().config().clone();
+    last.reconfigure(config);
+    let _ = last.step();
+    check(&engines);
 }
 
 #[test]
