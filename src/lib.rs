@@ -221,7 +221,7 @@ pub use redact::shown_url;
 pub use redirect::RedirectRefusal;
 pub use request::{RequestBody, Transmit};
 pub use scope::{Scope, Scopes};
-pub use secret::{AccessToken, ClientSecret};
+pub use secret::{sensitive_copy, AccessToken, ClientSecret};
 pub use share::Share;
 pub use state::TokenState;
 pub use store::{StoreAnswer, StoreCommand, StoreError, StoreErrorKind, StoreOp, StoredValue};

@@ -63,16 +63,10 @@ impl Token {
     }
 
     /// A copy of [`Token::authorization`] in an allocation of its own, marked sensitive and
-    /// wiped when its last clone is dropped.
-    ///
-    /// Clones of one `HeaderValue` share a reference count, so threads that clone the same value
-    /// on every call contend for that count's cache line. A driver that serves many threads keeps
-    /// one copy per thread and clones that instead.
+    /// wiped when its last clone is dropped: see [`sensitive_copy`](crate::sensitive_copy).
     #[must_use]
     pub fn authorization_copy(&self) -> HeaderValue {
-        crate::secret::sensitive_header(self.authorization.as_bytes().to_vec())
-            // The bytes came from a valid header value, so this branch is never taken.
-            .unwrap_or_else(|| self.authorization.clone())
+        crate::secret::sensitive_copy(&self.authorization)
     }
 
     /// The access token itself.
