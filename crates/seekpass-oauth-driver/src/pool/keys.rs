@@ -1,14 +1,21 @@
 //! Each key's token as callers see it: a concurrent map from key to what the pool last
-//! published for it, read without the pool's lock. The map's shards are read-write locks, so
-//! callers of different keys rarely touch the same lock, and a caller's read takes no lock
-//! the driver holds while sending.
+//! published for it, read without the pool's lock and without a lock of its own. A read
+//! writes nothing another core reads (the map is papaya's, its reads lock-free; a key's use
+//! mark is written once per use report), so callers on many cores asking for the same few
+//! keys do not take turns at a cache line.
+//!
+//! A record's token and failures never change in place: a new token, or a failure, puts a
+//! changed copy in the record's place. Its moments and its use mark change in place.
 
 use std::hash::Hash;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
-use dashmap::DashMap;
 use foldhash::fast::RandomState;
-use seekpass_oauth::{FailureClass, Time, Token, TokenError};
+use papaya::{Compute, Guard, HashMap, Operation, ResizeMode};
+use seekpass_oauth::http::HeaderValue;
+use seekpass_oauth::{sensitive_copy, FailureClass, Time, Token, TokenError};
 
 use crate::cell::{Kick, Served};
 use crate::clock::{self, AtomicReading, Reading, Timeline, SAFETY};
@@ -16,20 +23,49 @@ use crate::error::Error;
 
 /// What callers of one key read, and the key's failures towards giving up.
 pub(crate) struct Record {
+    /// Replaced with the record: a caller reads a token and the deadline set for it together.
     served: Option<Served>,
     /// The served token stops being served here (already moved earlier by [`SAFETY`]).
-    serve_until: Reading,
+    serve_until: AtomicReading,
     /// Past this a call asks the pool (the slow path): the token's refresh moment, until the
     /// pool holds the callers' demand.
-    ask_at: Reading,
+    ask_at: AtomicReading,
     /// Asked for since the driver last reported use to the pool.
     used: AtomicBool,
     /// The failures since the key's last token. Boxed: most keys have none, and a smaller
     /// record is fewer cache lines for a call to read.
     failing: Option<Box<Failing>>,
+    /// Copies of the served `Authorization` value for the other stripes of threads (see
+    /// [`Keys::read`]), each made on its stripe's first read of the token.
+    copies: OnceLock<Box<[OnceLock<HeaderValue>]>>,
+}
+
+/// Most stripes of threads: past this many cores, threads share a copy in turns.
+const MAX_STRIPES: usize = 64;
+
+/// How many stripes threads are spread over: one per core (up to [`MAX_STRIPES`]), rounded
+/// up to a power of two.
+fn stripes() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .clamp(1, MAX_STRIPES)
+        .next_power_of_two()
+}
+
+/// This thread's number: threads are numbered as they first read a pool.
+#[inline]
+fn thread_number() -> usize {
+    thread_local! {
+        static NUMBER: usize = {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        };
+    }
+    NUMBER.with(|number| *number)
 }
 
 /// A key's failures since its last token.
+#[derive(Clone)]
 struct Failing {
     transient_in_a_row: u32,
     since: Time,
@@ -41,86 +77,205 @@ impl Record {
     fn new() -> Record {
         Record {
             served: None,
-            serve_until: Reading::ZERO,
-            ask_at: Reading::ZERO,
+            serve_until: AtomicReading::new(Reading::ZERO),
+            ask_at: AtomicReading::new(Reading::ZERO),
             used: AtomicBool::new(true),
             failing: None,
+            copies: OnceLock::new(),
         }
     }
-}
 
-/// Shards of the key map (a power of two).
-const SHARDS: usize = 256;
+    /// A copy to change and put in this record's place; [`Keys::replace`] carries the use
+    /// mark over once the copy is in place.
+    fn copy(&self) -> Record {
+        Record {
+            served: self.served.clone(),
+            serve_until: AtomicReading::new(self.serve_until.load()),
+            ask_at: AtomicReading::new(self.ask_at.load()),
+            used: AtomicBool::new(false),
+            failing: self.failing.clone(),
+            copies: OnceLock::new(),
+        }
+    }
+
+    /// `served` for a thread of `stripe` (of `stripes`): the record's own `Authorization`
+    /// value on stripe 0, the stripe's copy on the others.
+    #[inline]
+    fn serve(&self, served: &Served, stripe: usize, stripes: usize) -> Served {
+        let authorization = match stripe.checked_sub(1) {
+            None => served.authorization.clone(),
+            Some(other) => self.copy_for(other, &served.authorization, stripes),
+        };
+        Served {
+            authorization,
+            token: served.token,
+        }
+    }
+
+    /// The copy of `own` for stripe `other + 1`, made on its first read.
+    #[inline]
+    fn copy_for(&self, other: usize, own: &HeaderValue, stripes: usize) -> HeaderValue {
+        let copies = self
+            .copies
+            .get_or_init(|| (1..stripes).map(|_| OnceLock::new()).collect());
+        copies.get(other).map_or_else(
+            || own.clone(),
+            |copy| copy.get_or_init(|| sensitive_copy(own)).clone(),
+        )
+    }
+}
 
 pub(crate) struct Keys<K> {
     /// Hashed with foldhash, seeded per process: the hash is a good part of a call's cost,
     /// and SipHash, the standard map's, took several times as long for a small key.
-    map: DashMap<K, Record, RandomState>,
+    map: HashMap<K, Record, RandomState>,
     /// The pool's next moment on the hot path's clocks: a call past it kicks the driver.
     wake: AtomicReading,
+    /// Stripes of threads, a power of two: a thread's stripe is its number modulo this.
+    stripes: usize,
 }
 
 impl<K: Eq + Hash + Clone> Keys<K> {
     pub(crate) fn new() -> Keys<K> {
+        Keys::with_stripes(stripes())
+    }
+
+    /// Keys whose callers are spread over `stripes` stripes (rounded up to a power of two).
+    pub(crate) fn with_stripes(stripes: usize) -> Keys<K> {
         Keys {
-            // Many shards: a read takes its shard's lock word, and callers on different cores
-            // asking for different keys should rarely share one (with the default, a few per
-            // core, every call moved a lock word between cores: five times slower on two).
-            map: DashMap::with_hasher_and_shard_amount(RandomState::default(), SHARDS),
+            // Resized all at once, by the writer (the driver, never a caller): an incremental
+            // resize, papaya's default, is finished only as later writes help, and until then
+            // a read searches both tables (a pool of 10,000 keys read 3 times slower).
+            map: HashMap::builder()
+                .hasher(RandomState::default())
+                .resize_mode(ResizeMode::Blocking)
+                .build(),
             wake: AtomicReading::new(Reading::NEVER),
+            stripes: stripes.clamp(1, MAX_STRIPES).next_power_of_two(),
         }
     }
 
     /// The hot path: `key`'s usable token, and whether the driver needs a nudge (no token,
     /// its refresh moment passed, or the pool's next moment passed).
+    ///
+    /// Threads are spread over stripes, one per core, and each clones its stripe's copy of a
+    /// key's `Authorization` value (stripe 0 the record's own): clones of one value share a
+    /// reference count, and callers on different cores cloning the same value would pass its
+    /// cache line between them on every call.
     #[inline]
     pub(crate) fn read(&self, key: &K) -> (Option<Served>, Kick) {
-        let Some(record) = self.map.get(key) else {
+        // `stripes` is a power of two: the remainder is a mask.
+        let stripe = thread_number() & self.stripes.wrapping_sub(1);
+        self.read_on(key, stripe)
+    }
+
+    /// [`Keys::read`] for a thread of `stripe`.
+    #[inline]
+    pub(crate) fn read_on(&self, key: &K, stripe: usize) -> (Option<Served>, Kick) {
+        let guard = self.map.guard();
+        let Some(record) = self.map.get(key, &guard) else {
             return (None, Kick::Yes);
         };
         let now = clock::now();
         if !record.used.load(Ordering::Relaxed) {
-            record.used.store(true, Ordering::Relaxed);
+            self.mark_used(key, record, &guard);
         }
         match &record.served {
-            Some(served) if now.before(record.serve_until) => {
-                let kick = if now.before(record.ask_at) && now.before(self.wake.load()) {
+            Some(served) if now.before(record.serve_until.load()) => {
+                let kick = if now.before(record.ask_at.load()) && now.before(self.wake.load()) {
                     Kick::No
                 } else {
                     Kick::Yes
                 };
-                (Some(served.clone()), kick)
+                (Some(record.serve(served, stripe, self.stripes)), kick)
             }
             _ => (None, Kick::Yes),
         }
     }
 
+    /// Marks `record` used, and the record that replaced it if one did meanwhile: a
+    /// replacement either copied this mark, or is found here (this fence pairs with the one
+    /// in [`Keys::replace`]), so no use goes unreported.
+    #[cold]
+    #[inline(never)]
+    fn mark_used(&self, key: &K, record: &Record, guard: &impl Guard) {
+        record.used.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if let Some(current) = self.map.get(key, guard) {
+            if !std::ptr::eq(current, record) {
+                current.used.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Puts a copy of `key`'s record (a new one if it has none), changed by `change`, in its
+    /// place.
+    fn replace(&self, key: &K, change: impl Fn(&mut Record)) {
+        let guard = self.map.guard();
+        let result = self.map.compute(
+            key.clone(),
+            |entry| {
+                let mut record = entry.map_or_else(Record::new, |(_, old)| old.copy());
+                change(&mut record);
+                Operation::<Record, ()>::Insert(record)
+            },
+            &guard,
+        );
+        if let Compute::Updated {
+            old: (_, old),
+            new: (_, new),
+        } = result
+        {
+            // The old record's use mark, made before this point or seen by its caller to have
+            // to be made on the new record too (see `mark_used`).
+            fence(Ordering::SeqCst);
+            if old.used.load(Ordering::Relaxed) {
+                new.used.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Why `key`'s callers are turned away, if they are.
     pub(crate) fn gave_up(&self, key: &K) -> Option<Error> {
-        let record = self.map.get(key)?;
+        let guard = self.map.guard();
+        let record = self.map.get(key, &guard)?;
         record.failing.as_ref()?.gave_up.clone()
     }
 
     /// Publishes `key`'s usable token (or that there is none), its moments taken from the
-    /// machine's `now` on `timeline`.
+    /// machine's `now` on `timeline`. The same token's new moments are stored in place; a
+    /// new token (or none) replaces the record.
     pub(crate) fn publish(&self, key: &K, token: Option<&Token>, now: Time) {
         let reading = clock::now();
         let at = |t: Time| Timeline::reading(t, now, reading);
-        let mut record = self.map.entry(key.clone()).or_insert_with(Record::new);
-        if record.served.as_ref().map(|s| s.token) != token.map(Token::id) {
+        let serve_until = token.map_or(Reading::ZERO, |t| at(t.serve_until()).minus(SAFETY));
+        let ask_at = token.map_or(Reading::ZERO, |t| at(t.refresh_at()).plus(SAFETY));
+        let id = token.map(Token::id);
+        {
+            let guard = self.map.guard();
+            if let Some(record) = self.map.get(key, &guard) {
+                if record.served.as_ref().map(|s| s.token) == id {
+                    record.serve_until.store(serve_until);
+                    record.ask_at.store(ask_at);
+                    return;
+                }
+            }
+        }
+        self.replace(key, |record| {
             record.served = token.map(|t| Served {
                 authorization: t.authorization().clone(),
                 token: t.id(),
             });
-        }
-        record.serve_until = token.map_or(Reading::ZERO, |t| at(t.serve_until()).minus(SAFETY));
-        record.ask_at = token.map_or(Reading::ZERO, |t| at(t.refresh_at()).plus(SAFETY));
+            record.serve_until = AtomicReading::new(serve_until);
+            record.ask_at = AtomicReading::new(ask_at);
+        });
     }
 
     /// The pool holds `key`'s callers' demand: calls stop asking until the next publish.
     pub(crate) fn asked(&self, key: &K) {
-        if let Some(mut record) = self.map.get_mut(key) {
-            record.ask_at = Reading::NEVER;
+        let guard = self.map.guard();
+        if let Some(record) = self.map.get(key, &guard) {
+            record.ask_at.store(Reading::NEVER);
         }
     }
 
@@ -135,13 +290,14 @@ impl<K: Eq + Hash + Clone> Keys<K> {
 
     /// Drops `key`'s record, and with it the last copy of its token.
     pub(crate) fn remove(&self, key: &K) {
-        self.map.remove(key);
+        self.map.pin().remove(key);
     }
 
     /// `key` got a token: its failures are forgotten.
     pub(crate) fn succeeded(&self, key: &K) {
-        if let Some(mut record) = self.map.get_mut(key) {
-            record.failing = None;
+        let failing = self.map.pin().get(key).is_some_and(|r| r.failing.is_some());
+        if failing {
+            self.replace(key, |record| record.failing = None);
         }
     }
 
@@ -156,31 +312,33 @@ impl<K: Eq + Hash + Clone> Keys<K> {
         max_attempts: u32,
         now: Time,
     ) {
-        let mut record = self.map.entry(key.clone()).or_insert_with(Record::new);
-        let failing = record.failing.get_or_insert_with(|| {
-            Box::new(Failing {
-                transient_in_a_row: 0,
-                since: now,
-                next_moment: next_attempt,
-                gave_up: None,
-            })
-        });
-        failing.next_moment = next_attempt;
-        if class == FailureClass::Transient {
-            failing.transient_in_a_row = failing.transient_in_a_row.saturating_add(1);
-        }
-        if class == FailureClass::Permanent || failing.transient_in_a_row >= max_attempts {
-            failing.gave_up = Some(Error::GaveUp {
-                class,
-                attempts: failing.transient_in_a_row.max(1),
-                error: Box::new(error.clone()),
+        self.replace(key, |record| {
+            let failing = record.failing.get_or_insert_with(|| {
+                Box::new(Failing {
+                    transient_in_a_row: 0,
+                    since: now,
+                    next_moment: next_attempt,
+                    gave_up: None,
+                })
             });
-        }
+            failing.next_moment = next_attempt;
+            if class == FailureClass::Transient {
+                failing.transient_in_a_row = failing.transient_in_a_row.saturating_add(1);
+            }
+            if class == FailureClass::Permanent || failing.transient_in_a_row >= max_attempts {
+                failing.gave_up = Some(Error::GaveUp {
+                    class,
+                    attempts: failing.transient_in_a_row.max(1),
+                    error: Box::new(error.clone()),
+                });
+            }
+        });
     }
 
     /// `key`'s failure record: since when attempts fail and the next one.
     pub(crate) fn failing(&self, key: &K) -> (Option<Time>, Option<Time>) {
         self.map
+            .pin()
             .get(key)
             .and_then(|r| {
                 r.failing
@@ -193,9 +351,10 @@ impl<K: Eq + Hash + Clone> Keys<K> {
     /// The keys asked for since the last call, their marks cleared.
     pub(crate) fn take_used(&self) -> Vec<K> {
         self.map
+            .pin()
             .iter()
-            .filter(|r| r.used.swap(false, Ordering::Relaxed))
-            .map(|r| r.key().clone())
+            .filter(|(_, r)| r.used.swap(false, Ordering::Relaxed))
+            .map(|(key, _)| key.clone())
             .collect()
     }
 }

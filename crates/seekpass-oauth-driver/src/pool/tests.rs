@@ -1,5 +1,6 @@
 //! The pool engine on this thread: when a call is sent down the slow path and that it comes
-//! back to the fast one (on the simulated host clock), and what an idle key costs in memory.
+//! back to the fast one (on the simulated host clock), what an idle key costs in memory, and
+//! each stripe of threads' copy of a key's token.
 
 use std::time::Duration;
 
@@ -7,6 +8,10 @@ use seekpass_oauth_testkit::alloc::CountingAllocator;
 use seekpass_oauth_testkit::body::{response, token as token_body};
 use seekpass_oauth_testkit::pool::{config, config_bytes, room_for, token};
 
+use seekpass_oauth::http::HeaderValue;
+use seekpass_oauth::{FailureClass, Time, Token};
+
+use super::keys::Keys;
 use super::{Found, PoolEngine, PoolSettings, PoolStep, USE_REPORT_INTERVAL};
 use crate::cell::Kick;
 use crate::clock;
@@ -18,11 +23,16 @@ static ALLOCATOR: CountingAllocator = CountingAllocator::new();
 /// Steps `engine` until it rests, resolving every key and answering every request with a
 /// two-hour token.
 fn run(engine: &PoolEngine<u32>) {
+    run_issuing(engine, 1);
+}
+
+/// [`run`], each key's token its `n`th.
+fn run_issuing(engine: &PoolEngine<u32>, n: u32) {
     loop {
         match engine.step() {
             PoolStep::Resolve(key) => engine.resolved(&key, Some(config(key))),
             PoolStep::Send(key, outgoing) => {
-                let body = token_body(&token(key, 1), 7200);
+                let body = token_body(&token(key, n), 7200);
                 engine.feed(&key, outgoing.id, Ok(response(200, &body)));
             }
             PoolStep::Store(..) => panic!("no store here"),
@@ -90,4 +100,75 @@ fn an_idle_key_holds_at_most_2_kib_beyond_its_configuration() {
     eprintln!("per idle key: {per_key} bytes, of which the configuration {config_bytes}: {beyond} beyond it");
     // Measured: 1,816 bytes (docs/pool.md has what they are).
     assert!(beyond <= 2_048, "{beyond} bytes beyond the configuration");
+}
+
+/// Key 1's first token, then its second (after the API refused the first), from a pool
+/// engine, and the engine's time then.
+fn two_tokens() -> (Token, Token, Time) {
+    let engine = PoolEngine::new(PoolSettings::default());
+    let _ = engine.lookup(&1);
+    run(&engine);
+    let token_now = |engine: &PoolEngine<u32>| {
+        let now = engine.now();
+        let machine = engine.machine();
+        let token = machine.state(&1, now).and_then(|s| s.token().cloned());
+        (token.unwrap(), now)
+    };
+    let (first, _) = token_now(&engine);
+    assert!(engine.invalidate(&1, first.id()));
+    clock::host(|h| h.slept = h.slept.saturating_add(Duration::from_secs(2)));
+    let _ = engine.lookup(&1);
+    run_issuing(&engine, 2);
+    let (second, now) = token_now(&engine);
+    assert_ne!(second.id(), first.id());
+    (first, second, now)
+}
+
+/// Threads of different stripes clone different copies of a key's `Authorization` value, so
+/// no reference count is shared between them; each stripe's copy is made once, marked
+/// sensitive; a new token brings new copies.
+#[test]
+fn each_stripe_of_threads_clones_a_copy_of_its_own() {
+    let (token, new, now) = two_tokens();
+    let keys = Keys::with_stripes(4);
+    keys.publish(&1, Some(&token), now);
+    let at = |stripe| keys.read_on(&1, stripe).0.expect("the token").authorization;
+    let place = |header: &HeaderValue| header.as_bytes().as_ptr();
+    let own = at(0);
+    assert_eq!(
+        place(&own),
+        place(token.authorization()),
+        "stripe 0 clones the token's own"
+    );
+    let copies: Vec<HeaderValue> = (1..4).map(at).collect();
+    for (stripe, copy) in (1..4).zip(&copies) {
+        assert_eq!(copy, &own);
+        assert!(copy.is_sensitive());
+        assert_ne!(place(copy), place(&own));
+        assert_eq!(place(&at(stripe)), place(copy), "made once");
+    }
+    assert_ne!(place(&copies[0]), place(&copies[1]));
+    assert_ne!(place(&copies[1]), place(&copies[2]));
+
+    keys.publish(&1, Some(&new), now);
+    assert_eq!(at(2), new.authorization());
+    assert_ne!(place(&at(2)), place(&copies[1]));
+}
+
+/// A record replaced (a new token, a failure) keeps the use marked on it: the use report
+/// still counts the key.
+#[test]
+fn a_use_marked_before_a_new_token_is_reported_after_it() {
+    let (token, new, now) = two_tokens();
+    let keys = Keys::with_stripes(1);
+    keys.publish(&1, Some(&token), now);
+    let _ = keys.take_used();
+    assert!(keys.take_used().is_empty(), "marks are taken");
+    assert!(keys.read(&1).0.is_some());
+    keys.publish(&1, Some(&new), now);
+    assert_eq!(keys.take_used(), vec![1]);
+    let error = seekpass_oauth::TokenError::RejectedTokenReissued;
+    assert!(keys.read(&1).0.is_some());
+    keys.failed(&1, FailureClass::Permanent, &error, now, 5, now);
+    assert_eq!(keys.take_used(), vec![1]);
 }
