@@ -82,7 +82,7 @@ mod wire;
 pub use bearer::{Authorizer, PoolAuth, PoolKey, RequestHead};
 #[cfg(feature = "middleware")]
 pub use middleware::{rejects_token, BearerAuth};
-pub use pool::{AsyncResolver, PoolBuilder, ResolveFuture, SourcePool};
+pub use pool::{AsyncResolver, PoolBuilder, PoolFuture, ResolveFuture, SourcePool};
 #[cfg(all(feature = "redis", any(feature = "tokio", feature = "smol")))]
 pub use redis::RedisStore;
 #[cfg(feature = "reqwest")]

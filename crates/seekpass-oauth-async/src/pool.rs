@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::hash::Hash;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use seekpass_oauth_driver::{
 
 use crate::by_deadline;
 use crate::sender::Sender;
-use crate::source::Driver;
+use crate::source::{Driver, FromServed};
 use crate::store::Store;
 use crate::timer::Timer;
 
@@ -183,25 +184,31 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
     }
 
     /// The `Authorization` value for an API call on behalf of `key`: `Bearer …`, marked
-    /// sensitive. With a usable token held the future is ready at once, reading a sharded map
-    /// without the pool's lock and allocating nothing; otherwise it waits (at most `max_wait`)
-    /// for the driver. [`Error::UnknownKey`] if the resolver does not know the key.
-    pub async fn authorization(&self, key: &K) -> Result<HeaderValue, Error> {
-        self.served(key).await.map(|served| served.authorization)
+    /// sensitive. With a usable token held the future is ready at its first poll, reading a
+    /// lock-free map without the pool's lock and allocating nothing; otherwise it waits (at
+    /// most `max_wait`) for the driver. [`Error::UnknownKey`] if the resolver does not know
+    /// the key.
+    #[inline]
+    pub fn authorization<'a>(&'a self, key: &'a K) -> PoolFuture<'a, K, HeaderValue> {
+        self.future(key)
     }
 
     /// Like [`SourcePool::authorization`], with the token's id to pass to
     /// [`SourcePool::invalidate`] if the API rejects it.
-    pub async fn served(&self, key: &K) -> Result<Served, Error> {
-        let shared = &self.handle.shared;
-        let (served, kick) = shared.engine.read(key);
-        if let Some(served) = served {
-            if kick == Kick::Yes && shared.engine.lookup(key).1 == Kick::Yes {
-                shared.wake.notify(1);
-            }
-            return Ok(served);
+    #[inline]
+    pub fn served<'a>(&'a self, key: &'a K) -> PoolFuture<'a, K, Served> {
+        self.future(key)
+    }
+
+    /// A future that reads `key`'s token when first polled.
+    #[inline]
+    fn future<'a, T: FromServed>(&'a self, key: &'a K) -> PoolFuture<'a, K, T> {
+        PoolFuture {
+            shared: &self.handle.shared,
+            key,
+            wait: None,
+            output: PhantomData,
         }
-        shared.wait_for(key).await
     }
 
     /// Reports that the API rejected `key`'s `token` (a 401): see
@@ -230,6 +237,54 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
     #[must_use]
     pub fn health(&self, key: &K) -> Option<Health> {
         self.handle.shared.engine.health(key)
+    }
+}
+
+/// The answer of [`SourcePool::authorization`] or [`SourcePool::served`]. Like any future it
+/// does nothing until polled: its first poll reads the key's token, and is ready at once with
+/// a usable token held; otherwise it waits for the driver (boxing that wait, so the ready case
+/// stays small and allocation-free), as [`TokenFuture`](crate::TokenFuture) does for one
+/// source.
+#[must_use = "futures do nothing unless awaited"]
+pub struct PoolFuture<'a, K, T> {
+    shared: &'a Shared<K>,
+    key: &'a K,
+    wait: Option<Wait<'a>>,
+    output: PhantomData<fn() -> T>,
+}
+
+/// A caller's wait for the driver, boxed.
+type Wait<'a> = Pin<Box<dyn Future<Output = Result<Served, Error>> + Send + 'a>>;
+
+impl<K: Eq + Hash + Clone + Send + Sync + 'static, T: FromServed> Future for PoolFuture<'_, K, T> {
+    type Output = Result<T, Error>;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (shared, key) = (self.shared, self.key);
+        if self.wait.is_none() {
+            let (served, kick) = shared.engine.read(key);
+            if let Some(served) = served {
+                if kick == Kick::Yes && shared.engine.lookup(key).1 == Kick::Yes {
+                    shared.wake.notify(1);
+                }
+                return Poll::Ready(Ok(T::from_served(served)));
+            }
+        }
+        let wait = self
+            .wait
+            .get_or_insert_with(|| Box::pin(shared.wait_for(key)));
+        wait.as_mut()
+            .poll(cx)
+            .map(|result| result.map(T::from_served))
+    }
+}
+
+impl<K, T> std::fmt::Debug for PoolFuture<'_, K, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolFuture")
+            .field("waiting", &self.wait.is_some())
+            .finish_non_exhaustive()
     }
 }
 
