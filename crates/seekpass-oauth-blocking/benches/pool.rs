@@ -8,44 +8,16 @@
 
 #![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
-use std::cell::Cell;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use seekpass_oauth::PoolLimits;
 use seekpass_oauth_blocking::{SourcePool, TokenSource};
 use seekpass_oauth_testkit::baseline::one_thread_and_every_core;
-use seekpass_oauth_testkit::pool::{config, PoolEndpoint};
+use seekpass_oauth_testkit::pool::{config, next_hot_key, next_key, PoolEndpoint, BENCH_KEYS};
 
-const KEYS: u32 = 10_000;
-
-/// Where the next thread starts its walk: threads start far apart, so they do not ask for
-/// the same key at the same moment.
-static NEXT_START: AtomicU32 = AtomicU32::new(0);
-
-thread_local! {
-    /// Where this thread is in its walk over the keys.
-    static AT: Cell<u32> = Cell::new(NEXT_START.fetch_add(KEYS / 7 + 1, Ordering::Relaxed) % KEYS);
-}
-
-/// The next key of this thread's walk: a stride coprime with `KEYS`, so every key comes up.
-fn next_key() -> u32 {
-    AT.with(|at| {
-        let key = (at.get() + 7_919) % KEYS;
-        at.set(key);
-        key
-    })
-}
-
-/// The hot keys: the first 100.
-const HOT: u32 = 100;
-
-/// The next key of this thread's walk over the hot keys.
-fn next_hot_key() -> u32 {
-    next_key() % HOT
-}
+const KEYS: u32 = BENCH_KEYS;
 
 fn bench(c: &mut Criterion) {
     let endpoint = PoolEndpoint::issuing();

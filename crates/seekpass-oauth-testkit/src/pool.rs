@@ -2,8 +2,9 @@
 //! for the drivers' pools: keys are `u32` institution numbers, each with a client id
 //! (`institution-N`) and secret of its own.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -327,4 +328,35 @@ impl PoolEndpoint {
     pub fn most_in_flight(&self) -> usize {
         self.inner.most.load(Ordering::SeqCst)
     }
+}
+
+/// Keys in the drivers' pool benches.
+pub const BENCH_KEYS: u32 = 10_000;
+
+/// The hot keys of the pool benches: the first 100, which a skewed load asks for most.
+pub const BENCH_HOT: u32 = 100;
+
+/// Where the next thread starts its walk: threads start far apart, so they do not ask for
+/// the same key at the same moment.
+static NEXT_START: AtomicU32 = AtomicU32::new(0);
+
+thread_local! {
+    /// Where this thread is in its walk over the keys.
+    static AT: Cell<u32> =
+        Cell::new(NEXT_START.fetch_add(BENCH_KEYS / 7 + 1, Ordering::Relaxed) % BENCH_KEYS);
+}
+
+/// The next key of this thread's walk over all [`BENCH_KEYS`]: a stride coprime with their
+/// number, so every key comes up, and consecutive keys are far apart in memory.
+pub fn next_key() -> u32 {
+    AT.with(|at| {
+        let key = (at.get() + 7_919) % BENCH_KEYS;
+        at.set(key);
+        key
+    })
+}
+
+/// The next key of this thread's walk over the [`BENCH_HOT`] keys.
+pub fn next_hot_key() -> u32 {
+    next_key() % BENCH_HOT
 }
