@@ -143,7 +143,7 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
     }
 
     /// The `Authorization` value for an API call on behalf of `key`: `Bearer …`, marked
-    /// sensitive. With a usable token held this reads a sharded map without the pool's lock,
+    /// sensitive. With a usable token held this reads a lock-free map without the pool's lock,
     /// allocates nothing and never waits; otherwise it waits (at most `max_wait`) for the
     /// key's token. [`Error::UnknownKey`] if the resolver does not know the key.
     #[inline]

@@ -6,7 +6,7 @@
 //! | [`scenario`] | a fake clock and a scripted server around one [`TokenClient`](seekpass_oauth::TokenClient), store included |
 //! | [`memory_store`] | an in-memory store with expiring keys, answering the machine's store operations |
 //! | [`fleet`] | the fleet simulation: many replicas, one simulated token endpoint, a faulty store |
-//! | [`pool`] | a keyed pool on a fake clock, and a token endpoint for the drivers' pools |
+//! | [`pool`] | a keyed pool on a fake clock, a token endpoint for the drivers' pools, and the pool benches' walk over keys |
 //! | [`pool_sim`] | the platform simulation: many institutions, skewed demand or a cold start, one pool |
 //! | [`fuzz`] | the properties the fuzz targets check, and the reference model they compare against |
 //! | [`body`] | token endpoint answers |

@@ -40,8 +40,10 @@ pub(crate) struct Record {
     copies: OnceLock<Box<[OnceLock<HeaderValue>]>>,
 }
 
-/// Most stripes of threads: past this many cores, threads share a copy in turns.
-const MAX_STRIPES: usize = 64;
+/// Most stripes of threads: past this many cores, threads share a copy in turns. A key read
+/// by a second stripe holds a table of 48 bytes per stripe (past the first) until its next
+/// token, so the bound keeps that table under 1 KiB.
+const MAX_STRIPES: usize = 16;
 
 /// How many stripes threads are spread over: one per core (up to [`MAX_STRIPES`]), rounded
 /// up to a power of two.
