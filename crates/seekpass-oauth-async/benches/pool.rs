@@ -12,27 +12,16 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use seekpass_oauth::http::{Request, Response};
-use seekpass_oauth::{PoolLimits, RequestBody, TransportError};
-use seekpass_oauth_async::{Sender, SourcePool, TokenSource};
+use seekpass_oauth::PoolLimits;
+use seekpass_oauth_async::{ReqwestSender, SourcePool, TokenSource};
+use seekpass_oauth_demo::{DemoServer, CLIENT_SECRET};
 use seekpass_oauth_testkit::baseline::one_thread_and_every_core;
+use seekpass_oauth_testkit::demo::config;
 use seekpass_oauth_testkit::future::ready;
-use seekpass_oauth_testkit::pool::{config, next_hot_key, next_key, PoolEndpoint, BENCH_KEYS};
-
-/// The test kit's endpoint, answering at once.
-struct Endpoint(PoolEndpoint);
-
-impl Sender for Endpoint {
-    async fn send(
-        &self,
-        request: Request<RequestBody>,
-        _max_body: usize,
-    ) -> Result<Response<Vec<u8>>, TransportError> {
-        self.0.answer(&request)
-    }
-}
+use seekpass_oauth_testkit::pool::{next_hot_key, next_key, BENCH_KEYS};
 
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -40,19 +29,22 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let endpoint = PoolEndpoint::issuing();
+    // The demo server knows one client: every key, and every separate source, uses it.
+    let server = DemoServer::start(Duration::from_secs(86_400)).unwrap();
+    let base = server.base_url();
+    let sender = ReqwestSender::new().unwrap();
     let limits = PoolLimits::default()
         .max_entries(BENCH_KEYS as usize)
         .max_per_second(1_000_000);
     let (pool, sources) = runtime.block_on(async {
-        let pool = SourcePool::builder(|key: &u32| {
-            let key = *key;
-            async move { Some(config(key)) }
+        let resolver_base = base.clone();
+        let pool = SourcePool::builder(move |_key: &u32| {
+            std::future::ready(Some(config(&resolver_base, CLIENT_SECRET)))
         })
         .limits(limits)
-        .spawn(Endpoint(endpoint.clone()));
+        .spawn(sender.clone());
         let sources: Vec<TokenSource> = (0..BENCH_KEYS)
-            .map(|key| TokenSource::builder(config(key)).spawn(Endpoint(endpoint.clone())))
+            .map(|_| TokenSource::builder(config(&base, CLIENT_SECRET)).spawn(sender.clone()))
             .collect();
         for key in 0..BENCH_KEYS {
             pool.authorization(&key).await.unwrap();
