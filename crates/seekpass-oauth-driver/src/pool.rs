@@ -285,8 +285,12 @@ impl<K: Eq + Hash + Clone> PoolEngine<K> {
 
     /// Drops `key` at once, wiping its secret and token; a later call resolves it again.
     pub fn forget(&self, key: &K) -> bool {
-        let forgotten = self.machine().forget(key);
+        let mut machine = self.machine();
+        let forgotten = machine.forget(key);
+        // Under the pool's lock: a step publishing the key again between the two would lose
+        // its record, and its callers would stay on the slow path until the next publish.
         self.keys.remove(key);
+        drop(machine);
         forgotten
     }
 

@@ -1,8 +1,8 @@
 //! Each key's token as callers see it: a concurrent map from key to what the pool last
-//! published for it, read without the pool's lock and without a lock of its own. A read
-//! writes nothing another core reads (the map is papaya's, its reads lock-free; a key's use
-//! mark is written once per use report), so callers on many cores asking for the same few
-//! keys do not take turns at a cache line.
+//! published for it, read without the pool's lock and without a lock of its own (papaya's map,
+//! its reads lock-free). A read writes a key's use mark once per use report, and the reference
+//! count of its stripe's copy of the token (see [`Keys::read`]), so callers on many cores
+//! asking for the same few keys rarely take turns at a cache line.
 //!
 //! A record's token and failures never change in place: a new token, or a failure, puts a
 //! changed copy in the record's place. Its moments and its use mark change in place.
@@ -16,6 +16,7 @@ use foldhash::fast::RandomState;
 use papaya::{Compute, Guard, HashMap, Operation, ResizeMode};
 use seekpass_oauth::http::HeaderValue;
 use seekpass_oauth::{sensitive_copy, FailureClass, Time, Token, TokenError};
+use seize::Collector;
 
 use crate::cell::{Kick, Served};
 use crate::clock::{self, AtomicReading, Reading, Timeline, SAFETY};
@@ -87,8 +88,8 @@ impl Record {
         }
     }
 
-    /// A copy to change and put in this record's place; [`Keys::replace`] carries the use
-    /// mark over once the copy is in place.
+    /// A copy to change and put in this record's place, the stripes' copies of the token
+    /// kept; [`Keys::replace`] carries the use mark over once the copy is in place.
     fn copy(&self) -> Record {
         Record {
             served: self.served.clone(),
@@ -96,7 +97,7 @@ impl Record {
             ask_at: AtomicReading::new(self.ask_at.load()),
             used: AtomicBool::new(false),
             failing: self.failing.clone(),
-            copies: OnceLock::new(),
+            copies: self.copies.clone(),
         }
     }
 
@@ -151,6 +152,9 @@ impl<K: Eq + Hash + Clone> Keys<K> {
             map: HashMap::builder()
                 .hasher(RandomState::default())
                 .resize_mode(ResizeMode::Blocking)
+                // A removed or replaced record is freed (and its token's copies wiped) as soon
+                // as no caller is reading it, not after 32 more removals on the same thread.
+                .collector(Collector::new().batch_size(1))
                 .build(),
             wake: AtomicReading::new(Reading::NEVER),
             stripes: stripes.clamp(1, MAX_STRIPES).next_power_of_two(),
@@ -160,10 +164,12 @@ impl<K: Eq + Hash + Clone> Keys<K> {
     /// The hot path: `key`'s usable token, and whether the driver needs a nudge (no token,
     /// its refresh moment passed, or the pool's next moment passed).
     ///
-    /// Threads are spread over stripes, one per core, and each clones its stripe's copy of a
-    /// key's `Authorization` value (stripe 0 the record's own): clones of one value share a
-    /// reference count, and callers on different cores cloning the same value would pass its
-    /// cache line between them on every call.
+    /// Threads are spread over as many stripes as there are cores, and each clones its
+    /// stripe's copy of a key's `Authorization` value (stripe 0 the record's own, whose count
+    /// the pool's token shares): clones of one value share a reference count, and callers on
+    /// different cores cloning the same value would pass its cache line between them on every
+    /// call. Threads are numbered in the order they first read, so this is a spread, not a
+    /// guarantee: two busy threads may share a stripe, and then its count.
     #[inline]
     pub(crate) fn read(&self, key: &K) -> (Option<Served>, Kick) {
         // `stripes` is a power of two: the remainder is a mask.
@@ -270,6 +276,7 @@ impl<K: Eq + Hash + Clone> Keys<K> {
             });
             record.serve_until = AtomicReading::new(serve_until);
             record.ask_at = AtomicReading::new(ask_at);
+            record.copies = OnceLock::new();
         });
     }
 

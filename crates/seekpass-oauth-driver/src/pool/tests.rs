@@ -172,3 +172,22 @@ fn a_use_marked_before_a_new_token_is_reported_after_it() {
     keys.failed(&1, FailureClass::Permanent, &error, now, 5, now);
     assert_eq!(keys.take_used(), vec![1]);
 }
+
+/// A forgotten or evicted key's record is freed at once, and with it the stripes' copies of
+/// its token (each wiped as it is freed): not left for the map's reclamation to get to later.
+#[test]
+fn a_removed_keys_copies_of_its_token_are_freed_at_once() {
+    let (token, _, now) = two_tokens();
+    let keys = Keys::with_stripes(4);
+    keys.publish(&1, Some(&token), now);
+    let copies: Vec<HeaderValue> = (1..4)
+        .map(|stripe| keys.read_on(&1, stripe).0.unwrap().authorization)
+        .collect();
+    let copy_bytes = copies.iter().map(HeaderValue::len).sum::<usize>() as isize;
+    drop(copies);
+    let kept = ALLOCATOR.bytes_kept_by(|| keys.remove(&1));
+    assert!(
+        kept <= -copy_bytes,
+        "{kept} bytes kept: the record and its {copy_bytes} bytes of copies are still held"
+    );
+}
