@@ -121,9 +121,12 @@ pub(crate) fn sensitive_header(value: Vec<u8>) -> Option<HeaderValue> {
 /// one copy per thread (or per group of threads) and clones that instead.
 #[must_use]
 pub fn sensitive_copy(value: &HeaderValue) -> HeaderValue {
-    sensitive_header(value.as_bytes().to_vec())
+    sensitive_header(value.as_bytes().to_vec()).unwrap_or_else(|| {
         // The bytes came from a valid header value, so this branch is never taken.
-        .unwrap_or_else(|| value.clone())
+        let mut clone = value.clone();
+        clone.set_sensitive(true);
+        clone
+    })
 }
 
 #[cfg(test)]

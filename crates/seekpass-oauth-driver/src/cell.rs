@@ -104,6 +104,18 @@ impl Copies {
         at
     }
 
+    /// Drops the copy of `cell`, if this thread has one: the last copy takes its place.
+    fn remove(&mut self, cell: u64) {
+        let Some(at) = self.find(cell) else {
+            return;
+        };
+        self.index.remove(&cell);
+        self.entries.swap_remove(at);
+        if let Some(moved) = self.entries.get(at) {
+            self.index.insert(moved.cell, at);
+        }
+    }
+
     /// Keeps the copies of the cells `keep` accepts.
     fn retain(&mut self, keep: impl FnMut(&Copy) -> bool) {
         self.entries.retain(keep);
@@ -396,7 +408,7 @@ impl Drop for TokenCell {
         DROPPED.fetch_add(1, Ordering::AcqRel);
         let _ = COPIES.try_with(|copies| {
             if let Ok(mut copies) = copies.try_borrow_mut() {
-                copies.retain(|c| c.cell != self.id);
+                copies.remove(self.id);
             }
         });
     }
