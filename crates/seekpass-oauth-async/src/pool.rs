@@ -185,8 +185,8 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
 
     /// The `Authorization` value for an API call on behalf of `key`: `Bearer …`, marked
     /// sensitive. With a usable token held the future is ready at its first poll, reading a
-    /// lock-free map without the pool's lock and allocating nothing; otherwise it waits (at
-    /// most `max_wait`) for the driver. [`Error::UnknownKey`] if the resolver does not know
+    /// lock-free map without the pool's lock, and allocating nothing once this thread has read
+    /// the key's token; otherwise it waits (at most `max_wait`) for the driver. [`Error::UnknownKey`] if the resolver does not know
     /// the key.
     #[inline]
     pub fn authorization<'a>(&'a self, key: &'a K) -> PoolFuture<'a, K, HeaderValue> {

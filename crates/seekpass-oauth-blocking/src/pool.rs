@@ -143,8 +143,9 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
     }
 
     /// The `Authorization` value for an API call on behalf of `key`: `Bearer …`, marked
-    /// sensitive. With a usable token held this reads a lock-free map without the pool's lock,
-    /// allocates nothing and never waits; otherwise it waits (at most `max_wait`) for the
+    /// sensitive. With a usable token held this reads a lock-free map without the pool's lock
+    /// and never waits, and allocates nothing once this thread has read the key's token;
+    /// otherwise it waits (at most `max_wait`) for the
     /// key's token. [`Error::UnknownKey`] if the resolver does not know the key.
     #[inline]
     pub fn authorization(&self, key: &K) -> Result<HeaderValue, Error> {
