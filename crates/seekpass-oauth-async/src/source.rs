@@ -79,8 +79,9 @@ impl std::fmt::Debug for Driver {
     }
 }
 
-/// A caller's wait for the driver, boxed so a ready [`TokenFuture`] stays small.
-type Waiting<'a> = Pin<Box<dyn Future<Output = Result<Served, Error>> + Send + 'a>>;
+/// A caller's wait for the driver, boxed so a ready [`TokenFuture`] or
+/// [`PoolFuture`](crate::PoolFuture) stays small.
+pub(crate) type Waiting<'a> = Pin<Box<dyn Future<Output = Result<Served, Error>> + Send + 'a>>;
 
 /// The answer of [`TokenSource::authorization`] or [`TokenSource::served`]. Like any future
 /// it does nothing until polled: its first poll reads the token, and is ready at once with a

@@ -17,19 +17,17 @@ use seekpass_oauth_blocking::{SourcePool, TokenSource};
 use seekpass_oauth_testkit::baseline::one_thread_and_every_core;
 use seekpass_oauth_testkit::pool::{config, next_hot_key, next_key, PoolEndpoint, BENCH_KEYS};
 
-const KEYS: u32 = BENCH_KEYS;
-
 fn bench(c: &mut Criterion) {
     let endpoint = PoolEndpoint::issuing();
     let sender = endpoint.clone();
     let limits = PoolLimits::default()
-        .max_entries(KEYS as usize)
+        .max_entries(BENCH_KEYS as usize)
         .max_per_second(1_000_000);
     let pool = SourcePool::builder(|key: &u32| Some(config(*key)))
         .limits(limits)
         .build(move |request, _deadline, _max_body| sender.answer(&request));
     let sources: Arc<Vec<TokenSource>> = Arc::new(
-        (0..KEYS)
+        (0..BENCH_KEYS)
             .map(|key| {
                 let sender = endpoint.clone();
                 TokenSource::builder(config(key))
@@ -37,7 +35,7 @@ fn bench(c: &mut Criterion) {
             })
             .collect(),
     );
-    for key in 0..KEYS {
+    for key in 0..BENCH_KEYS {
         pool.authorization(&key).unwrap();
         sources[key as usize].authorization().unwrap();
     }

@@ -46,13 +46,9 @@ pub(crate) struct Record {
 /// token, so the bound keeps that table under 1 KiB.
 const MAX_STRIPES: usize = 16;
 
-/// How many stripes threads are spread over: one per core (up to [`MAX_STRIPES`]), rounded
-/// up to a power of two.
-fn stripes() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .clamp(1, MAX_STRIPES)
-        .next_power_of_two()
+/// The cores this process may run on: as many stripes as that (see [`Keys::with_stripes`]).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
 }
 
 /// This thread's number: threads are numbered as they first read a pool.
@@ -140,10 +136,11 @@ pub(crate) struct Keys<K> {
 
 impl<K: Eq + Hash + Clone> Keys<K> {
     pub(crate) fn new() -> Keys<K> {
-        Keys::with_stripes(stripes())
+        Keys::with_stripes(cores())
     }
 
-    /// Keys whose callers are spread over `stripes` stripes (rounded up to a power of two).
+    /// Keys whose callers are spread over `stripes` stripes (at most [`MAX_STRIPES`], rounded
+    /// up to a power of two).
     pub(crate) fn with_stripes(stripes: usize) -> Keys<K> {
         Keys {
             // Resized all at once, by the writer (the driver, never a caller): an incremental
