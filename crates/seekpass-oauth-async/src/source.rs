@@ -115,9 +115,28 @@ impl FromServed for Served {
 }
 
 mod private {
-    pub trait Sealed {}
-    impl Sealed for seekpass_oauth::http::HeaderValue {}
-    impl Sealed for seekpass_oauth_driver::Served {}
+    use seekpass_oauth::http::HeaderValue;
+    use seekpass_oauth_driver::{Engine, Served};
+
+    pub trait Sealed: Sized {
+        /// The value at once when nothing else is due, read into the output in place; `None`
+        /// sends the future to the engine's full read.
+        fn read_ready(engine: &Engine) -> Option<Self>;
+    }
+
+    impl Sealed for HeaderValue {
+        #[inline]
+        fn read_ready(engine: &Engine) -> Option<HeaderValue> {
+            engine.read_authorization()
+        }
+    }
+
+    impl Sealed for Served {
+        #[inline]
+        fn read_ready(_: &Engine) -> Option<Served> {
+            None
+        }
+    }
 }
 
 impl<T: FromServed> Future for TokenFuture<'_, T> {
@@ -129,6 +148,9 @@ impl<T: FromServed> Future for TokenFuture<'_, T> {
         if self.wait.is_none() {
             // Read here, not when the future is made: the served value goes straight into the
             // output (moved through the future, it stalled on partly forwarded stores).
+            if let Some(ready) = T::read_ready(&shared.engine) {
+                return Poll::Ready(Ok(ready));
+            }
             let (served, kick) = shared.engine.read();
             if let Some(served) = served {
                 if kick == Kick::Yes {

@@ -135,6 +135,9 @@ impl TokenSource {
     /// `max_wait`) for a token, fetching it itself if no other thread is.
     #[inline]
     pub fn authorization(&self) -> Result<HeaderValue, Error> {
+        if let Some(authorization) = self.inner.engine.read_authorization() {
+            return Ok(authorization);
+        }
         self.served().map(|served| served.authorization)
     }
 

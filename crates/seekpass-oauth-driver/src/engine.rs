@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use seekpass_oauth::http::{Request, Response};
+use seekpass_oauth::http::{HeaderValue, Request, Response};
 use seekpass_oauth::{
     Config, ErrorCode, Event, FailureClass, Output, RequestBody, RequestId, StoreAnswer,
     StoreCommand, StoreError, StoreId, Time, TokenClient, TokenId, TransportError,
@@ -192,6 +192,12 @@ impl Engine {
     #[inline]
     pub fn read(&self) -> (Option<Served>, Kick) {
         self.cell.read()
+    }
+
+    /// The hot path for the header value alone (see [`TokenCell::read_authorization`]).
+    #[inline]
+    pub fn read_authorization(&self) -> Option<HeaderValue> {
+        self.cell.read_authorization()
     }
 
     /// Counts the caller as waiting for a token until the guard is dropped: while anyone waits,

@@ -167,6 +167,11 @@ fn one_thread_reading_many_sources_gets_each_ones_own_token() {
             let served = engine.read().0.expect("the token");
             let expected = format!("Bearer institution-{i}");
             assert_eq!(served.authorization.to_str().unwrap(), expected);
+            // The header value alone: the first copy is found in place, the others out of line.
+            let alone = engine
+                .read_authorization()
+                .expect("the token, read in place");
+            assert_eq!(alone.to_str().unwrap(), expected);
         }
     };
     let mut engines: Vec<(usize, Engine)> = engines.into_iter().enumerate().collect();
@@ -185,6 +190,58 @@ fn one_thread_reading_many_sources_gets_each_ones_own_token() {
     last.reconfigure(config);
     let _ = last.step();
     check(&engines);
+}
+
+/// `read_authorization` is `read` without the nudge: it serves this thread's copy only when a
+/// full read would serve it and nudge nothing, and sends every other case to the full read.
+#[test]
+fn the_header_value_alone_is_served_only_when_nothing_else_is_due() {
+    assert!(
+        Engine::new(config(), Settings::default())
+            .read_authorization()
+            .is_none(),
+        "no token yet"
+    );
+    let engine = engine_holding("read-alone", 3600);
+    let alone = engine.read_authorization().expect("served alone");
+    assert_eq!(alone.to_str().unwrap(), "Bearer read-alone");
+    assert!(alone.is_sensitive());
+    assert_eq!(alone, engine.read().0.unwrap().authorization);
+
+    // The driver took the demand: the full read records it again.
+    assert!(engine.cell.take_demand());
+    assert!(engine.read_authorization().is_none(), "demand is recorded");
+    assert_eq!(engine.read().1, Kick::No);
+    assert!(engine.read_authorization().is_some());
+
+    // A new snapshot: a full read copies it first.
+    let config = engine.machine().config().clone();
+    engine.reconfigure(config);
+    let _ = engine.step();
+    assert!(engine.read_authorization().is_none(), "the copy is stale");
+    assert!(engine.read().0.is_some());
+    assert!(engine.read_authorization().is_some());
+
+    // The token ended while the host slept: nothing is served, and the full read nudges.
+    clock::host(|h| h.slept += 2 * HOUR);
+    assert!(engine.read_authorization().is_none());
+    let (served, kick) = engine.read();
+    assert!(served.is_none());
+    assert_eq!(kick, Kick::Yes);
+}
+
+/// The driver's next moment (here, the token's refresh) ends the reads of the value alone,
+/// though the token is still good: the full read serves it and nudges the driver.
+#[test]
+fn the_header_value_alone_is_not_served_past_the_drivers_next_moment() {
+    let engine = engine_with_token(3600);
+    assert!(engine.read_authorization().is_some());
+    // Past the refresh moment (at most 90% of the lifetime), before the end.
+    clock::host(|h| h.slept += Duration::from_secs(3420));
+    assert!(engine.read_authorization().is_none());
+    let (served, kick) = engine.read();
+    assert!(served.is_some(), "the token is still served");
+    assert_eq!(kick, Kick::Yes, "the driver is nudged to refresh");
 }
 
 #[test]
