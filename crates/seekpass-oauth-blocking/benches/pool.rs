@@ -1,17 +1,20 @@
 //! The pool's hot path: `SourcePool::authorization(&key)` on a pool of 10,000 keys with usable
 //! tokens, on one thread and on every core at once, each thread walking the keys in its own
 //! order; against 10,000 separate `TokenSource`s (one per key, found in a `Vec`) in the same
-//! run. The walk over all 10,000 keys reads memory no cache holds; the `hot_` cases walk the
-//! 100 keys a skewed load asks for most, which stay cached.
+//! run, and against the floor: the pool's own values in a plain `HashMap`, read with no
+//! synchronisation and no clock. The walk over all 10,000 keys reads memory no cache holds;
+//! the `hot_` cases walk the 100 keys a skewed load asks for most, which stay cached.
 //!
 //! `cargo bench -p seekpass-oauth-blocking --bench pool`
 
 #![allow(clippy::restriction)] // test code: a panic is a failed test, not a bug
 
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use seekpass_oauth::http::HeaderValue;
 use seekpass_oauth::PoolLimits;
 use seekpass_oauth_blocking::{SourcePool, TokenSource};
 use seekpass_oauth_testkit::baseline::one_thread_and_every_core;
@@ -40,7 +43,22 @@ fn bench(c: &mut Criterion) {
         sources[key as usize].authorization().unwrap();
     }
 
+    // The floor: the pool's own values in a plain map, read with no synchronisation and no
+    // clock: what a walk costs in memory alone.
+    let floor: Arc<HashMap<u32, HeaderValue>> = Arc::new(
+        (0..BENCH_KEYS)
+            .map(|key| (key, pool.authorization(&key).unwrap()))
+            .collect(),
+    );
+    let hot_floor = Arc::clone(&floor);
+
     let mut group = c.benchmark_group("pool_authorization");
+    one_thread_and_every_core(&mut group, "floor_map_", move || {
+        black_box(floor[&next_key()].clone());
+    });
+    one_thread_and_every_core(&mut group, "hot_floor_map_", move || {
+        black_box(hot_floor[&next_hot_key()].clone());
+    });
     let hot_pool = pool.clone();
     one_thread_and_every_core(&mut group, "pool_", move || {
         black_box(pool.authorization(&next_key()).unwrap());
