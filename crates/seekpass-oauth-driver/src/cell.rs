@@ -48,6 +48,21 @@ struct Snapshot {
     wake: Wake,
 }
 
+impl Snapshot {
+    /// A copy of this snapshot of `cell`, holding `token`.
+    fn copy(&self, cell: u64, token: Option<(TokenId, HeaderValue)>) -> Copy {
+        Copy {
+            cell,
+            generation: self.generation,
+            token,
+            serve_until: self.serve_until,
+            refresh_at: self.refresh_at,
+            wake_at: self.wake_at,
+            fast_until: self.serve_until.min(self.wake_at),
+        }
+    }
+}
+
 /// One thread's copy of one cell's snapshot.
 struct Copy {
     cell: u64,
@@ -288,9 +303,7 @@ impl TokenCell {
     #[cold]
     #[inline(never)]
     fn read_slow(&self, generation: u64, demanded: bool) -> (Option<Served>, Kick) {
-        COPIES.with(|copies| {
-            let mut copies = copies.borrow_mut();
-            let copy = self.copy(&mut copies, generation);
+        let read = |copy: &Copy| {
             let now = clock::now();
             let first_demand = !demanded && !self.demand.swap(true, Ordering::AcqRel);
             let served = match &copy.token {
@@ -310,7 +323,19 @@ impl TokenCell {
                 Kick::No
             };
             (served, kick)
-        })
+        };
+        COPIES
+            .try_with(|copies| read(self.copy(&mut copies.borrow_mut(), generation)))
+            // This thread's copies are gone: a thread-local's destructor is calling in as the
+            // thread exits. The snapshot itself is read, under its lock.
+            .unwrap_or_else(|_| {
+                let snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+                let token = snapshot
+                    .token
+                    .as_ref()
+                    .map(|t| (t.id(), t.authorization().clone()));
+                read(&snapshot.copy(self.id, token))
+            })
     }
 
     /// This thread's copy of the snapshot of `generation`, brought up to date if needed.
@@ -345,15 +370,7 @@ impl TokenCell {
             Some((id, authorization)) if id == t.id() => (id, authorization),
             _ => (t.id(), t.authorization_copy()),
         });
-        let copy = Copy {
-            cell: self.id,
-            generation: snapshot.generation,
-            token,
-            serve_until: snapshot.serve_until,
-            refresh_at: snapshot.refresh_at,
-            wake_at: snapshot.wake_at,
-            fast_until: snapshot.serve_until.min(snapshot.wake_at),
-        };
+        let copy = snapshot.copy(self.id, token);
         drop(snapshot);
         let dropped = DROPPED.load(Ordering::Acquire);
         if copies.seen_dropped != dropped {

@@ -244,6 +244,38 @@ fn the_header_value_alone_is_not_served_past_the_drivers_next_moment() {
     assert_eq!(kick, Kick::Yes, "the driver is nudged to refresh");
 }
 
+/// A thread-local's destructor may ask for the token as its thread exits, after the thread's
+/// copies are gone: it is served from the snapshot, not a panic.
+#[test]
+fn a_read_after_the_threads_copies_are_gone_is_served_from_the_snapshot() {
+    struct ReadsOnDrop(Arc<Engine>, std::sync::mpsc::Sender<(bool, bool)>);
+    impl Drop for ReadsOnDrop {
+        fn drop(&mut self) {
+            let alone = self.0.read_authorization();
+            let (served, _) = self.0.read();
+            let _ = self.1.send((alone.is_none(), served.is_some()));
+        }
+    }
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<ReadsOnDrop>> = const { std::cell::RefCell::new(None) };
+    }
+    let engine = Arc::new(engine_with_token(3600));
+    let (sent, received) = std::sync::mpsc::channel();
+    let theirs = Arc::clone(&engine);
+    std::thread::spawn(move || {
+        // Made before the thread's copies, so destroyed after them.
+        LAST.with(|last| *last.borrow_mut() = Some(ReadsOnDrop(Arc::clone(&theirs), sent)));
+        assert!(theirs.read().0.is_some());
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        received.recv().unwrap(),
+        (true, true),
+        "the value alone is left to the full read, which serves the token"
+    );
+}
+
 #[test]
 fn a_caller_that_stopped_waiting_is_no_more_demand() {
     let engine = Engine::new(config(), Settings::default());
