@@ -1,9 +1,10 @@
 //! The pool's hot path: `SourcePool::authorization(&key)` on a pool of 10,000 keys with usable
 //! tokens, on one thread and on every core at once, each thread walking the keys in its own
 //! order; against 10,000 separate `TokenSource`s (one per key, found in a `Vec`) in the same
-//! run, and against the floor: the pool's own values in a plain `HashMap`, read with no
-//! synchronisation and no clock. The walk over all 10,000 keys reads memory no cache holds;
-//! the `hot_` cases walk the 100 keys a skewed load asks for most, which stay cached.
+//! run, and against a floor: the pool's own values in a plain `HashMap`, read with no lock and
+//! no clock (on every core its threads clone the same values, so both write their reference
+//! counts). The walk over all 10,000 keys reads memory no cache holds; the `hot_` cases walk
+//! the 100 keys a skewed load asks for most, which stay cached.
 //!
 //! `cargo bench -p seekpass-oauth-blocking --bench pool`
 
@@ -43,8 +44,7 @@ fn bench(c: &mut Criterion) {
         sources[key as usize].authorization().unwrap();
     }
 
-    // The floor: the pool's own values in a plain map, read with no synchronisation and no
-    // clock: what a walk costs in memory alone.
+    // The floor: the pool's own values in a plain map, read with no lock and no clock.
     let floor: Arc<HashMap<u32, HeaderValue>> = Arc::new(
         (0..BENCH_KEYS)
             .map(|key| (key, pool.authorization(&key).unwrap()))

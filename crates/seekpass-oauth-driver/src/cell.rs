@@ -169,9 +169,9 @@ thread_local! {
 
 /// What a caller read from the cell.
 ///
-/// The header value comes first and the order is fixed (`repr(C)`): the hot path moves this
-/// out of a thread-local and reshapes it into the header value alone, and at an offset those
-/// moves stalled on partly forwarded stores (`perf annotate` on the hot-path bench).
+/// The header value comes first and the order is fixed (`repr(C)`): `served()` and its callers
+/// reshape this into the header value alone, and at an offset those moves stalled on partly
+/// forwarded stores (`perf annotate` on the hot-path bench).
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct Served {
@@ -276,8 +276,8 @@ impl TokenCell {
     /// Kept small enough for the compiler to inline whole, `LocalKey::try_with` included: the
     /// first copy is checked here and the others out of line, and nothing is copied in. Out
     /// of line, the header value was moved through two stack slots, and each move stalled on
-    /// a store it could not forward (`perf annotate` on the `hot_path` bench: 63 ns a call
-    /// against 37 ns inlined).
+    /// a store it could not forward (`perf annotate` on the `hot_path` bench: about 63 ns a
+    /// call against 38–40 ns inlined).
     #[inline(always)]
     fn fast<R>(
         &self,

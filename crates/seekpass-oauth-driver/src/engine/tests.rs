@@ -184,11 +184,13 @@ fn one_thread_reading_many_sources_gets_each_ones_own_token() {
     live.sort_unstable();
     assert_eq!(held, live);
     check(&engines);
-    // A new snapshot of one source is copied into its existing place.
+    // A new snapshot of one source (not this thread's first copy): its stale copy is not
+    // served alone, and the full read copies the snapshot into its existing place.
     let (_, last) = engines.last().unwrap();
     let config = last.machine().config().clone();
     last.reconfigure(config);
     let _ = last.step();
+    assert!(last.read_authorization().is_none(), "the copy is stale");
     check(&engines);
 }
 
@@ -196,12 +198,9 @@ fn one_thread_reading_many_sources_gets_each_ones_own_token() {
 /// full read would serve it and nudge nothing, and sends every other case to the full read.
 #[test]
 fn the_header_value_alone_is_served_only_when_nothing_else_is_due() {
-    assert!(
-        Engine::new(config(), Settings::default())
-            .read_authorization()
-            .is_none(),
-        "no token yet"
-    );
+    let unfetched = Engine::new(config(), Settings::default());
+    assert_eq!(unfetched.read().1, Kick::Yes, "demand is recorded");
+    assert!(unfetched.read_authorization().is_none(), "no token yet");
     let engine = engine_holding("read-alone", 3600);
     let alone = engine.read_authorization().expect("served alone");
     assert_eq!(alone.to_str().unwrap(), "Bearer read-alone");
