@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use foldhash::fast::RandomState;
 use papaya::{Compute, Guard, HashMap, Operation, ResizeMode};
 use seekpass_oauth::http::HeaderValue;
-use seekpass_oauth::{sensitive_copy, FailureClass, Time, Token, TokenError};
+use seekpass_oauth::{sensitive_copy, FailureClass, Time, Token, TokenError, TokenId};
 use seize::Collector;
 
 use crate::cell::{Kick, Served};
@@ -84,8 +84,8 @@ impl Record {
         }
     }
 
-    /// A copy to change and put in this record's place, the stripes' copies of the token
-    /// kept; [`Keys::replace`] carries the use mark over once the copy is in place.
+    /// A copy to change and put in this record's place; [`Keys::replace`] carries the use mark
+    /// over once the copy is in place, and the stripes' copies of the token if it stayed.
     fn copy(&self) -> Record {
         Record {
             served: self.served.clone(),
@@ -93,8 +93,13 @@ impl Record {
             ask_at: AtomicReading::new(self.ask_at.load()),
             used: AtomicBool::new(false),
             failing: self.failing.clone(),
-            copies: self.copies.clone(),
+            copies: OnceLock::new(),
         }
+    }
+
+    /// The id of the token callers are served, if any.
+    fn token(&self) -> Option<TokenId> {
+        self.served.as_ref().map(|s| s.token)
     }
 
     /// `served` for a thread of `stripe` (of `stripes`): the record's own `Authorization`
@@ -222,6 +227,10 @@ impl<K: Eq + Hash + Clone> Keys<K> {
             |entry| {
                 let mut record = entry.map_or_else(Record::new, |(_, old)| old.copy());
                 change(&mut record);
+                // The stripes' copies go with the token: kept while it stays.
+                if let Some((_, old)) = entry.filter(|(_, old)| old.token() == record.token()) {
+                    record.copies = old.copies.clone();
+                }
                 Operation::<Record, ()>::Insert(record)
             },
             &guard,
@@ -259,7 +268,7 @@ impl<K: Eq + Hash + Clone> Keys<K> {
         {
             let guard = self.map.guard();
             if let Some(record) = self.map.get(key, &guard) {
-                if record.served.as_ref().map(|s| s.token) == id {
+                if record.token() == id {
                     record.serve_until.store(serve_until);
                     record.ask_at.store(ask_at);
                     return;
@@ -273,7 +282,6 @@ impl<K: Eq + Hash + Clone> Keys<K> {
             });
             record.serve_until = AtomicReading::new(serve_until);
             record.ask_at = AtomicReading::new(ask_at);
-            record.copies = OnceLock::new();
         });
     }
 

@@ -155,6 +155,25 @@ fn each_stripe_of_threads_clones_a_copy_of_its_own() {
     assert_ne!(place(&at(2)), place(&copies[1]));
 }
 
+/// A failure replaces the record but not the token: the stripes keep their copies of it.
+#[test]
+fn a_failure_keeps_the_stripes_copies_of_an_unchanged_token() {
+    let (token, _, now) = two_tokens();
+    let keys = Keys::with_stripes(2);
+    keys.publish(&1, Some(&token), now);
+    let copy = |keys: &Keys<u32>| keys.read_on(&1, 1).0.expect("the token").authorization;
+    // Held, so a new copy could not take the old one's place in memory.
+    let before = copy(&keys);
+    let error = seekpass_oauth::TokenError::RejectedTokenReissued;
+    keys.failed(&1, FailureClass::Transient, &error, now, 5, now);
+    let after = copy(&keys);
+    assert_eq!(
+        after.as_bytes().as_ptr(),
+        before.as_bytes().as_ptr(),
+        "the same copy"
+    );
+}
+
 /// A record replaced (a new token, a failure) keeps the use marked on it: the use report
 /// still counts the key.
 #[test]
