@@ -8,6 +8,7 @@
 //! | `mod.rs` | the lookups, the poll loop and every change of an entry's state |
 //! | `feed.rs` | the inputs for one key's machine (answers, store results, refusals), passed through |
 //! | `entries.rs` | the entries: found by key, ordered by last use and by next moment |
+//! | `pin.rs` | a waiting caller's hold on its key's entry |
 //! | `admission.rs` | the shared budget (in flight, per second) and the queue for a permit |
 //! | `limits.rs` | [`PoolLimits`] |
 //! | `output.rs` | [`PoolOutput`], [`Eviction`], [`Lookup`] |
@@ -49,6 +50,7 @@ mod entries;
 mod feed;
 mod limits;
 mod output;
+mod pin;
 
 /// How long a caller who found no token keeps its key's entry from being evicted for a new
 /// key, from its latest ask, unless it is served first: the drivers' default wait for a token.
@@ -213,27 +215,7 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
         if dirty {
             self.mark_dirty(slot);
         }
-        // A caller who found no token pins the entry until one is served to it.
-        let served = self
-            .entries
-            .get(slot)
-            .and_then(|e| e.client())
-            .is_some_and(|c| c.usable(now).is_some());
-        let mut pin_changed = false;
-        if let Some(entry) = self.entries.get_mut(slot) {
-            if served {
-                pin_changed = entry.waiting_since.take().is_some();
-            } else if !matches!(found, Lookup::Unknown) && entry.waiting_since != Some(now) {
-                // Each ask renews the hold: the caller is still waiting.
-                entry.waiting_since = Some(now);
-                pin_changed = true;
-            }
-        }
-        if pin_changed {
-            // The pin's end is one of the entry's moments.
-            self.mark_dirty(slot);
-        }
-        self.update_pin(slot, now);
+        self.hold_for_caller(slot, !matches!(found, Lookup::Unknown), now);
         match self.entries.get(slot).and_then(|e| e.client()) {
             Some(client) => client.usable(now).map_or(found, Lookup::Token),
             None => found,
@@ -242,13 +224,16 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
 
     /// Records that `key` was used at `now` without asking for its token: a driver whose
     /// callers read tokens elsewhere (a concurrent map) reports their use, so a key in use is
-    /// never evicted as idle. Returns whether the key is held.
+    /// never evicted as idle. A use while the key's token is usable counts as its callers
+    /// served: a waiting caller's hold on the entry ends, as at a lookup that finds the token.
+    /// Returns whether the key is held.
     pub fn touch(&mut self, key: &K, now: Time) -> bool {
         let now = self.advance(now);
         let Some(slot) = self.entries.slot(key) else {
             return false;
         };
         self.entries.touch(slot, now);
+        self.release_if_served(slot, now);
         true
     }
 
@@ -384,24 +369,6 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
         self.mark_dirty(slot);
         self.update_pin(slot, now);
         Some(slot)
-    }
-
-    /// Pins the entry in `slot` while evicting it would waste work or leave a caller without
-    /// the token coming for it: while it is resolved, while its request is on the wire, and
-    /// for [`WAITING_PIN`] after a caller last found no token (until one is served).
-    fn update_pin(&mut self, slot: usize, now: Time) {
-        let Some(entry) = self.entries.get(slot) else {
-            return;
-        };
-        let waiting = entry
-            .waiting_since
-            .is_some_and(|since| now < since.saturating_add(WAITING_PIN));
-        let pinned = match &entry.state {
-            EntryState::Resolving { .. } => true,
-            EntryState::Live(_) => entry.holds || waiting,
-            EntryState::Unknown { .. } => false,
-        };
-        self.entries.set_pinned(slot, pinned);
     }
 
     fn evict(&mut self, slot: usize, reason: Eviction) {
