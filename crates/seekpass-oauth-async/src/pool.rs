@@ -262,6 +262,9 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static, T: FromServed> Future for Poo
         // function taking the two as closures: that cost a source's ready poll 20 ns.
         let (shared, key) = (self.shared, self.key);
         if self.wait.is_none() {
+            if let Some(ready) = T::read_ready_pool(&shared.engine, key) {
+                return Poll::Ready(Ok(ready));
+            }
             let (served, kick) = shared.engine.read(key);
             if let Some(served) = served {
                 if kick == Kick::Yes && shared.engine.lookup(key).1 == Kick::Yes {

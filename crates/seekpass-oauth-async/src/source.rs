@@ -116,12 +116,17 @@ impl FromServed for Served {
 
 mod private {
     use seekpass_oauth::http::HeaderValue;
-    use seekpass_oauth_driver::{Engine, Served};
+    use std::hash::Hash;
+
+    use seekpass_oauth_driver::{Engine, PoolEngine, Served};
 
     pub trait Sealed: Sized {
         /// The value at once when nothing else is due, read into the output in place; `None`
         /// sends the future to the engine's full read.
         fn read_ready(engine: &Engine) -> Option<Self>;
+
+        /// [`Sealed::read_ready`] for a pool's `key`.
+        fn read_ready_pool<K: Eq + Hash + Clone>(engine: &PoolEngine<K>, key: &K) -> Option<Self>;
     }
 
     impl Sealed for HeaderValue {
@@ -129,11 +134,24 @@ mod private {
         fn read_ready(engine: &Engine) -> Option<HeaderValue> {
             engine.read_authorization()
         }
+
+        #[inline]
+        fn read_ready_pool<K: Eq + Hash + Clone>(
+            engine: &PoolEngine<K>,
+            key: &K,
+        ) -> Option<HeaderValue> {
+            engine.read_authorization(key)
+        }
     }
 
     impl Sealed for Served {
         #[inline]
         fn read_ready(_: &Engine) -> Option<Served> {
+            None
+        }
+
+        #[inline]
+        fn read_ready_pool<K: Eq + Hash + Clone>(_: &PoolEngine<K>, _: &K) -> Option<Served> {
             None
         }
     }

@@ -149,6 +149,9 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> SourcePool<K> {
     /// key's token. [`Error::UnknownKey`] if the resolver does not know the key.
     #[inline]
     pub fn authorization(&self, key: &K) -> Result<HeaderValue, Error> {
+        if let Some(authorization) = self.inner.engine.read_authorization(key) {
+            return Ok(authorization);
+        }
         self.served(key).map(|served| served.authorization)
     }
 

@@ -11,7 +11,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use seekpass_oauth::http::Response;
+use seekpass_oauth::http::{HeaderValue, Response};
 use seekpass_oauth::{
     Config, Event, Lookup, PoolLimits, PoolOutput, RequestId, StoreAnswer, StoreError, StoreId,
     Time, TokenId, TokenPool, TransportError,
@@ -133,6 +133,14 @@ impl<K: Eq + Hash + Clone> PoolEngine<K> {
     #[inline]
     pub fn read(&self, key: &K) -> (Option<Served>, Kick) {
         self.keys.read(key)
+    }
+
+    /// `key`'s `Authorization` value alone, only when [`PoolEngine::read`] would serve it with
+    /// no nudge (`None`: take the full read).
+    #[inline]
+    #[must_use]
+    pub fn read_authorization(&self, key: &K) -> Option<HeaderValue> {
+        self.keys.read_authorization(key)
     }
 
     /// The slow path: records demand for `key` in the pool (a new key is resolved, a due

@@ -106,13 +106,18 @@ impl Record {
     /// value on stripe 0, the stripe's copy on the others.
     #[inline]
     fn serve(&self, served: &Served, stripe: usize, stripes: usize) -> Served {
-        let authorization = match stripe.checked_sub(1) {
+        Served {
+            authorization: self.authorization(served, stripe, stripes),
+            token: served.token,
+        }
+    }
+
+    /// `served`'s `Authorization` value for a thread of `stripe` (see [`Record::serve`]).
+    #[inline]
+    fn authorization(&self, served: &Served, stripe: usize, stripes: usize) -> HeaderValue {
+        match stripe.checked_sub(1) {
             None => served.authorization.clone(),
             Some(other) => self.copy_for(other, &served.authorization, stripes),
-        };
-        Served {
-            authorization,
-            token: served.token,
         }
     }
 
@@ -174,18 +179,45 @@ impl<K: Eq + Hash + Clone> Keys<K> {
     /// guarantee: two busy threads may share a stripe, and then its count.
     #[inline]
     pub(crate) fn read(&self, key: &K) -> (Option<Served>, Kick) {
-        // `stripes` is a power of two: the remainder is a mask.
-        let stripe = thread_number() & self.stripes.wrapping_sub(1);
-        self.read_on(key, stripe)
+        self.read_on(key, self.stripe_of(thread_number()))
     }
 
     /// [`Keys::read`] for a thread of `stripe`.
     #[inline]
     pub(crate) fn read_on(&self, key: &K, stripe: usize) -> (Option<Served>, Kick) {
+        let read = self.look(key, |record, served, kick| {
+            (record.serve(served, stripe, self.stripes), kick)
+        });
+        match read {
+            Some((served, kick)) => (Some(served), kick),
+            None => (None, Kick::Yes),
+        }
+    }
+
+    /// `key`'s `Authorization` value alone, only when [`Keys::read`] would serve it with no
+    /// nudge for the driver (`None` otherwise: then take the full read). Smaller than the
+    /// full read, it is the whole of a ready call when inlined into the caller.
+    #[inline]
+    pub(crate) fn read_authorization(&self, key: &K) -> Option<HeaderValue> {
+        let stripe = self.stripe_of(thread_number());
+        self.look(key, |record, served, kick| {
+            (kick == Kick::No).then(|| record.authorization(served, stripe, self.stripes))
+        })
+        .flatten()
+    }
+
+    /// The stripe of the thread numbered `number` (a power of two of stripes: a mask).
+    #[inline]
+    fn stripe_of(&self, number: usize) -> usize {
+        number & self.stripes.wrapping_sub(1)
+    }
+
+    /// Finds `key`'s record, marks it used, and hands `serve` its token if it is still to be
+    /// served, with whether the driver needs a nudge; `None` when there is no such token.
+    #[inline(always)]
+    fn look<R>(&self, key: &K, serve: impl FnOnce(&Record, &Served, Kick) -> R) -> Option<R> {
         let guard = self.map.guard();
-        let Some(record) = self.map.get(key, &guard) else {
-            return (None, Kick::Yes);
-        };
+        let record = self.map.get(key, &guard)?;
         let now = clock::now();
         if !record.used.load(Ordering::Relaxed) {
             self.mark_used(key, record, &guard);
@@ -197,9 +229,9 @@ impl<K: Eq + Hash + Clone> Keys<K> {
                 } else {
                     Kick::Yes
                 };
-                (Some(record.serve(served, stripe, self.stripes)), kick)
+                Some(serve(record, served, kick))
             }
-            _ => (None, Kick::Yes),
+            _ => None,
         }
     }
 

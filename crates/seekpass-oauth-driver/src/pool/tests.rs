@@ -69,6 +69,35 @@ fn a_call_past_the_use_report_gets_the_pool_stepped_and_calls_return_to_the_fast
     );
 }
 
+/// The `Authorization` value alone is served only when the full read would serve it with
+/// nothing due: never before a token, nor past a moment that needs the pool stepped.
+#[test]
+fn the_header_value_alone_is_served_only_when_nothing_is_due() {
+    let engine = PoolEngine::new(PoolSettings::default());
+    assert!(engine.read_authorization(&1).is_none(), "an unknown key");
+    let _ = engine.lookup(&1);
+    assert!(engine.read_authorization(&1).is_none(), "no token yet");
+    run(&engine);
+    let alone = engine.read_authorization(&1).expect("nothing due");
+    assert!(alone.is_sensitive());
+    assert_eq!(alone, engine.read(&1).0.unwrap().authorization);
+
+    clock::host(|h| h.slept += USE_REPORT_INTERVAL + Duration::from_secs(1));
+    assert!(
+        engine.read(&1).0.is_some() && engine.read_authorization(&1).is_none(),
+        "the use report is due"
+    );
+    let _ = engine.lookup(&1);
+    run(&engine);
+    assert!(engine.read_authorization(&1).is_some());
+
+    clock::host(|h| h.slept += Duration::from_secs(7_000));
+    assert!(
+        engine.read_authorization(&1).is_none(),
+        "past the refresh moment"
+    );
+}
+
 /// What an idle key of a driver's pool costs in all, the core's entry and the driver's record
 /// of the key (its token as callers read it), beyond the key's configuration: the heap a pool
 /// engine of 1,000 keys, each with a two-hour token and nothing to do, holds per key, stepped
