@@ -222,36 +222,6 @@ fn a_waiting_callers_hold_on_its_entry_ends_after_the_waiting_pin() {
     assert_eq!(s.evicted, [(1, Eviction::LeastRecentlyUsed)]);
 }
 
-/// A driver whose callers read tokens from a map of its own reports their use with `touch`:
-/// a use while the token is usable is a caller served, and ends the hold there. Left to end
-/// at `POOL_WAITING_PIN`, each hold of a cold start would be a moment of its own, and a
-/// driver woken for each.
-#[test]
-fn a_use_reported_once_the_token_is_usable_ends_a_waiting_callers_hold() {
-    let mut s = PoolScenario::new(roomy().max_entries(1));
-    s.ask([1]).resolve_all();
-    assert!(s.pool.touch(&1, s.now));
-    assert!(
-        matches!(s.pool.token(&2, s.now), Lookup::Full),
-        "no token yet: a use does not end the hold"
-    );
-    s.at_millis(10).succeed(1, 7200);
-    assert_eq!(
-        s.wake,
-        Some(Time::ZERO.saturating_add(POOL_WAITING_PIN)),
-        "the hold's end is the pool's next moment"
-    );
-    assert!(s.pool.touch(&1, s.now));
-    s.poll();
-    let wake = s.wake.expect("a refresh moment");
-    assert!(
-        wake > Time::ZERO.saturating_add(POOL_WAITING_PIN),
-        "the hold's end is no longer a moment: {wake}"
-    );
-    s.ask([2]);
-    assert_eq!(s.evicted, [(1, Eviction::LeastRecentlyUsed)]);
-}
-
 #[test]
 fn one_keys_refused_credentials_leave_the_others_alone() {
     let mut s = PoolScenario::new(roomy());

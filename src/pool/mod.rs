@@ -224,16 +224,13 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
 
     /// Records that `key` was used at `now` without asking for its token: a driver whose
     /// callers read tokens elsewhere (a concurrent map) reports their use, so a key in use is
-    /// never evicted as idle. A use while the key's token is usable counts as its callers
-    /// served: a waiting caller's hold on the entry ends, as at a lookup that finds the token.
-    /// Returns whether the key is held.
+    /// never evicted as idle. Returns whether the key is held.
     pub fn touch(&mut self, key: &K, now: Time) -> bool {
         let now = self.advance(now);
         let Some(slot) = self.entries.slot(key) else {
             return false;
         };
         self.entries.touch(slot, now);
-        self.release_if_served(slot, now);
         true
     }
 

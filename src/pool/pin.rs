@@ -28,20 +28,6 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
         self.pin_changed(slot, changed, now);
     }
 
-    /// After a driver reported `slot`'s key used ([`TokenPool::touch`]): its callers read the
-    /// token elsewhere, and a use while a token is usable was a caller served, so a waiting
-    /// caller's hold ends here, not at [`WAITING_PIN`]'s end, a moment of its own.
-    pub(super) fn release_if_served(&mut self, slot: usize, now: Time) {
-        if !self.usable(slot, now) {
-            return;
-        }
-        let changed = self
-            .entries
-            .get_mut(slot)
-            .is_some_and(|entry| entry.waiting_since.take().is_some());
-        self.pin_changed(slot, changed, now);
-    }
-
     /// Pins the entry in `slot` while evicting it would waste work or leave a caller without
     /// the token coming for it: while it is resolved, while its request is on the wire, and
     /// for [`WAITING_PIN`] after a caller last found no token (until one is served).
