@@ -14,7 +14,7 @@ use seekpass_oauth::{FailureClass, Time, Token};
 use super::keys::Keys;
 use super::{Found, PoolEngine, PoolSettings, PoolStep, USE_REPORT_INTERVAL};
 use crate::cell::Kick;
-use crate::clock;
+use crate::clock::{self, SAFETY};
 
 /// Counts this thread's allocations while a test measures; passes everything else through.
 #[global_allocator]
@@ -69,33 +69,53 @@ fn a_call_past_the_use_report_gets_the_pool_stepped_and_calls_return_to_the_fast
     );
 }
 
+/// Whether the `Authorization` value alone is served exactly when the full read serves with
+/// nothing due, and then equal to the full read's.
+fn alone_iff_nothing_due(keys: &Keys<u32>) -> bool {
+    let alone = keys.read_authorization(&1);
+    match (keys.read(&1), alone) {
+        ((Some(served), Kick::No), Some(alone)) => {
+            assert!(alone.is_sensitive());
+            assert_eq!(alone, served.authorization);
+            true
+        }
+        ((Some(_), Kick::No), None) => panic!("the full read serves with nothing due"),
+        (_, Some(_)) => panic!("served alone while the full read kicks or has nothing"),
+        (_, None) => false,
+    }
+}
+
 /// The `Authorization` value alone is served only when the full read would serve it with
-/// nothing due: never before a token, nor past a moment that needs the pool stepped.
+/// nothing due (no token, the refresh moment or the pool's next moment passed: none), and the
+/// read marks the key used for the next use report.
 #[test]
 fn the_header_value_alone_is_served_only_when_nothing_is_due() {
-    let engine = PoolEngine::new(PoolSettings::default());
-    assert!(engine.read_authorization(&1).is_none(), "an unknown key");
-    let _ = engine.lookup(&1);
-    assert!(engine.read_authorization(&1).is_none(), "no token yet");
-    run(&engine);
-    let alone = engine.read_authorization(&1).expect("nothing due");
-    assert!(alone.is_sensitive());
-    assert_eq!(alone, engine.read(&1).0.unwrap().authorization);
+    let (token, _, now) = two_tokens();
+    let keys = Keys::with_stripes(1);
+    assert!(!alone_iff_nothing_due(&keys), "an unknown key");
+    keys.publish(&1, None, now);
+    assert!(!alone_iff_nothing_due(&keys), "no token");
+    keys.publish(&1, Some(&token), now);
+    let _ = keys.take_used();
+    assert!(keys.read_authorization(&1).is_some());
+    assert_eq!(keys.take_used(), [1], "the read marks the key used");
+    assert!(alone_iff_nothing_due(&keys));
 
-    clock::host(|h| h.slept += USE_REPORT_INTERVAL + Duration::from_secs(1));
+    keys.set_wake(Some(now), now);
+    assert!(alone_iff_nothing_due(&keys), "within the safety margin");
+    clock::host(|h| h.slept += SAFETY + Duration::from_secs(1));
     assert!(
-        engine.read(&1).0.is_some() && engine.read_authorization(&1).is_none(),
-        "the use report is due"
+        !alone_iff_nothing_due(&keys),
+        "the pool's next moment passed"
     );
-    let _ = engine.lookup(&1);
-    run(&engine);
-    assert!(engine.read_authorization(&1).is_some());
+    keys.set_wake(None, now);
+    assert!(alone_iff_nothing_due(&keys));
 
-    clock::host(|h| h.slept += Duration::from_secs(7_000));
-    assert!(
-        engine.read_authorization(&1).is_none(),
-        "past the refresh moment"
-    );
+    let to_refresh = token.refresh_at().saturating_duration_since(now);
+    assert!(to_refresh < token.serve_until().saturating_duration_since(now));
+    clock::host(|h| h.slept += to_refresh + Duration::from_secs(1));
+    assert!(keys.read(&1).0.is_some(), "still served");
+    assert!(!alone_iff_nothing_due(&keys), "past the refresh moment");
 }
 
 /// What an idle key of a driver's pool costs in all, the core's entry and the driver's record
