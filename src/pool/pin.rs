@@ -13,10 +13,10 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
     /// After a caller's lookup of `slot` (`known`: the key is not unknown): a caller who
     /// found no token holds the entry, each ask renewing the hold; one served ends it.
     pub(super) fn hold_for_caller(&mut self, slot: usize, known: bool, now: Time) {
-        let served = self.usable(slot, now);
         let Some(entry) = self.entries.get_mut(slot) else {
             return;
         };
+        let served = entry.client().is_some_and(|c| c.usable(now).is_some());
         let changed = if served {
             entry.waiting_since.take().is_some()
         } else if known && entry.waiting_since != Some(now) {
@@ -25,7 +25,11 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
         } else {
             false
         };
-        self.pin_changed(slot, changed, now);
+        if changed {
+            // The hold's end is one of the entry's moments.
+            self.mark_dirty(slot);
+        }
+        self.update_pin(slot, now);
     }
 
     /// Pins the entry in `slot` while evicting it would waste work or leave a caller without
@@ -44,22 +48,5 @@ impl<K: Eq + Hash + Clone, S: BuildHasher> TokenPool<K, S> {
             EntryState::Unknown { .. } => false,
         };
         self.entries.set_pinned(slot, pinned);
-    }
-
-    /// Whether `slot`'s machine has a token to serve at `now`.
-    fn usable(&self, slot: usize, now: Time) -> bool {
-        self.entries
-            .get(slot)
-            .and_then(|e| e.client())
-            .is_some_and(|c| c.usable(now).is_some())
-    }
-
-    /// Settles the pin after a change of the hold: the hold's end is one of the entry's
-    /// moments.
-    fn pin_changed(&mut self, slot: usize, changed: bool, now: Time) {
-        if changed {
-            self.mark_dirty(slot);
-        }
-        self.update_pin(slot, now);
     }
 }
