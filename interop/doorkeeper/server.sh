@@ -36,6 +36,7 @@ build() {
   cp "$here/app/Gemfile" "$dir/Gemfile"
   cp "$here/app/doorkeeper.rb" "$dir/config/initializers/doorkeeper.rb"
   cp "$here/app/routes.rb" "$dir/config/routes.rb"
+  cp "$here/app/sqlite.rb" "$dir/config/initializers/sqlite.rb"
   cp "$here/app/seeds.rb" "$dir/db/seeds.rb"
   cd "$dir"
   bundle install --local --quiet >/dev/null

@@ -41,7 +41,11 @@ fn pool(base: &str, counts: &Counts) -> SourcePool<Institution> {
         let entry = counts.entry(key.0).or_default();
         match event {
             Event::TokenAcquired { .. } => entry.0 += 1,
-            Event::AttemptFailed { .. } => entry.1 += 1,
+            Event::AttemptFailed { .. } => {
+                // Shown with a failure: what the server or the network answered.
+                eprintln!("key {}: {event:?}", key.0);
+                entry.1 += 1;
+            }
             _ => {}
         }
     })
