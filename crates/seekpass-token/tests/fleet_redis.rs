@@ -268,13 +268,15 @@ fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
     let outage = {
         let (script, dir) = (redis.script.clone(), redis.dir.clone());
         std::thread::spawn(move || {
+            // Output captured, not inherited: `start` prints the URL, with the store's password.
             let script_run = |args: &[&str]| {
-                let status = Command::new("bash")
+                let out = Command::new("bash")
                     .arg(&script)
                     .args(args)
-                    .status()
+                    .output()
                     .expect("bash runs");
-                assert!(status.success(), "{args:?}");
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(out.status.success(), "{args:?}: {stderr}");
             };
             std::thread::sleep(KILL_AT.saturating_sub(began.elapsed()));
             script_run(&["stop", dir.to_str().unwrap()]);
