@@ -30,8 +30,8 @@ fn invalid_client(e: &Event) -> bool {
 async fn a_secret_rotated_on_the_server_fails_no_api_call() {
     let base = server_url("DOORKEEPER_SHORT_URL");
     // Secrets of this run's own, so a second run against the same server starts clean.
-    let old = format!("rotation-{}-old", std::process::id());
-    let new = format!("rotation-{}-new", std::process::id());
+    let old = format!("rotation-secret-{}-old", std::process::id());
+    let new = format!("rotation-secret-{}-new", std::process::id());
     let (b, o) = (base.clone(), old.clone());
     tokio::task::spawn_blocking(move || change_secret(&b, CLIENT, &o))
         .await
