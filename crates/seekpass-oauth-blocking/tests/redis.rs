@@ -12,6 +12,7 @@ use seekpass_oauth::{Config, Credentials, Endpoint, Event, Share, StoreErrorKind
 use seekpass_oauth_blocking::{RedisStore, TokenSource, UreqSender};
 use seekpass_oauth_demo::DemoServer;
 use seekpass_oauth_testkit::interop::server_url;
+use seekpass_oauth_testkit::redis::OwnRedis;
 
 /// A key prefix of its own per test, so tests sharing the server never meet.
 fn prefix(test: &str) -> String {
@@ -171,58 +172,14 @@ fn a_wrong_password_is_named_and_costs_only_the_sharing() {
     assert_eq!(events.denied.load(Ordering::Relaxed), 1);
 }
 
-/// A Redis of this test's own, listening with TLS only, its certificate signed by `ca`.
-struct TlsRedis {
-    script: std::path::PathBuf,
-    dir: std::path::PathBuf,
-    url: String,
-}
-
-impl TlsRedis {
-    fn start(ca: &seekpass_oauth_testkit::tls::PrivateCa, dir: &std::path::Path) -> TlsRedis {
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/redis/server.sh");
-        let (cert, key) = ca.server_files(dir).unwrap();
-        let out = std::process::Command::new("bash")
-            .arg(&script)
-            .arg("start")
-            .arg(dir)
-            .env("TLS_CERT", cert)
-            .env("TLS_KEY", key)
-            .env("TLS_CA", ca.pem_file())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-        assert!(url.starts_with("rediss://"), "{url}");
-        TlsRedis {
-            script,
-            dir: dir.to_owned(),
-            url,
-        }
-    }
-}
-
-impl Drop for TlsRedis {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("bash")
-            .arg(&self.script)
-            .arg("stop")
-            .arg(&self.dir)
-            .status();
-    }
-}
-
 #[test]
 #[ignore = "needs redis-server on the PATH: interop/redis/server.sh install (bash .ci/run does)"]
 fn a_store_behind_tls_is_trusted_through_its_ca_and_refused_without_it() {
     let dir = std::env::temp_dir().join(format!("seekpass-redis-tls-{}", std::process::id()));
     let ca = seekpass_oauth_testkit::tls::PrivateCa::new(&dir).unwrap();
-    let redis = TlsRedis::start(&ca, &dir.join("redis"));
+    let redis = OwnRedis::with_tls(&dir.join("redis"), &ca).unwrap();
+    let url = redis.start(None);
+    assert!(url.starts_with("rediss://"), "{url}");
     let demo = DemoServer::start(Duration::from_secs(600)).unwrap();
     let prefix = prefix("tls");
     let config = |seed| {
@@ -241,7 +198,7 @@ fn a_store_behind_tls_is_trusted_through_its_ca_and_refused_without_it() {
         .map(|i| {
             let events = events.clone();
             TokenSource::builder(config(i))
-                .store(RedisStore::with_ca_files(&redis.url, &[ca.pem_file().to_owned()]).unwrap())
+                .store(RedisStore::with_ca_files(&url, &[ca.pem_file().to_owned()]).unwrap())
                 .on_event(move |e| events.record(e))
                 .build(UreqSender::new())
         })
@@ -256,7 +213,7 @@ fn a_store_behind_tls_is_trusted_through_its_ca_and_refused_without_it() {
     let failures = Arc::new(Mutex::new(Vec::new()));
     let seen = failures.clone();
     let untrusting = TokenSource::builder(config(9))
-        .store(RedisStore::open(&redis.url).unwrap())
+        .store(RedisStore::open(&url).unwrap())
         .on_event(move |e| {
             if let Event::StoreFailed { error, .. } = e {
                 seen.lock().unwrap().push(error.to_string());

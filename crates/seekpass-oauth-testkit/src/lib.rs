@@ -21,6 +21,7 @@
 //! | [`alloc`] | a global allocator that counts one thread's allocations |
 //! | `baseline` (feature `bench`) | the hand-written alternatives the drivers' hot paths are benchmarked against |
 //! | [`interop`] | the API side of a real Doorkeeper (`token/info`, revocation, issued tokens) and where the servers are |
+//! | [`redis`] | a Redis of a test's own, to stop, restart or serve over TLS, its URL kept out of the output |
 //! | [`load`] | many threads released at once |
 //! | `tls` (feature `tls`) | a private CA made at test time, an HTTPS front and a CONNECT proxy |
 //!
@@ -46,6 +47,7 @@ pub mod net;
 pub mod pool;
 pub mod pool_sim;
 pub mod proxy_table;
+pub mod redis;
 pub mod relay;
 pub mod scenario;
 pub mod secrets;

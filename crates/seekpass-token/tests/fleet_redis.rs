@@ -11,13 +11,13 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use seekpass_oauth_testkit::interop::{issued, server_url, token_info};
+use seekpass_oauth_testkit::redis::OwnRedis;
 
 const PROCESSES: usize = 100;
 const RUN: Duration = Duration::from_secs(120);
@@ -136,44 +136,6 @@ impl Seen {
     }
 }
 
-struct Redis {
-    script: PathBuf,
-    dir: PathBuf,
-}
-
-impl Redis {
-    fn start(&self, port: Option<u16>) -> String {
-        let dir = self.dir.to_str().unwrap();
-        match port {
-            Some(port) => redis_script(&self.script, &["start", dir, &port.to_string()]),
-            None => redis_script(&self.script, &["start", dir]),
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(&self.script)
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
-    }
-}
-
-/// `interop/redis/server.sh` run with `args`, its output captured, never inherited: `start`
-/// prints the URL, the store's password in it. What it printed, trimmed.
-fn redis_script(script: &Path, args: &[&str]) -> String {
-    let out = Command::new("bash")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("bash runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{args:?}: {stderr}");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -251,12 +213,8 @@ fn issued_between(times: &[u64], start_ms: u64, from: Duration, to: Duration) ->
 #[ignore = "needs DOORKEEPER_SHORT_URL and redis-server: interop/doorkeeper/server.sh, interop/redis/server.sh install (bash .ci/run does both)"]
 fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
     let base = server_url("DOORKEEPER_SHORT_URL");
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = std::env::temp_dir().join(format!("seekpass-fleet-redis-{}", std::process::id()));
-    let redis = Redis {
-        script: root.join("interop/redis/server.sh"),
-        dir,
-    };
+    let redis = Arc::new(OwnRedis::new(&dir));
     let url = redis.start(None);
     let port: u16 = url
         .rsplit(':')
@@ -276,15 +234,12 @@ fn a_hundred_processes_share_one_token_and_ride_out_a_redis_outage() {
     // Redis dies at KILL_AT and comes back on the same port OUTAGE later, on its own schedule
     // (a slow token/info check must not move it).
     let outage = {
-        let (script, dir) = (redis.script.clone(), redis.dir.clone());
+        let redis = Arc::clone(&redis);
         std::thread::spawn(move || {
             std::thread::sleep(KILL_AT.saturating_sub(began.elapsed()));
-            redis_script(&script, &["stop", dir.to_str().unwrap()]);
+            redis.stop();
             std::thread::sleep((KILL_AT + OUTAGE).saturating_sub(began.elapsed()));
-            redis_script(
-                &script,
-                &["start", dir.to_str().unwrap(), &port.to_string()],
-            );
+            redis.start(Some(port));
         })
     };
     // Every 5 s, every process's current token goes to token/info, while the fleet runs.
