@@ -1,7 +1,8 @@
-//! Helpers for tests against a real Doorkeeper (`interop/doorkeeper/server.sh`), a real Redis
-//! (`interop/redis/server.sh`, `REDIS_URL`) and the demo
-//! server: where the server is, and the API side — `token/info` and revocation — spoken with
-//! plain HTTP/1.0 over a `TcpStream`, so they share no code with the clients they check.
+//! Helpers for tests against a real Doorkeeper (`interop/doorkeeper/server.sh`), the shared
+//! Redis (`interop/redis/server.sh`, `REDIS_URL`) and the demo server: where the server is, and
+//! the API side — `token/info` and revocation — spoken with plain HTTP/1.0 over a `TcpStream`,
+//! so they share no code with the clients they check. A Redis of a test's own is
+//! [`crate::redis`].
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

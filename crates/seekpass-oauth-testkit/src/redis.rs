@@ -45,38 +45,39 @@ impl OwnRedis {
     /// Starts it, on `port` or a free one: its URL (`redis://` or `rediss://`, with the ACL
     /// user and password). Panics, with the script's error output, when it does not start.
     pub fn start(&self, port: Option<u16>) -> String {
-        let port = port.map(|port| port.to_string());
-        self.script(&["start"], port.as_deref())
+        let mut command = self.command("start");
+        command.args(port.map(|port| port.to_string()));
+        run(command)
     }
 
     /// Stops it. Panics, with the script's error output, when that fails.
     pub fn stop(&self) {
-        self.script(&["stop"], None);
+        run(self.command("stop"));
     }
 
-    /// `server.sh ARGS DIR [PORT]`, output captured: what it printed, trimmed.
-    fn script(&self, args: &[&str], port: Option<&str>) -> String {
-        let out = Command::new("bash")
+    /// `server.sh ACTION DIR`, with the TLS files' variables.
+    fn command(&self, action: &str) -> Command {
+        let mut command = Command::new("bash");
+        command
             .arg(&self.script)
-            .args(args)
+            .arg(action)
             .arg(&self.dir)
-            .args(port)
-            .envs(self.env.iter().map(|(name, path)| (name, path)))
-            .output()
-            .expect("bash runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "server.sh {args:?}: {stderr}");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+            .envs(self.env.iter().map(|(name, path)| (name, path)));
+        command
     }
 }
 
 impl Drop for OwnRedis {
     fn drop(&mut self) {
         // Not `stop`: a panic while unwinding would abort the test run.
-        let _ = Command::new("bash")
-            .arg(&self.script)
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
+        let _ = self.command("stop").output();
     }
+}
+
+/// Runs `command` with its output captured: what it printed, trimmed.
+fn run(mut command: Command) -> String {
+    let out = command.output().expect("bash runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{command:?}: {stderr}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
