@@ -91,7 +91,14 @@ const TESTKIT: &[&[&str]] = &[
         "source",
         "tls",
     ],
-    &["baseline", "fleet", "pool", "proxy_table", "scenario"],
+    &[
+        "baseline",
+        "fleet",
+        "pool",
+        "proxy_table",
+        "redis",
+        "scenario",
+    ],
     &["fuzz", "pool_sim"],
 ];
 
